@@ -1,0 +1,164 @@
+/*
+ * tls.h — the TLS handshake dissector: reassembled stream bytes in,
+ * handshake facts out.
+ *
+ * The capture room hands each direction's bytes, in order, to tls_feed().
+ * The dissector recognises TLS by content (a ClientHello at the start of the
+ * client's bytes, or after a cleartext STARTTLS/CONNECT/SOCKS preamble within
+ * the first TLS_DETECT_WINDOW bytes), parses records and handshake messages
+ * through the bounded reader (lib/reader.h), and fills a struct tls_session.
+ * It knows nothing of packets, Lync or Exchange.
+ *
+ * Memory: a conn buffers at most one incomplete handshake message per
+ * direction (TLS_MAX_MSG_BYTES); DER of certificates is copied out once.
+ */
+#ifndef CERTTRACE_TLS_H
+#define CERTTRACE_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* RFC 5246 / 8446 names. */
+enum {
+	TLS_CT_CHANGE_CIPHER_SPEC = 20,
+	TLS_CT_ALERT = 21,
+	TLS_CT_HANDSHAKE = 22,
+	TLS_CT_APPLICATION_DATA = 23,
+};
+
+enum {
+	TLS_HS_HELLO_REQUEST = 0,
+	TLS_HS_CLIENT_HELLO = 1,
+	TLS_HS_SERVER_HELLO = 2,
+	TLS_HS_NEW_SESSION_TICKET = 4,
+	TLS_HS_ENCRYPTED_EXTENSIONS = 8,
+	TLS_HS_CERTIFICATE = 11,
+	TLS_HS_SERVER_KEY_EXCHANGE = 12,
+	TLS_HS_CERTIFICATE_REQUEST = 13,
+	TLS_HS_SERVER_HELLO_DONE = 14,
+	TLS_HS_CERTIFICATE_VERIFY = 15,
+	TLS_HS_CLIENT_KEY_EXCHANGE = 16,
+	TLS_HS_FINISHED = 20,
+	TLS_HS_CERTIFICATE_STATUS = 22,
+};
+
+#define TLS_DETECT_WINDOW   (16 * 1024)   /* bytes of client preamble searched */
+#define TLS_MAX_MSG_BYTES   (256 * 1024)  /* one handshake message, at most */
+#define TLS_MAX_CHAIN       32            /* certificates in one chain */
+#define TLS_MAX_ALERTS      8
+#define TLS_MAX_ALPN        8
+#define TLS_MAX_CA_NAMES    64            /* CertificateRequest DNs kept */
+
+enum tls_dir { TLS_FROM_CLIENT = 0, TLS_FROM_SERVER = 1 };
+
+/* What tls_feed()/tls_gap() tell the flow table. */
+enum tls_verdict {
+	TLS_CONTINUE = 0,  /* keep feeding this flow */
+	TLS_DONE,          /* handshake over (or dissection ended): stop */
+	TLS_NOT_TLS,       /* no handshake in the detection window: drop */
+};
+
+/* How the handshake record ended. */
+enum tls_status {
+	TLS_ST_IN_PROGRESS = 0,
+	TLS_ST_COMPLETE,     /* both sides past ChangeCipherSpec, or TLS 1.3 keys in use */
+	TLS_ST_TRUNCATED,    /* input ended or a gap fell inside the handshake */
+	TLS_ST_MALFORMED,    /* a length or field that cannot be; see reason */
+};
+
+struct tls_blob {                      /* bytes copied off the wire */
+	uint8_t *data;
+	uint32_t len;
+};
+
+struct tls_chain {
+	bool present;                  /* a Certificate message was seen */
+	bool truncated;                /* it was cut by a gap or the end */
+	unsigned n;
+	struct tls_blob certs[TLS_MAX_CHAIN];   /* DER, in the order sent */
+	uint64_t ts_us;                /* capture time of the message */
+};
+
+struct tls_alert {
+	uint8_t from;                  /* enum tls_dir */
+	uint8_t level;                 /* 1 warning, 2 fatal; 0 if encrypted */
+	uint8_t description;           /* IANA alert number */
+	bool encrypted;                /* sent after ChangeCipherSpec: unreadable */
+	uint64_t ts_us;
+};
+
+struct tls_session {
+	uint64_t ts_us;                /* capture time of the ClientHello (or first record) */
+	enum tls_status status;
+	const char *reason;            /* static string when MALFORMED/TRUNCATED */
+
+	const char *preamble;          /* "SMTP STARTTLS", "HTTP CONNECT", ... or NULL */
+
+	/* ClientHello */
+	bool have_client_hello;
+	bool sslv2_client_hello;       /* SSLv2-compatible record format */
+	uint16_t client_version;       /* legacy_version */
+	uint8_t client_random[32];
+	uint8_t client_session_id[32];
+	uint8_t client_session_id_len;
+	bool client_offered_ticket;    /* non-empty session_ticket or pre_shared_key */
+	char sni[256];                 /* server_name host_name, printable ASCII only */
+	unsigned n_alpn;
+	char alpn[TLS_MAX_ALPN][64];
+	char ja3[33];                  /* lowercase MD5 hex, "" if no ClientHello */
+
+	/* ServerHello */
+	bool have_server_hello;
+	uint16_t server_version;       /* legacy_version */
+	uint16_t version;              /* negotiated (supported_versions wins) */
+	uint16_t cipher;               /* IANA code point */
+	uint8_t server_session_id[32];
+	uint8_t server_session_id_len;
+	bool hello_retry_request;
+	char ja3s[33];
+
+	bool resumed;                  /* abbreviated handshake: no Certificate */
+	bool certificates_visible;     /* false for TLS 1.3 without keys */
+
+	struct tls_chain server_chain;
+	struct tls_chain client_chain;
+
+	bool certificate_request;      /* server asked for a client certificate */
+	unsigned n_ca_names;
+	struct tls_blob ca_names[TLS_MAX_CA_NAMES];   /* DER X.509 Names */
+
+	unsigned n_alerts;
+	struct tls_alert alerts[TLS_MAX_ALERTS];
+
+	bool ccs_seen[2];              /* ChangeCipherSpec per direction */
+	uint64_t bytes[2];             /* stream bytes fed per direction */
+};
+
+struct tls_conn;
+
+struct tls_conn *tls_conn_new(void);
+void tls_conn_free(struct tls_conn *c);
+
+/* Bytes of one direction, contiguous and in order, at capture time ts_us. */
+enum tls_verdict tls_feed(struct tls_conn *c, enum tls_dir dir,
+			  const uint8_t *p, size_t n, uint64_t ts_us);
+
+/* `missing` bytes of one direction were never captured. */
+enum tls_verdict tls_gap(struct tls_conn *c, enum tls_dir dir, uint64_t missing);
+
+/* No more bytes will come (FIN, RST, expiry, end of input): settle the status. */
+void tls_end(struct tls_conn *c);
+
+/* True once a TLS handshake was recognised on this flow. */
+bool tls_is_tls(const struct tls_conn *c);
+
+const struct tls_session *tls_session(const struct tls_conn *c);
+
+/* Names from the IANA tables; never NULL ("unknown (0x1234)" style text
+ * goes into buf when the value is not in the table). */
+const char *tls_version_name(uint16_t version);        /* "TLS 1.2", "SSL 3.0" */
+const char *tls_cipher_name(uint16_t cipher, char *buf, size_t len);
+const char *tls_alert_name(uint8_t description);      /* "unknown_ca" */
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * report.h — from handshakes to the answer: inventory of servers, roles,
+ * the phone trust rules, findings with their fix, and the renderers.
+ *
+ * The report never touches packets: certtrace.c hands it one rep_handshake
+ * per TLS handshake (endpoints as text, the dissector's session record) and,
+ * at the end, the capture counters.  Certificates are parsed through the
+ * x509 cache (dissect/x509.h), once each.
+ *
+ * jsonl: "tls" (and the "certificate" events it names, first) are written
+ * as handshakes arrive; "finding" and "summary" at rep_finish().
+ */
+#ifndef CERTTRACE_REPORT_H
+#define CERTTRACE_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dissect/tls.h"
+
+enum rep_format { REP_TEXT, REP_JSONL, REP_DOT };
+enum rep_severity { REP_INFO = 0, REP_WARNING = 1, REP_CRITICAL = 2, REP_NEVER = 3 };
+enum rep_role { ROLE_UNKNOWN = 0, ROLE_LYNC_FE, ROLE_LYNC_EDGE, ROLE_EXCHANGE, ROLE_OTHER };
+
+#define REP_MAX_ROLE_RULES 64
+#define REP_MAX_TRUST      64
+#define REP_MAX_CERTS      64
+
+struct rep_role_rule {
+	char name[256];          /* IP, IP:PORT, or host name / glob over SNI and SAN */
+	enum rep_role role;
+};
+
+struct rep_options {
+	enum rep_format format;
+	enum rep_severity fail_on;     /* exit 1 at or above; REP_NEVER: never */
+	bool color;                    /* text on a terminal, NO_COLOR unset */
+	int verbose;                   /* -v count; -1 for -q */
+	unsigned n_roles;
+	struct rep_role_rule roles[REP_MAX_ROLE_RULES];
+	unsigned n_trust;
+	const char *trust_files[REP_MAX_TRUST];   /* --trust FILE.pem */
+	unsigned n_certs;
+	struct { enum rep_role role; const char *file; } certs[REP_MAX_CERTS];  /* --cert */
+	const char *export_dir;        /* --export-certs */
+};
+
+struct rep_endpoint {
+	char ip[46];                   /* text form, v4 or v6 */
+	uint16_t port;
+};
+
+struct rep_handshake {
+	struct rep_endpoint client, server;
+	const struct tls_session *tls;
+	const char *app;               /* nDPI's name, or NULL */
+	unsigned n_risks;
+	const char *risks[16];         /* nDPI risk names */
+};
+
+/* Counters only the capture side knows, for the summary. */
+struct rep_capture_stats {
+	uint64_t packets, bytes, flows, tcp_flows;
+	uint64_t truncated_packets, skipped_packets, fragments_skipped;
+	uint64_t evicted_flows, gaps;
+	bool live;
+	uint64_t kernel_received, kernel_dropped, kernel_ifdropped;
+	uint64_t dpi_detection_misses;
+	uint64_t dpi_disagreements;
+};
+
+struct rep;
+
+/* NULL with a one-line reason in err when an option file cannot be read. */
+struct rep *rep_new(const struct rep_options *opt, FILE *out, char *err, size_t errlen);
+void rep_handshake(struct rep *r, const struct rep_handshake *h);
+/* Rules, findings, summary.  Returns the exit status (0 or 1 per fail_on). */
+int rep_finish(struct rep *r, const struct rep_capture_stats *st);
+void rep_free(struct rep *r);
+
+/* Live status line: what has been seen so far. */
+uint64_t rep_handshake_count(const struct rep *r);
+uint64_t rep_server_count(const struct rep *r);
+
+const char *rep_role_name(enum rep_role role);
+bool rep_role_parse(const char *s, enum rep_role *out);
+
+#endif

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Checks the libraries and tools certtrace builds and tests with; installs the
+# missing ones from Debian when run as root, else prints the apt-get line.
+set -u
+need=""
+for spec in libpcap:libpcap-dev libssl:libssl-dev libcrypto:libssl-dev libndpi:libndpi-dev \
+            jansson:libjansson-dev criterion:libcriterion-dev; do
+	pc=${spec%%:*}; pkg=${spec#*:}
+	pkg-config --exists "$pc" 2>/dev/null || need="$need $pkg"
+done
+command -v pkg-config >/dev/null 2>&1 || need="pkg-config $need"
+command -v cc >/dev/null 2>&1 || need="$need gcc"
+command -v make >/dev/null 2>&1 || need="$need make"
+# Tools the test suites drive: tshark (corpus comparison), openssl, tcpdump,
+# ip (sample captures and the live test), jq-free JSON checks use python3 if present.
+command -v tshark >/dev/null 2>&1 || need="$need tshark"
+command -v openssl >/dev/null 2>&1 || need="$need openssl"
+command -v tcpdump >/dev/null 2>&1 || need="$need tcpdump"
+command -v editcap >/dev/null 2>&1 || need="$need wireshark-common"
+command -v ip >/dev/null 2>&1 || need="$need iproute2"
+need=$(echo $need | tr ' ' '\n' | sort -u | tr '\n' ' ')
+[ -z "${need# }" ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "deps: installing$need" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections 2>/dev/null || true
+	apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $need >/dev/null || {
+		echo "deps: apt-get install failed for:$need" >&2; exit 1; }
+	exit 0
+fi
+echo "deps: missing:$need" >&2
+echo "deps: run as root: apt-get install -y$need" >&2
+exit 1
