@@ -1,0 +1,173 @@
+/*
+ * capture.h — the capture room: packet sources, link/IP/TCP decode, the flow
+ * table and TCP reassembly.  It hands each TCP direction's bytes, in
+ * sequence order, to a consumer; it does not know TLS exists.
+ *
+ *   source ──packet──▶ cap_decode ──▶ flow table ──bytes──▶ consumer
+ *
+ * Memory: a flow costs a fixed ~80-byte slot for its whole life; its
+ * reassembly state and the consumer's per-flow state exist only while the
+ * consumer is interested (see reasm.c and flow.c for the caps).
+ */
+#ifndef CERTTRACE_CAPTURE_H
+#define CERTTRACE_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pcap/pcap.h>
+
+/* ---- sources ------------------------------------------------------------ */
+
+struct cap_frame {                /* one packet as the source delivered it */
+	uint64_t ts_us;           /* capture time, microseconds since 1970 */
+	uint32_t caplen;          /* bytes present */
+	uint32_t len;             /* bytes on the wire */
+	const uint8_t *data;
+	const struct pcap_pkthdr *hdr;   /* for pcap_dump (-w) */
+};
+
+struct cap_live_options {
+	const char *iface;
+	const char *filter;       /* BPF expression, NULL for none */
+	int snaplen;              /* default 262144 */
+	bool promisc;             /* default true, -p turns it off */
+	int buffer_kib;           /* -B, default 65536 */
+};
+
+struct cap_stats {
+	bool live;
+	uint64_t received, dropped, ifdropped;   /* pcap_stats, live only */
+	uint64_t file_bytes, file_offset;        /* offline progress */
+};
+
+typedef void (*cap_frame_fn)(void *user, const struct cap_frame *f);
+
+struct cap_source;
+
+/* path "-" is standard input.  NULL with a one-line reason in err (naming the
+ * file and, for a refused link type, pcap_datalink_val_to_name()). */
+struct cap_source *cap_open_offline(const char *path, char *err, size_t errlen);
+struct cap_source *cap_open_live(const struct cap_live_options *o, char *err,
+				 size_t errlen, char *warn, size_t warnlen);
+
+/* Up to `max` frames to fn.  Returns the number delivered (0: none ready on a
+ * live source), -1 at the end of a file, -2 on a read error (cap_error). */
+int cap_next_batch(struct cap_source *s, int max, cap_frame_fn fn, void *user);
+void cap_break(struct cap_source *s);      /* safe from a signal handler */
+void cap_get_stats(struct cap_source *s, struct cap_stats *st);
+int cap_linktype(const struct cap_source *s);
+pcap_t *cap_pcap(struct cap_source *s);     /* for pcap_dump_open (-w) */
+const char *cap_name(const struct cap_source *s);
+const char *cap_error(const struct cap_source *s);
+void cap_close(struct cap_source *s);
+
+bool cap_linktype_supported(int dlt);
+
+/* ---- decode ------------------------------------------------------------- */
+
+struct cap_pkt {                  /* a decoded TCP segment */
+	uint64_t ts_us;
+	uint8_t ipv;              /* 4 or 6 */
+	uint8_t src[16], dst[16]; /* v4 in the first 4 bytes, rest zero */
+	uint16_t sport, dport;
+	uint8_t tcp_flags;
+	uint32_t seq, ack;
+	const uint8_t *payload;
+	uint32_t payload_len;     /* bytes present in the capture */
+	uint32_t payload_wire_len;/* bytes the IP header says the segment carries */
+	const struct cap_frame *frame;
+};
+
+enum {
+	TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_PSH = 0x08,
+	TCP_ACK = 0x10, TCP_URG = 0x20,
+};
+
+enum cap_decode_result {
+	CAP_TCP = 0,          /* out is filled */
+	CAP_NOT_TCP,          /* IP but another protocol, or not IP: skipped */
+	CAP_FRAGMENT,         /* an IP fragment: counted and skipped (see decode.c) */
+	CAP_MALFORMED,        /* a header that lies or is cut short: *why says */
+};
+
+enum cap_decode_result cap_decode(int dlt, const struct cap_frame *fr,
+				  struct cap_pkt *out, const char **why);
+
+/* ---- flow table and reassembly ----------------------------------------- */
+
+enum flow_dir { FLOW_FROM_CLIENT = 0, FLOW_FROM_SERVER = 1 };
+
+enum flow_verdict { FLOW_MORE = 0, FLOW_DONE = 1 };
+
+enum flow_close_reason {
+	FLOW_CLOSE_DONE,      /* the consumer said it is finished */
+	FLOW_CLOSE_FIN,       /* FIN both ways, or RST */
+	FLOW_CLOSE_IDLE,      /* idle longer than idle_timeout_us */
+	FLOW_CLOSE_EVICTED,   /* the table was full: longest idle evicted */
+	FLOW_CLOSE_END,       /* end of input */
+};
+
+struct flow;
+
+struct flow_consumer {
+	void *ctx;
+	/* Every packet of a flow the consumer is still interested in, before
+	 * its bytes are reassembled (nDPI, -w).  May be NULL. */
+	enum flow_verdict (*packet)(void *ctx, struct flow *f, enum flow_dir d,
+				    const struct cap_pkt *p);
+	/* Contiguous bytes of one direction, in sequence order. */
+	enum flow_verdict (*data)(void *ctx, struct flow *f, enum flow_dir d,
+				  const uint8_t *p, size_t n, uint64_t ts_us);
+	/* `missing` bytes of one direction will never come. */
+	enum flow_verdict (*gap)(void *ctx, struct flow *f, enum flow_dir d,
+				 uint64_t missing, uint64_t ts_us);
+	/* The consumer's interest ends: free its per-flow state. */
+	void (*close)(void *ctx, struct flow *f, enum flow_close_reason why);
+};
+
+struct flow_options {
+	uint32_t max_flows;             /* hard cap, default 1,000,000 */
+	uint64_t idle_timeout_us;       /* default 300 s */
+	uint32_t max_dir_buffer_bytes;  /* out-of-order bytes per direction, 256 KiB */
+	uint64_t max_total_buffer_bytes;/* all flows together, default 256 MiB */
+};
+
+struct flow_counters {
+	uint64_t packets;             /* TCP segments given to the table */
+	uint64_t flows;               /* flows created */
+	uint64_t active;              /* flows in the table now */
+	uint64_t peak_active;
+	uint64_t consumers_live;      /* flows holding consumer state now */
+	uint64_t evicted, expired, closed;
+	uint64_t syn_missed;          /* flows picked up without their SYN */
+	uint64_t gaps, gap_bytes;
+	uint64_t ooo_segments, retransmitted_bytes;
+	uint64_t buffered_bytes, peak_buffered_bytes;
+	uint64_t done_packets;        /* packets of finished flows (one lookup) */
+};
+
+struct flow_table;
+
+struct flow_table *flow_table_new(const struct flow_options *o,
+				  const struct flow_consumer *c);
+void flow_table_free(struct flow_table *t);
+void flow_table_packet(struct flow_table *t, const struct cap_pkt *p);
+/* Expire flows idle at capture time now_us; called as time passes. */
+void flow_table_expire(struct flow_table *t, uint64_t now_us);
+/* End of input: deliver what is buffered (with gaps), close every flow. */
+void flow_table_finish(struct flow_table *t);
+const struct flow_counters *flow_table_counters(const struct flow_table *t);
+void flow_options_default(struct flow_options *o);
+
+/* What a consumer may ask of a flow. */
+void *flow_user(const struct flow *f);
+void flow_set_user(struct flow *f, void *user);
+bool flow_syn_seen(const struct flow *f);
+uint64_t flow_first_us(const struct flow *f);
+/* Endpoints as text; ip buffers of at least 46 bytes. */
+void flow_endpoint(const struct flow *f, enum flow_dir side, char *ip, size_t iplen,
+		   uint16_t *port);
+
+#endif

@@ -1,0 +1,245 @@
+/*
+ * source.c — packet sources behind one interface: offline files (pcap and
+ * pcapng, "-" for stdin) and live interfaces, both through libpcap.
+ *
+ * Offline files are opened with microsecond precision requested, so libpcap
+ * scales nanosecond files for us and every timestamp downstream is in µs.
+ * A file whose link type decode.c cannot read is refused at open, naming the
+ * link type, rather than producing a run that silently sees nothing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "capture/capture.h"
+
+struct cap_source {
+	pcap_t *pcap;
+	int dlt;
+	bool live;
+	char name[256];
+	char error[PCAP_ERRBUF_SIZE + 300];
+	FILE *fp;                 /* offline: for progress (bytes read) */
+	uint64_t file_bytes;
+	cap_frame_fn fn;
+	void *user;
+};
+
+static const int supported_dlts[] = {
+	DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_NULL, DLT_LOOP,
+	DLT_RAW, DLT_IPV4, DLT_IPV6,
+#ifdef DLT_RAW_ALT
+	DLT_RAW_ALT,
+#endif
+};
+
+bool cap_linktype_supported(int dlt)
+{
+	for (size_t i = 0; i < sizeof supported_dlts / sizeof supported_dlts[0]; i++)
+		if (supported_dlts[i] == dlt)
+			return true;
+	/* Some systems number raw IP 14 (OpenBSD) where Linux says 12. */
+	return dlt == 14;
+}
+
+static const char *dlt_name(int dlt, char *buf, size_t len)
+{
+	const char *n = pcap_datalink_val_to_name(dlt);
+	if (n)
+		snprintf(buf, len, "%s (%d)", n, dlt);
+	else
+		snprintf(buf, len, "%d", dlt);
+	return buf;
+}
+
+struct cap_source *cap_open_offline(const char *path, char *err, size_t errlen)
+{
+	char perr[PCAP_ERRBUF_SIZE] = "";
+	struct cap_source *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	snprintf(s->name, sizeof s->name, "%s", strcmp(path, "-") ? path : "(stdin)");
+	if (strcmp(path, "-") == 0) {
+		s->pcap = pcap_fopen_offline_with_tstamp_precision(stdin,
+				PCAP_TSTAMP_PRECISION_MICRO, perr);
+	} else {
+		s->fp = fopen(path, "rb");
+		if (!s->fp) {
+			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+			free(s);
+			return NULL;
+		}
+		struct stat st;
+		if (fstat(fileno(s->fp), &st) == 0)
+			s->file_bytes = (uint64_t)st.st_size;
+		s->pcap = pcap_fopen_offline_with_tstamp_precision(s->fp,
+				PCAP_TSTAMP_PRECISION_MICRO, perr);
+		if (!s->pcap) {
+			fclose(s->fp);
+			s->fp = NULL;
+		}
+	}
+	if (!s->pcap) {
+		/* libpcap says "unknown file format" for a file that is not a
+		 * capture, "truncated dump file" for a short header. */
+		snprintf(err, errlen, "%s: not a readable pcap or pcapng file: %s",
+			 s->name, perr[0] ? perr : "unknown error");
+		free(s);
+		return NULL;
+	}
+	s->dlt = pcap_datalink(s->pcap);
+	if (!cap_linktype_supported(s->dlt)) {
+		char b[96];
+		snprintf(err, errlen, "%s: link type %s is not supported (supported: "
+			 "EN10MB, LINUX_SLL, LINUX_SLL2, NULL, LOOP, RAW, IPV4, IPV6)",
+			 s->name, dlt_name(s->dlt, b, sizeof b));
+		pcap_close(s->pcap);   /* closes s->fp too */
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct cap_source *cap_open_live(const struct cap_live_options *o, char *err,
+				 size_t errlen, char *warn, size_t warnlen)
+{
+	char perr[PCAP_ERRBUF_SIZE] = "";
+	struct cap_source *s = calloc(1, sizeof *s);
+	if (warn && warnlen)
+		warn[0] = 0;
+	if (!s) {
+		snprintf(err, errlen, "%s: out of memory", o->iface);
+		return NULL;
+	}
+	s->live = true;
+	snprintf(s->name, sizeof s->name, "%s", o->iface);
+	s->pcap = pcap_create(o->iface, perr);
+	if (!s->pcap) {
+		snprintf(err, errlen, "%s: %s", o->iface, perr);
+		free(s);
+		return NULL;
+	}
+	pcap_set_snaplen(s->pcap, o->snaplen > 0 ? o->snaplen : 262144);
+	pcap_set_promisc(s->pcap, o->promisc ? 1 : 0);
+	pcap_set_immediate_mode(s->pcap, 1);
+	pcap_set_buffer_size(s->pcap, (o->buffer_kib > 0 ? o->buffer_kib : 65536) * 1024);
+	pcap_set_timeout(s->pcap, 100);
+	pcap_set_tstamp_precision(s->pcap, PCAP_TSTAMP_PRECISION_MICRO);
+	int rc = pcap_activate(s->pcap);
+	if (rc < 0) {
+		const char *why = pcap_geterr(s->pcap);
+		const char *hint = "";
+		if (rc == PCAP_ERROR_PERM_DENIED)
+			hint = " (run as root or give the binary CAP_NET_RAW: setcap cap_net_raw,cap_net_admin=eip certtrace)";
+		else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
+			hint = " (certtrace -D lists the interfaces)";
+		snprintf(err, errlen, "%s: cannot capture: %s%s%s", o->iface,
+			 pcap_statustostr(rc), why && *why ? ": " : "", why && *why ? why : "");
+		strncat(err, hint, errlen - strlen(err) - 1);
+		pcap_close(s->pcap);
+		free(s);
+		return NULL;
+	}
+	if (rc > 0 && warn)
+		snprintf(warn, warnlen, "%s: warning: %s: %s", o->iface,
+			 pcap_statustostr(rc), pcap_geterr(s->pcap));
+	s->dlt = pcap_datalink(s->pcap);
+	if (!cap_linktype_supported(s->dlt)) {
+		char b[96];
+		snprintf(err, errlen, "%s: link type %s is not supported", o->iface,
+			 dlt_name(s->dlt, b, sizeof b));
+		pcap_close(s->pcap);
+		free(s);
+		return NULL;
+	}
+	if (o->filter && *o->filter) {
+		struct bpf_program prog;
+		if (pcap_compile(s->pcap, &prog, o->filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+			snprintf(err, errlen, "%s: bad capture filter \"%s\": %s", o->iface,
+				 o->filter, pcap_geterr(s->pcap));
+			pcap_close(s->pcap);
+			free(s);
+			return NULL;
+		}
+		rc = pcap_setfilter(s->pcap, &prog);
+		pcap_freecode(&prog);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s: cannot set filter: %s", o->iface,
+				 pcap_geterr(s->pcap));
+			pcap_close(s->pcap);
+			free(s);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+static void on_pcap(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct cap_source *s = (struct cap_source *)user;
+	struct cap_frame f = {
+		.ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec,
+		.caplen = h->caplen,
+		.len = h->len,
+		.data = bytes,
+		.hdr = h,
+	};
+	s->fn(s->user, &f);
+}
+
+int cap_next_batch(struct cap_source *s, int max, cap_frame_fn fn, void *user)
+{
+	s->fn = fn;
+	s->user = user;
+	int n = pcap_dispatch(s->pcap, max, on_pcap, (u_char *)s);
+	if (n == PCAP_ERROR) {
+		snprintf(s->error, sizeof s->error, "%s: read error: %s", s->name,
+			 pcap_geterr(s->pcap));
+		return -2;
+	}
+	if (n == PCAP_ERROR_BREAK)
+		return -1;
+	if (n == 0 && !s->live)
+		return -1;
+	return n;
+}
+
+void cap_break(struct cap_source *s)
+{
+	pcap_breakloop(s->pcap);
+}
+
+void cap_get_stats(struct cap_source *s, struct cap_stats *st)
+{
+	memset(st, 0, sizeof *st);
+	st->live = s->live;
+	if (s->live) {
+		struct pcap_stat ps;
+		if (pcap_stats(s->pcap, &ps) == 0) {
+			st->received = ps.ps_recv;
+			st->dropped = ps.ps_drop;
+			st->ifdropped = ps.ps_ifdrop;
+		}
+	} else if (s->fp) {
+		st->file_bytes = s->file_bytes;
+		long off = ftell(s->fp);
+		st->file_offset = off > 0 ? (uint64_t)off : 0;
+	}
+}
+
+int cap_linktype(const struct cap_source *s) { return s->dlt; }
+pcap_t *cap_pcap(struct cap_source *s) { return s->pcap; }
+const char *cap_name(const struct cap_source *s) { return s->name; }
+const char *cap_error(const struct cap_source *s) { return s->error; }
+
+void cap_close(struct cap_source *s)
+{
+	if (!s)
+		return;
+	pcap_close(s->pcap);
+	free(s);
+}
