@@ -62,8 +62,9 @@ struct cap_source *cap_open_offline(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: out of memory", path);
 		return NULL;
 	}
-	snprintf(s->name, sizeof s->name, "%s", strcmp(path, "-") ? path : "(stdin)");
-	if (strcmp(path, "-") == 0) {
+	bool is_stdin = strcmp(path, "-") == 0;
+	snprintf(s->name, sizeof s->name, "%s", is_stdin ? "(stdin)" : path);
+	if (is_stdin) {
 		s->pcap = pcap_fopen_offline_with_tstamp_precision(stdin,
 				PCAP_TSTAMP_PRECISION_MICRO, perr);
 	} else {

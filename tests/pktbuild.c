@@ -1,0 +1,172 @@
+/*
+ * pktbuild.c — frames and pcap files for the tests (see pktbuild.h).
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include <pcap/pcap.h>
+
+#include "tests/pktbuild.h"
+
+static uint8_t *put16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = (uint8_t)v; return p + 2; }
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24; p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+	return p + 4;
+}
+
+int pkt_dlt(enum pkt_link link)
+{
+	switch (link) {
+	case PKT_SLL: return DLT_LINUX_SLL;
+	case PKT_SLL2: return DLT_LINUX_SLL2;
+	case PKT_NULL_LE: case PKT_NULL_BE: return DLT_NULL;
+	case PKT_LOOP: return DLT_LOOP;
+	case PKT_RAW: return DLT_RAW;
+	default: return DLT_EN10MB;
+	}
+}
+
+static size_t tcp_segment(const struct pkt_tcp_spec *s, uint8_t *p)
+{
+	int hlen = 20 + s->tcp_options_bytes;
+	uint8_t *q = p;
+	q = put16(q, s->sport);
+	q = put16(q, s->dport);
+	q = put32(q, s->seq);
+	q = put32(q, s->ack);
+	int off = s->tcp_hlen_override ? s->tcp_hlen_override : hlen;
+	*q++ = (uint8_t)((off / 4) << 4);
+	*q++ = s->flags;
+	q = put16(q, 65535);
+	q = put16(q, 0);
+	q = put16(q, 0);
+	for (int i = 0; i < s->tcp_options_bytes; i++)
+		*q++ = i + 1 == s->tcp_options_bytes ? 0 : 1;   /* NOPs, then EOL */
+	if (s->len)
+		memcpy(q, s->payload, s->len);
+	return (size_t)hlen + s->len;
+}
+
+static size_t ipv4(const struct pkt_tcp_spec *s, uint8_t *p, uint8_t proto,
+		   const uint8_t *inner, size_t inner_len, const char *src, const char *dst)
+{
+	int hlen = 20 + s->ip_options_bytes;
+	uint8_t *q = p;
+	*q++ = (uint8_t)(0x40 | (hlen / 4));
+	*q++ = 0;
+	q = put16(q, (uint16_t)(hlen + (int)inner_len + s->ip_len_delta));
+	q = put16(q, 1);
+	q = put16(q, s->fragment ? 0x2000 : 0x4000);
+	*q++ = 64;
+	*q++ = proto;
+	q = put16(q, 0);
+	inet_pton(AF_INET, src, q); q += 4;
+	inet_pton(AF_INET, dst, q); q += 4;
+	memset(q, 1, (size_t)s->ip_options_bytes);   /* NOP options */
+	q += s->ip_options_bytes;
+	memmove(q, inner, inner_len);
+	return (size_t)hlen + inner_len;
+}
+
+static size_t ipv6(const struct pkt_tcp_spec *s, uint8_t *p, const uint8_t *tcp, size_t tcp_len)
+{
+	uint8_t *q = p;
+	size_t ext = s->v6_ext_headers ? 16 : 0;
+	q = put32(q, 0x60000000);
+	q = put16(q, (uint16_t)(tcp_len + ext + (size_t)s->ip_len_delta));
+	*q++ = s->v6_ext_headers ? 0 : 6;      /* hop-by-hop first */
+	*q++ = 64;
+	inet_pton(AF_INET6, s->src, q); q += 16;
+	inet_pton(AF_INET6, s->dst, q); q += 16;
+	if (s->v6_ext_headers) {
+		/* hop-by-hop (8 bytes, PadN) -> destination options (8) -> TCP */
+		*q++ = 60; *q++ = 0; *q++ = 1; *q++ = 4; memset(q, 0, 4); q += 4;
+		*q++ = 6; *q++ = 0; *q++ = 1; *q++ = 4; memset(q, 0, 4); q += 4;
+	}
+	memmove(q, tcp, tcp_len);
+	return 40 + ext + tcp_len;
+}
+
+size_t pkt_tcp(const struct pkt_tcp_spec *s, uint8_t *buf, size_t cap)
+{
+	uint8_t tcp[70000], ip[70100];
+	size_t tl = tcp_segment(s, tcp), il;
+	if (s->ipv == 6) {
+		il = ipv6(s, ip, tcp, tl);
+		if (s->tunnel_6in4) {
+			uint8_t in[70100];
+			memcpy(in, ip, il);
+			struct pkt_tcp_spec outer = *s;
+			outer.ip_options_bytes = 0;
+			outer.ip_len_delta = 0;
+			outer.fragment = 0;
+			il = ipv4(&outer, ip, 41, in, il, "192.0.2.1", "192.0.2.2");
+		}
+	} else {
+		il = ipv4(s, ip, 6, tcp, tl, s->src, s->dst);
+	}
+	uint16_t etype = s->ipv == 6 && !s->tunnel_6in4 ? 0x86dd : 0x0800;
+	uint8_t *q = buf;
+	static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2 };
+	switch (s->link) {
+	case PKT_ETH: case PKT_ETH_VLAN: case PKT_ETH_QINQ: case PKT_ETH_PPPOE: case PKT_ETH_MPLS:
+		memcpy(q, macs, 12); q += 12;
+		if (s->link == PKT_ETH_QINQ) { q = put16(q, 0x88a8); q = put16(q, 100); }
+		if (s->link == PKT_ETH_VLAN || s->link == PKT_ETH_QINQ) { q = put16(q, 0x8100); q = put16(q, 42); }
+		if (s->link == PKT_ETH_PPPOE) {
+			q = put16(q, 0x8864); *q++ = 0x11; *q++ = 0; q = put16(q, 1);
+			q = put16(q, (uint16_t)(il + 2)); q = put16(q, etype == 0x0800 ? 0x21 : 0x57);
+			break;
+		}
+		if (s->link == PKT_ETH_MPLS) { q = put16(q, 0x8847); q = put32(q, (16u << 12) | 0x100 | 64); break; }
+		q = put16(q, etype);
+		break;
+	case PKT_SLL:
+		q = put16(q, 0); q = put16(q, 1); q = put16(q, 6);
+		memcpy(q, macs, 8); q += 8; q = put16(q, etype);
+		break;
+	case PKT_SLL2:
+		q = put16(q, etype); q = put16(q, 0); q = put32(q, 1); q = put16(q, 1);
+		*q++ = 0; *q++ = 6; memcpy(q, macs, 8); q += 8;
+		break;
+	case PKT_NULL_LE: {
+		uint32_t fam = s->ipv == 6 ? 30 : 2;
+		*q++ = (uint8_t)fam; *q++ = 0; *q++ = 0; *q++ = 0;
+		break;
+	}
+	case PKT_NULL_BE: case PKT_LOOP:
+		q = put32(q, s->ipv == 6 ? 24 : 2);
+		break;
+	case PKT_RAW:
+		break;
+	}
+	size_t hl = (size_t)(q - buf);
+	if (hl + il > cap)
+		return 0;
+	memcpy(q, ip, il);
+	return hl + il;
+}
+
+FILE *pcapw_open(const char *path, int dlt, uint32_t snaplen)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return NULL;
+	uint32_t h[6] = { 0xa1b2c3d4, 0x00040002, 0, 0, snaplen, (uint32_t)dlt };
+	memcpy(&h[1], (uint16_t[2]){ 2, 4 }, 4);
+	fwrite(h, sizeof h, 1, f);
+	return f;
+}
+
+void pcapw_write(FILE *f, uint64_t ts_us, const uint8_t *data, uint32_t caplen, uint32_t len)
+{
+	uint32_t r[4] = { (uint32_t)(ts_us / 1000000), (uint32_t)(ts_us % 1000000), caplen, len };
+	fwrite(r, sizeof r, 1, f);
+	fwrite(data, 1, caplen, f);
+}
+
+void pcapw_close(FILE *f)
+{
+	fclose(f);
+}

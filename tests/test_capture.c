@@ -1,0 +1,531 @@
+/*
+ * test_capture.c — decode of every link type, the flow table and TCP
+ * reassembly, on frames built in memory (tests/pktbuild.c).
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capture/capture.h"
+#include "tests/pktbuild.h"
+
+/* ---- decode ------------------------------------------------------------- */
+
+static enum cap_decode_result decode_spec(const struct pkt_tcp_spec *s, struct cap_pkt *out,
+					  const char **why, uint8_t *buf, size_t cap)
+{
+	size_t n = pkt_tcp(s, buf, cap);
+	cr_assert(n > 0);
+	static struct cap_frame fr;
+	fr = (struct cap_frame){ .ts_us = 1, .caplen = (uint32_t)n, .len = (uint32_t)n, .data = buf };
+	return cap_decode(pkt_dlt(s->link), &fr, out, why);
+}
+
+static void check_link(enum pkt_link link, int ipv)
+{
+	uint8_t buf[2048];
+	struct cap_pkt p;
+	const char *why;
+	struct pkt_tcp_spec s = {
+		.link = link, .ipv = ipv,
+		.src = ipv == 4 ? "127.0.40.1" : "fd00::40:1",
+		.dst = ipv == 4 ? "127.0.20.1" : "fd00::20:1",
+		.sport = 50855, .dport = 443, .seq = 1000, .ack = 7, .flags = TCP_ACK | TCP_PSH,
+		.payload = "hello", .len = 5,
+	};
+	cr_assert_eq(decode_spec(&s, &p, &why, buf, sizeof buf), CAP_TCP, "link %d v%d: %s", link, ipv, why ? why : "");
+	cr_assert_eq(p.ipv, ipv);
+	cr_assert_eq(p.sport, 50855);
+	cr_assert_eq(p.dport, 443);
+	cr_assert_eq(p.seq, 1000);
+	cr_assert_eq(p.ack, 7);
+	cr_assert_eq(p.payload_len, 5);
+	cr_assert_eq(p.payload_wire_len, 5);
+	cr_assert(memcmp(p.payload, "hello", 5) == 0);
+	if (ipv == 4)
+		cr_assert(p.src[0] == 127 && p.src[2] == 40 && p.dst[2] == 20);
+}
+
+Test(cap_decode, every_link_type_ipv4_and_ipv6)
+{
+	enum pkt_link links[] = { PKT_ETH, PKT_ETH_VLAN, PKT_ETH_QINQ, PKT_SLL, PKT_SLL2,
+				  PKT_NULL_LE, PKT_NULL_BE, PKT_LOOP, PKT_RAW, PKT_ETH_PPPOE,
+				  PKT_ETH_MPLS };
+	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+		check_link(links[i], 4);
+		check_link(links[i], 6);
+	}
+}
+
+Test(cap_decode, ipv4_options_tcp_options_and_ipv6_extension_headers)
+{
+	uint8_t buf[2048];
+	struct cap_pkt p;
+	const char *why;
+	struct pkt_tcp_spec s = { .link = PKT_ETH, .ipv = 4, .src = "127.0.0.1", .dst = "127.0.0.2",
+				  .sport = 1, .dport = 5061, .payload = "abc", .len = 3,
+				  .ip_options_bytes = 8, .tcp_options_bytes = 12 };
+	cr_assert_eq(decode_spec(&s, &p, &why, buf, sizeof buf), CAP_TCP);
+	cr_assert_eq(p.payload_len, 3);
+	cr_assert(memcmp(p.payload, "abc", 3) == 0);
+	s.ipv = 6; s.src = "::1"; s.dst = "::1"; s.ip_options_bytes = 0; s.v6_ext_headers = 1;
+	cr_assert_eq(decode_spec(&s, &p, &why, buf, sizeof buf), CAP_TCP, "%s", why ? why : "");
+	cr_assert_eq(p.dport, 5061);
+	cr_assert(memcmp(p.payload, "abc", 3) == 0);
+}
+
+Test(cap_decode, six_in_four_tunnel_names_the_inner_flow)
+{
+	uint8_t buf[2048];
+	struct cap_pkt p;
+	const char *why;
+	struct pkt_tcp_spec s = { .link = PKT_ETH, .ipv = 6, .src = "2001:db8::1", .dst = "2001:db8::2",
+				  .sport = 40000, .dport = 443, .payload = "x", .len = 1, .tunnel_6in4 = 1 };
+	cr_assert_eq(decode_spec(&s, &p, &why, buf, sizeof buf), CAP_TCP);
+	cr_assert_eq(p.ipv, 6);
+	cr_assert_eq(p.src[0], 0x20);
+	cr_assert_eq(p.dport, 443);
+}
+
+Test(cap_decode, payload_length_comes_from_ip_not_caplen)
+{
+	uint8_t buf[2048];
+	struct cap_pkt p;
+	const char *why;
+	char data[100];
+	memset(data, 'z', sizeof data);
+	struct pkt_tcp_spec s = { .link = PKT_ETH, .ipv = 4, .src = "127.0.0.1", .dst = "127.0.0.2",
+				  .sport = 1, .dport = 443, .payload = data, .len = 100 };
+	size_t n = pkt_tcp(&s, buf, sizeof buf);
+	/* snaplen cut 40 bytes off */
+	struct cap_frame fr = { .caplen = (uint32_t)n - 40, .len = (uint32_t)n, .data = buf };
+	cr_assert_eq(cap_decode(DLT_EN10MB, &fr, &p, &why), CAP_TCP);
+	cr_assert_eq(p.payload_len, 60);
+	cr_assert_eq(p.payload_wire_len, 100);
+	/* Ethernet padding after the IP packet is not payload */
+	memset(buf + n, 0xee, 20);
+	fr.caplen = (uint32_t)n + 20;
+	cr_assert_eq(cap_decode(DLT_EN10MB, &fr, &p, &why), CAP_TCP);
+	cr_assert_eq(p.payload_len, 100);
+}
+
+Test(cap_decode, lies_and_fragments_are_reported_not_crashed_on)
+{
+	uint8_t buf[2048];
+	struct cap_pkt p;
+	const char *why;
+	struct pkt_tcp_spec s = { .link = PKT_ETH, .ipv = 4, .src = "127.0.0.1", .dst = "127.0.0.2",
+				  .sport = 1, .dport = 443, .payload = "abcd", .len = 4 };
+	s.ip_len_delta = -30;        /* total length shorter than the headers */
+	cr_assert_eq(decode_spec(&s, &p, &why, buf, sizeof buf), CAP_MALFORMED);
+	cr_assert_not_null(why);
+	s.ip_len_delta = 0;
+	s.tcp_hlen_override = 12;
+	cr_assert_eq(decode_spec(&s, &p, &why, buf, sizeof buf), CAP_MALFORMED);
+	cr_assert_str_eq(why, "TCP header length under 20 bytes");
+	s.tcp_hlen_override = 0;
+	s.fragment = 1;
+	cr_assert_eq(decode_spec(&s, &p, &why, buf, sizeof buf), CAP_FRAGMENT);
+	s.fragment = 0;
+	/* every truncation of a good frame: never a crash, never TCP past the cut */
+	size_t n = pkt_tcp(&s, buf, sizeof buf);
+	for (size_t cut = 0; cut < 54; cut++) {
+		struct cap_frame fr = { .caplen = (uint32_t)cut, .len = (uint32_t)n, .data = buf };
+		cr_assert_neq(cap_decode(DLT_EN10MB, &fr, &p, &why), CAP_TCP, "cut %zu", cut);
+	}
+	/* IPv6 payload length that lies: longer than the packet is a cut, not TCP data */
+	struct pkt_tcp_spec s6 = s;
+	s6.ipv = 6; s6.src = "::1"; s6.dst = "::1"; s6.ip_len_delta = 1000;
+	cr_assert_eq(decode_spec(&s6, &p, &why, buf, sizeof buf), CAP_TCP);
+	cr_assert_eq(p.payload_len, 4);
+	cr_assert_eq(p.payload_wire_len, 1004);
+}
+
+/* ---- flow table and reassembly ------------------------------------------ */
+
+struct rec {
+	char data[2][65536];
+	size_t n[2];
+	uint64_t gaps[2];
+	int closes;
+	enum flow_close_reason last_close;
+	char server_ip[46];
+	uint16_t server_port;
+	size_t done_after;           /* say DONE once this many client bytes came */
+	int packets_seen;
+};
+
+static enum flow_verdict rec_packet(void *ctx, struct flow *f, enum flow_dir d, const struct cap_pkt *p)
+{
+	struct rec *r = ctx;
+	r->packets_seen++;
+	return FLOW_MORE;
+}
+
+static enum flow_verdict rec_data(void *ctx, struct flow *f, enum flow_dir d, const uint8_t *p,
+				  size_t n, uint64_t ts)
+{
+	struct rec *r = ctx;
+	cr_assert(r->n[d] + n <= sizeof r->data[d]);
+	memcpy(r->data[d] + r->n[d], p, n);
+	r->n[d] += n;
+	flow_endpoint(f, FLOW_FROM_SERVER, r->server_ip, sizeof r->server_ip, &r->server_port);
+	if (r->done_after && r->n[FLOW_FROM_CLIENT] >= r->done_after)
+		return FLOW_DONE;
+	return FLOW_MORE;
+}
+
+static enum flow_verdict rec_gap(void *ctx, struct flow *f, enum flow_dir d, uint64_t missing, uint64_t ts)
+{
+	struct rec *r = ctx;
+	r->gaps[d] += missing;
+	/* a visible marker in the stream, so tests see where the gap fell */
+	r->data[d][r->n[d]++] = '#';
+	return FLOW_MORE;
+}
+
+static void rec_close(void *ctx, struct flow *f, enum flow_close_reason why)
+{
+	struct rec *r = ctx;
+	r->closes++;
+	r->last_close = why;
+}
+
+static struct flow_table *table(struct rec *r, uint32_t max_flows)
+{
+	memset(r, 0, sizeof *r);
+	struct flow_consumer c = { r, rec_packet, rec_data, rec_gap, rec_close };
+	struct flow_options o;
+	flow_options_default(&o);
+	if (max_flows)
+		o.max_flows = max_flows;
+	return flow_table_new(&o, &c);
+}
+
+/* One segment from client (c=1) or server (c=0) of 127.0.40.1:50000 <-> 127.0.20.1:443 */
+static void seg(struct flow_table *t, int from_client, uint32_t seq, uint8_t flags,
+		const char *payload, uint64_t ts)
+{
+	static uint8_t buf[4096];
+	size_t len = payload ? strlen(payload) : 0;
+	struct pkt_tcp_spec s = {
+		.link = PKT_RAW, .ipv = 4,
+		.src = from_client ? "127.0.40.1" : "127.0.20.1",
+		.dst = from_client ? "127.0.20.1" : "127.0.40.1",
+		.sport = from_client ? 50000 : 443, .dport = from_client ? 443 : 50000,
+		.seq = seq, .flags = flags, .payload = payload, .len = len,
+	};
+	size_t n = pkt_tcp(&s, buf, sizeof buf);
+	struct cap_frame fr = { .ts_us = ts, .caplen = (uint32_t)n, .len = (uint32_t)n, .data = buf };
+	struct cap_pkt p;
+	const char *why;
+	cr_assert_eq(cap_decode(DLT_RAW, &fr, &p, &why), CAP_TCP);
+	flow_table_packet(t, &p);
+}
+
+static void seg_ack(struct flow_table *t, int from_client, uint32_t seq, uint32_t ack, uint64_t ts)
+{
+	static uint8_t buf[256];
+	struct pkt_tcp_spec s = {
+		.link = PKT_RAW, .ipv = 4,
+		.src = from_client ? "127.0.40.1" : "127.0.20.1",
+		.dst = from_client ? "127.0.20.1" : "127.0.40.1",
+		.sport = from_client ? 50000 : 443, .dport = from_client ? 443 : 50000,
+		.seq = seq, .ack = ack, .flags = TCP_ACK,
+	};
+	size_t n = pkt_tcp(&s, buf, sizeof buf);
+	struct cap_frame fr = { .ts_us = ts, .caplen = (uint32_t)n, .len = (uint32_t)n, .data = buf };
+	struct cap_pkt p;
+	const char *why;
+	cr_assert_eq(cap_decode(DLT_RAW, &fr, &p, &why), CAP_TCP);
+	flow_table_packet(t, &p);
+}
+
+Test(reasm, delivers_in_order_segments_and_knows_the_server_from_the_syn)
+{
+	struct rec r;
+	struct flow_table *t = table(&r, 0);
+	seg(t, 1, 100, TCP_SYN, NULL, 1);
+	seg(t, 0, 900, TCP_SYN | TCP_ACK, NULL, 2);
+	seg(t, 1, 101, TCP_ACK, "GET ", 3);
+	seg(t, 1, 105, TCP_ACK, "/", 4);
+	seg(t, 0, 901, TCP_ACK, "200", 5);
+	cr_assert_eq(r.n[FLOW_FROM_CLIENT], 5);
+	cr_assert(memcmp(r.data[FLOW_FROM_CLIENT], "GET /", 5) == 0);
+	cr_assert(memcmp(r.data[FLOW_FROM_SERVER], "200", 3) == 0);
+	cr_assert_str_eq(r.server_ip, "127.0.20.1");
+	cr_assert_eq(r.server_port, 443);
+	cr_assert_eq(flow_table_counters(t)->syn_missed, 0);
+	flow_table_free(t);
+	cr_assert_eq(r.closes, 1);
+	cr_assert_eq(r.last_close, FLOW_CLOSE_END);
+}
+
+Test(reasm, delivers_out_of_order_segments_in_order)
+{
+	struct rec r;
+	struct flow_table *t = table(&r, 0);
+	seg(t, 1, 100, TCP_SYN, NULL, 1);
+	seg(t, 1, 107, TCP_ACK, "CCC", 2);
+	seg(t, 1, 104, TCP_ACK, "BBB", 3);
+	cr_assert_eq(r.n[FLOW_FROM_CLIENT], 0);
+	seg(t, 1, 101, TCP_ACK, "AAA", 4);
+	cr_assert_eq(r.n[FLOW_FROM_CLIENT], 9);
+	cr_assert(memcmp(r.data[FLOW_FROM_CLIENT], "AAABBBCCC", 9) == 0);
+	cr_assert_eq(flow_table_counters(t)->ooo_segments, 2);
+	cr_assert_eq(flow_table_counters(t)->buffered_bytes, 0);
+	flow_table_free(t);
+}
+
+Test(reasm, first_copy_wins_on_duplicates_and_overlaps)
+{
+	struct rec r;
+	struct flow_table *t = table(&r, 0);
+	seg(t, 1, 100, TCP_SYN, NULL, 1);
+	seg(t, 1, 101, TCP_ACK, "AAAA", 2);
+	seg(t, 1, 101, TCP_ACK, "XXXX", 3);     /* retransmission, other bytes */
+	seg(t, 1, 103, TCP_ACK, "YYBB", 4);     /* overlaps the last two */
+	seg(t, 1, 111, TCP_ACK, "DD", 5);       /* ahead */
+	seg(t, 1, 111, TCP_ACK, "ZZ", 6);       /* duplicate of a buffered one */
+	seg(t, 1, 107, TCP_ACK, "CCCC", 7);
+	cr_assert_eq(r.n[FLOW_FROM_CLIENT], 12);
+	cr_assert(memcmp(r.data[FLOW_FROM_CLIENT], "AAAABBCCCCDD", 12) == 0, "%.12s", r.data[0]);
+	cr_assert_eq(flow_table_counters(t)->retransmitted_bytes, 4 + 2 + 2);
+	flow_table_free(t);
+}
+
+Test(reasm, sequence_numbers_wrap_around)
+{
+	struct rec r;
+	struct flow_table *t = table(&r, 0);
+	seg(t, 1, 0xfffffffc, TCP_SYN, NULL, 1);
+	seg(t, 1, 0x00000001, TCP_ACK, "CD", 2);   /* after the wrap, early */
+	seg(t, 1, 0xfffffffd, TCP_ACK, "AB", 3);
+	seg(t, 1, 0xffffffff, TCP_ACK, "xy", 4);   /* crosses 2^32 */
+	cr_assert_eq(r.n[FLOW_FROM_CLIENT], 6);
+	cr_assert(memcmp(r.data[FLOW_FROM_CLIENT], "ABxyCD", 6) == 0);
+	flow_table_free(t);
+}
+
+Test(reasm, gap_that_never_fills_is_reported_at_the_end)
+{
+	struct rec r;
+	struct flow_table *t = table(&r, 0);
+	seg(t, 1, 100, TCP_SYN, NULL, 1);
+	seg(t, 1, 101, TCP_ACK, "AA", 2);
+	seg(t, 1, 113, TCP_ACK, "ZZ", 3);         /* 10 bytes lost */
+	cr_assert_eq(r.gaps[FLOW_FROM_CLIENT], 0);
+	flow_table_finish(t);
+	cr_assert_eq(r.gaps[FLOW_FROM_CLIENT], 10);
+	cr_assert(memcmp(r.data[FLOW_FROM_CLIENT], "AA#ZZ", 5) == 0);
+	cr_assert_eq(flow_table_counters(t)->gaps, 1);
+	flow_table_free(t);
+}
+
+Test(reasm, gap_is_reported_when_the_peer_acks_past_it)
+{
+	struct rec r;
+	struct flow_table *t = table(&r, 0);
+	seg(t, 1, 100, TCP_SYN, NULL, 1);
+	seg(t, 0, 500, TCP_SYN | TCP_ACK, NULL, 1);
+	seg(t, 0, 501, TCP_ACK, "S1", 2);
+	seg(t, 0, 513, TCP_ACK, "S3", 3);         /* S2 (10 bytes) lost by the capture */
+	seg_ack(t, 1, 101, 515, 4);               /* but the client got it */
+	cr_assert_eq(r.gaps[FLOW_FROM_SERVER], 10);
+	cr_assert(memcmp(r.data[FLOW_FROM_SERVER], "S1#S3", 5) == 0);
+	flow_table_free(t);
+}
+
+Test(reasm, out_of_order_buffer_is_capped_per_direction)
+{
+	struct rec r;
+	memset(&r, 0, sizeof r);
+	struct flow_consumer c = { &r, NULL, rec_data, rec_gap, rec_close };
+	struct flow_options o;
+	flow_options_default(&o);
+	o.max_dir_buffer_bytes = 8;
+	struct flow_table *t = flow_table_new(&o, &c);
+	seg(t, 1, 100, TCP_SYN, NULL, 1);
+	seg(t, 1, 121, TCP_ACK, "aaaa", 2);
+	seg(t, 1, 125, TCP_ACK, "bbbb", 3);
+	cr_assert_eq(flow_table_counters(t)->buffered_bytes, 8);
+	seg(t, 1, 129, TCP_ACK, "cccc", 4);       /* over the cap: skip the hole */
+	cr_assert_eq(r.gaps[FLOW_FROM_CLIENT], 20);
+	cr_assert(memcmp(r.data[FLOW_FROM_CLIENT], "#aaaabbbbcccc", 13) == 0);
+	cr_assert_eq(flow_table_counters(t)->buffered_bytes, 0);
+	flow_table_free(t);
+}
+
+Test(reasm, snaplen_cut_segment_becomes_a_gap)
+{
+	struct rec r;
+	struct flow_table *t = table(&r, 0);
+	seg(t, 1, 100, TCP_SYN, NULL, 1);
+	uint8_t buf[512];
+	struct pkt_tcp_spec s = { .link = PKT_RAW, .ipv = 4, .src = "127.0.40.1", .dst = "127.0.20.1",
+				  .sport = 50000, .dport = 443, .seq = 101, .flags = TCP_ACK,
+				  .payload = "0123456789", .len = 10 };
+	size_t n = pkt_tcp(&s, buf, sizeof buf);
+	struct cap_frame fr = { .ts_us = 2, .caplen = (uint32_t)n - 6, .len = (uint32_t)n, .data = buf };
+	struct cap_pkt p;
+	const char *why;
+	cr_assert_eq(cap_decode(DLT_RAW, &fr, &p, &why), CAP_TCP);
+	flow_table_packet(t, &p);
+	seg(t, 1, 111, TCP_ACK, "next", 3);
+	cr_assert_eq(r.gaps[FLOW_FROM_CLIENT], 6);
+	cr_assert(memcmp(r.data[FLOW_FROM_CLIENT], "0123#next", 9) == 0);
+	flow_table_free(t);
+}
+
+Test(flow, picks_up_a_connection_whose_syn_was_not_captured)
+{
+	struct rec r;
+	struct flow_table *t = table(&r, 0);
+	/* server speaks first from port 443 to an ephemeral port */
+	seg(t, 0, 7000, TCP_ACK, "srv", 1);
+	seg(t, 1, 3000, TCP_ACK, "cli", 2);
+	cr_assert(memcmp(r.data[FLOW_FROM_SERVER], "srv", 3) == 0);
+	cr_assert(memcmp(r.data[FLOW_FROM_CLIENT], "cli", 3) == 0);
+	cr_assert_str_eq(r.server_ip, "127.0.20.1");
+	cr_assert_eq(flow_table_counters(t)->syn_missed, 1);
+	flow_table_free(t);
+}
+
+Test(flow, consumer_done_leaves_a_flow_that_costs_one_lookup)
+{
+	struct rec r;
+	struct flow_table *t = table(&r, 0);
+	r.done_after = 3;
+	seg(t, 1, 100, TCP_SYN, NULL, 1);
+	seg(t, 1, 101, TCP_ACK, "abc", 2);
+	cr_assert_eq(r.closes, 1);
+	cr_assert_eq(r.last_close, FLOW_CLOSE_DONE);
+	cr_assert_eq(flow_table_counters(t)->consumers_live, 0);
+	int before = r.packets_seen;
+	seg(t, 1, 104, TCP_ACK, "def", 3);
+	seg(t, 1, 107, TCP_ACK, "ghi", 4);
+	cr_assert_eq(r.n[FLOW_FROM_CLIENT], 3);
+	cr_assert_eq(r.packets_seen, before);
+	cr_assert_eq(flow_table_counters(t)->done_packets, 2);
+	cr_assert_eq(flow_table_counters(t)->active, 1);
+	seg(t, 1, 110, TCP_ACK | TCP_FIN, NULL, 5);
+	seg(t, 0, 900, TCP_ACK | TCP_FIN, NULL, 6);
+	cr_assert_eq(flow_table_counters(t)->active, 0);
+	flow_table_free(t);
+	cr_assert_eq(r.closes, 1);
+}
+
+Test(flow, idle_flows_expire_by_capture_time)
+{
+	struct rec r;
+	struct flow_table *t = table(&r, 0);
+	seg(t, 1, 100, TCP_SYN, NULL, 1000000);
+	seg(t, 1, 101, TCP_ACK, "a", 2000000);
+	cr_assert_eq(flow_table_counters(t)->active, 1);
+	flow_table_expire(t, 2000000 + 299000000);
+	cr_assert_eq(flow_table_counters(t)->active, 1);
+	flow_table_expire(t, 2000000 + 301000000);
+	cr_assert_eq(flow_table_counters(t)->active, 0);
+	cr_assert_eq(flow_table_counters(t)->expired, 1);
+	cr_assert_eq(r.last_close, FLOW_CLOSE_IDLE);
+	flow_table_free(t);
+}
+
+Test(flow, hard_cap_evicts_the_longest_idle_flow)
+{
+	struct rec r;
+	struct flow_table *t = table(&r, 100);
+	uint8_t buf[256];
+	for (int i = 0; i < 1000; i++) {
+		struct pkt_tcp_spec s = { .link = PKT_RAW, .ipv = 4, .src = "127.0.40.1",
+					  .dst = "127.0.20.1", .sport = (uint16_t)(10000 + i),
+					  .dport = 443, .seq = 1, .flags = TCP_SYN };
+		size_t n = pkt_tcp(&s, buf, sizeof buf);
+		struct cap_frame fr = { .ts_us = (uint64_t)i, .caplen = (uint32_t)n, .len = (uint32_t)n, .data = buf };
+		struct cap_pkt p;
+		const char *why;
+		cr_assert_eq(cap_decode(DLT_RAW, &fr, &p, &why), CAP_TCP);
+		flow_table_packet(t, &p);
+	}
+	const struct flow_counters *c = flow_table_counters(t);
+	cr_assert_eq(c->active, 100);
+	cr_assert_eq(c->flows, 1000);
+	cr_assert_eq(c->evicted, 900);
+	cr_assert_eq(c->consumers_live, 0);
+	flow_table_free(t);
+}
+
+Test(flow, ipv6_flows_and_both_directions_share_one_flow)
+{
+	struct rec r;
+	struct flow_table *t = table(&r, 0);
+	uint8_t buf[512];
+	const char *addrs[2] = { "fd00::40:1", "fd00::10:1" };
+	for (int i = 0; i < 2; i++) {
+		struct pkt_tcp_spec s = { .link = PKT_ETH, .ipv = 6, .src = addrs[i], .dst = addrs[1 - i],
+					  .sport = i ? 5061 : 50001, .dport = i ? 50001 : 5061,
+					  .seq = i ? 900 : 100, .flags = i ? TCP_SYN | TCP_ACK : TCP_SYN };
+		size_t n = pkt_tcp(&s, buf, sizeof buf);
+		struct cap_frame fr = { .ts_us = 1, .caplen = (uint32_t)n, .len = (uint32_t)n, .data = buf };
+		struct cap_pkt p;
+		const char *why;
+		cr_assert_eq(cap_decode(DLT_EN10MB, &fr, &p, &why), CAP_TCP);
+		flow_table_packet(t, &p);
+	}
+	cr_assert_eq(flow_table_counters(t)->flows, 1);
+	flow_table_free(t);
+}
+
+/* ---- sources ------------------------------------------------------------ */
+
+static int count_frames;
+static void count_frame(void *user, const struct cap_frame *f) { count_frames++; }
+
+Test(cap_source, reads_pcap_and_refuses_what_is_not_one)
+{
+	char path[] = "/tmp/ct-src-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	close(fd);
+	char err[512];
+
+	/* empty file */
+	cr_assert_null(cap_open_offline(path, err, sizeof err));
+	cr_assert(strstr(err, path) != NULL, "%s", err);
+
+	/* not a capture */
+	FILE *f = fopen(path, "wb");
+	fputs("this is not a capture file at all, just text\n", f);
+	fclose(f);
+	cr_assert_null(cap_open_offline(path, err, sizeof err));
+	cr_assert(strstr(err, "not a readable pcap") != NULL, "%s", err);
+
+	/* unsupported link type, named */
+	f = pcapw_open(path, 12345 & 0xfff, 65535);
+	pcapw_close(f);
+	cr_assert_null(cap_open_offline(path, err, sizeof err));
+	cr_assert(strstr(err, "not supported") != NULL, "%s", err);
+
+	/* a good file with two frames, the second truncated by the end of file */
+	uint8_t buf[256];
+	struct pkt_tcp_spec s = { .link = PKT_ETH, .ipv = 4, .src = "127.0.0.1", .dst = "127.0.0.2",
+				  .sport = 1, .dport = 443, .flags = TCP_SYN };
+	size_t n = pkt_tcp(&s, buf, sizeof buf);
+	f = pcapw_open(path, DLT_EN10MB, 65535);
+	pcapw_write(f, 1, buf, (uint32_t)n, (uint32_t)n);
+	pcapw_write(f, 2, buf, (uint32_t)n, (uint32_t)n);
+	pcapw_close(f);
+	cr_assert(truncate(path, 24 + 16 + (off_t)n + 16 + 10) == 0);
+	struct cap_source *src = cap_open_offline(path, err, sizeof err);
+	cr_assert_not_null(src, "%s", err);
+	cr_assert_eq(cap_linktype(src), DLT_EN10MB);
+	count_frames = 0;
+	int rc;
+	while ((rc = cap_next_batch(src, 64, count_frame, NULL)) > 0)
+		;
+	cr_assert_eq(count_frames, 1);
+	cr_assert_eq(rc, -2);
+	cr_assert(strstr(cap_error(src), "truncated") != NULL, "%s", cap_error(src));
+	cap_close(src);
+	unlink(path);
+}
