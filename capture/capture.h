@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <pcap/pcap.h>
 
@@ -169,5 +170,10 @@ uint64_t flow_first_us(const struct flow *f);
 /* Endpoints as text; ip buffers of at least 46 bytes. */
 void flow_endpoint(const struct flow *f, enum flow_dir side, char *ip, size_t iplen,
 		   uint16_t *port);
+
+/* --debug-flows: a consumer printing each flow's reassembly figures. */
+struct cap_debug;
+struct cap_debug *cap_debug_new(FILE *out, struct flow_consumer *c);
+void cap_debug_free(struct cap_debug *d);
 
 #endif

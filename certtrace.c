@@ -1,0 +1,600 @@
+/*
+ * certtrace.c — the command: options and wiring, nothing else.
+ *
+ *   source ─▶ cap_decode ─▶ flow table ─▶ tls_feed ─▶ rep_handshake ─▶ rep_finish
+ *
+ * Each TCP flow gets a TLS dissector when its first payload arrives; when the
+ * dissector is done (or the flow ends) its session record goes to the report
+ * and the dissector is freed, so only flows in their handshake hold memory.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "capture/capture.h"
+#include "dissect/tls.h"
+#include "report/report.h"
+
+#define CERTTRACE_VERSION "0.1.0"
+#define MAX_FILES 256
+#define BATCH 4096
+
+struct options {
+	const char *files[MAX_FILES];
+	unsigned n_files;
+	const char *iface;
+	const char *filter;
+	char *filter_owned;
+	const char *ports;
+	struct rep_options rep;
+	bool format_given;
+	uint64_t count;                /* -c: stop after N handshakes */
+	double duration_s;
+	int buffer_kib;
+	bool no_promisc;
+	bool list_ifaces;
+	uint32_t max_flows;
+	bool debug_flows;
+	int verbose;
+};
+
+struct run {
+	struct options *o;
+	struct flow_table *flows;
+	struct rep *rep;
+	int dlt;
+	struct rep_capture_stats st;
+	uint64_t handshakes;
+	uint64_t malformed;
+	const char *first_malformed;
+};
+
+static volatile sig_atomic_t stop_requested;
+static struct cap_source *live_source;
+
+static void usage(FILE *f)
+{
+	fputs(
+"usage: certtrace -r FILE [-r FILE ...] [options]\n"
+"       certtrace -i IFACE [options] [BPF expression]\n"
+"       certtrace -D\n"
+"\n"
+"Passive TLS certificate inspector: reassembles TCP, dissects TLS handshakes,\n"
+"parses every certificate chain and reports trust problems between Lync /\n"
+"Skype for Business Front End pools and the Exchange servers their phones use.\n"
+"\n"
+"input:\n"
+"  -r FILE              read a pcap or pcapng file (\"-\" is stdin); repeatable\n"
+"  -i IFACE             capture live (\"any\" for all interfaces)\n"
+"  BPF expression       live capture filter (default: TCP on --ports)\n"
+"  --ports LIST         default live filter ports (443,444,4443,5061,5062,5063,8057,8058)\n"
+"  -c N                 stop after N handshakes\n"
+"  --duration SEC       stop after SEC seconds of live capture\n"
+"  -B KiB               live capture buffer (default 65536)\n"
+"  -p                   not promiscuous\n"
+"  -D                   list interfaces\n"
+"  --max-flows N        flow-table cap, oldest idle evicted (default 1000000)\n"
+"\n"
+"what servers are:\n"
+"  --role NAME=ROLE     NAME: IP, IP:PORT, or host name/glob over SNI and SAN;\n"
+"                       ROLE: lync-fe, lync-edge, exchange, other\n"
+"  --trust FILE.pem     CA certificates phones also trust (New-CsWebTrustedCACertificate)\n"
+"  --cert ROLE=FILE     a server certificate exported from a server (PEM or DER)\n"
+"\n"
+"output:\n"
+"  --format FMT         text, jsonl or dot (default: text on a terminal, else jsonl)\n"
+"  --fail-on SEV        exit 1 on findings at or above critical|warning|info, or never\n"
+"                       (default critical)\n"
+"  --export-certs DIR   write every certificate seen as PEM, named by SHA-1\n"
+"  --debug-flows        print per-flow TCP reassembly figures instead of a report\n"
+"  -q, -v               quieter, more detail\n"
+"  -h, --help           this text\n"
+"  --version            print the version\n"
+"\n"
+"exit status: 0 no finding at or above --fail-on, 1 findings, 2 bad usage or\n"
+"unreadable input.\n", f);
+}
+
+static int die_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "certtrace: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (certtrace --help)\n");
+	return 2;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-')
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_severity(const char *s, enum rep_severity *out)
+{
+	static const struct { const char *name; enum rep_severity sev; } t[] = {
+		{ "critical", REP_CRITICAL }, { "warning", REP_WARNING },
+		{ "info", REP_INFO }, { "never", REP_NEVER },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (strcmp(s, t[i].name) == 0) {
+			*out = t[i].sev;
+			return true;
+		}
+	return false;
+}
+
+static const char *build_port_filter(const char *ports, char **owned)
+{
+	size_t cap = strlen(ports) * 10 + 32;
+	char *f = malloc(cap);
+	if (!f)
+		return NULL;
+	strcpy(f, "tcp and (");
+	const char *p = ports;
+	bool first = true;
+	while (*p) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end == p || v <= 0 || v > 65535 || (*end && *end != ',')) {
+			free(f);
+			return NULL;
+		}
+		size_t l = strlen(f);
+		snprintf(f + l, cap - l, "%sport %ld", first ? "" : " or ", v);
+		first = false;
+		p = *end ? end + 1 : end;
+	}
+	strcat(f, ")");
+	*owned = f;
+	return f;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum {
+		OPT_PORTS = 256, OPT_ROLE, OPT_TRUST, OPT_CERT, OPT_FORMAT, OPT_FAIL_ON,
+		OPT_EXPORT, OPT_DURATION, OPT_MAX_FLOWS, OPT_DEBUG_FLOWS, OPT_VERSION,
+	};
+	static const struct option longopts[] = {
+		{ "ports", required_argument, 0, OPT_PORTS },
+		{ "role", required_argument, 0, OPT_ROLE },
+		{ "trust", required_argument, 0, OPT_TRUST },
+		{ "cert", required_argument, 0, OPT_CERT },
+		{ "format", required_argument, 0, OPT_FORMAT },
+		{ "fail-on", required_argument, 0, OPT_FAIL_ON },
+		{ "export-certs", required_argument, 0, OPT_EXPORT },
+		{ "duration", required_argument, 0, OPT_DURATION },
+		{ "max-flows", required_argument, 0, OPT_MAX_FLOWS },
+		{ "debug-flows", no_argument, 0, OPT_DEBUG_FLOWS },
+		{ "help", no_argument, 0, 'h' },
+		{ "version", no_argument, 0, OPT_VERSION },
+		{ 0, 0, 0, 0 },
+	};
+	uint64_t v;
+	int c;
+
+	o->rep.fail_on = REP_CRITICAL;
+	o->ports = "443,444,4443,5061,5062,5063,8057,8058";
+	o->max_flows = 1000000;
+	/* '+': stop at the first non-option, like tcpdump's filter expression. */
+	while ((c = getopt_long(argc, argv, "+r:i:c:B:pDqvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (o->n_files == MAX_FILES)
+				return die_usage("too many -r files (at most %s)", "256");
+			o->files[o->n_files++] = optarg;
+			break;
+		case 'i':
+			o->iface = optarg;
+			break;
+		case 'c':
+			if (!parse_u64(optarg, &v) || v == 0)
+				return die_usage("-c wants a positive count, not \"%s\"", optarg);
+			o->count = v;
+			break;
+		case 'B':
+			if (!parse_u64(optarg, &v) || v == 0 || v > INT_MAX / 1024)
+				return die_usage("-B wants a buffer size in KiB, not \"%s\"", optarg);
+			o->buffer_kib = (int)v;
+			break;
+		case 'p':
+			o->no_promisc = true;
+			break;
+		case 'D':
+			o->list_ifaces = true;
+			break;
+		case 'q':
+			o->verbose = -1;
+			break;
+		case 'v':
+			if (o->verbose >= 0)
+				o->verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf("certtrace %s (%s, %s)\n", CERTTRACE_VERSION,
+			       pcap_lib_version(), OpenSSL_version(OPENSSL_VERSION));
+			exit(0);
+		case OPT_PORTS:
+			o->ports = optarg;
+			break;
+		case OPT_ROLE: {
+			if (o->rep.n_roles == REP_MAX_ROLE_RULES)
+				return die_usage("too many --role rules (%s)", optarg);
+			const char *eq = strrchr(optarg, '=');
+			struct rep_role_rule *r = &o->rep.roles[o->rep.n_roles];
+			if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof r->name ||
+			    !rep_role_parse(eq + 1, &r->role))
+				return die_usage("--role wants NAME=ROLE with ROLE one of "
+						 "lync-fe, lync-edge, exchange, other, not \"%s\"", optarg);
+			memcpy(r->name, optarg, (size_t)(eq - optarg));
+			r->name[eq - optarg] = 0;
+			o->rep.n_roles++;
+			break;
+		}
+		case OPT_TRUST:
+			if (o->rep.n_trust == REP_MAX_TRUST)
+				return die_usage("too many --trust files (%s)", optarg);
+			o->rep.trust_files[o->rep.n_trust++] = optarg;
+			break;
+		case OPT_CERT: {
+			if (o->rep.n_certs == REP_MAX_CERTS)
+				return die_usage("too many --cert files (%s)", optarg);
+			char *eq = strchr(optarg, '=');
+			enum rep_role role;
+			if (!eq)
+				return die_usage("--cert wants ROLE=FILE, not \"%s\"", optarg);
+			*eq = 0;
+			bool ok = rep_role_parse(optarg, &role);
+			*eq = '=';
+			if (!ok || !eq[1])
+				return die_usage("--cert wants ROLE=FILE with ROLE one of "
+						 "lync-fe, lync-edge, exchange, other, not \"%s\"", optarg);
+			o->rep.certs[o->rep.n_certs].role = role;
+			o->rep.certs[o->rep.n_certs].file = eq + 1;
+			o->rep.n_certs++;
+			break;
+		}
+		case OPT_FORMAT:
+			if (strcmp(optarg, "text") == 0)
+				o->rep.format = REP_TEXT;
+			else if (strcmp(optarg, "jsonl") == 0)
+				o->rep.format = REP_JSONL;
+			else if (strcmp(optarg, "dot") == 0)
+				o->rep.format = REP_DOT;
+			else
+				return die_usage("--format wants text, jsonl or dot, not \"%s\"", optarg);
+			o->format_given = true;
+			break;
+		case OPT_FAIL_ON:
+			if (!parse_severity(optarg, &o->rep.fail_on))
+				return die_usage("--fail-on wants critical, warning, info or never, "
+						 "not \"%s\"", optarg);
+			break;
+		case OPT_EXPORT:
+			o->rep.export_dir = optarg;
+			break;
+		case OPT_DURATION: {
+			char *end;
+			o->duration_s = strtod(optarg, &end);
+			if (end == optarg || *end || o->duration_s <= 0)
+				return die_usage("--duration wants seconds, not \"%s\"", optarg);
+			break;
+		}
+		case OPT_MAX_FLOWS:
+			if (!parse_u64(optarg, &v) || v == 0 || v > 100000000)
+				return die_usage("--max-flows wants 1 to 100000000, not \"%s\"", optarg);
+			o->max_flows = (uint32_t)v;
+			break;
+		case OPT_DEBUG_FLOWS:
+			o->debug_flows = true;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		/* The rest is a BPF expression, as in tcpdump. */
+		size_t len = 1;
+		for (int i = optind; i < argc; i++)
+			len += strlen(argv[i]) + 1;
+		o->filter_owned = calloc(1, len);
+		if (!o->filter_owned)
+			return 2;
+		for (int i = optind; i < argc; i++) {
+			if (i > optind)
+				strcat(o->filter_owned, " ");
+			strcat(o->filter_owned, argv[i]);
+		}
+		o->filter = o->filter_owned;
+		if (!o->iface)
+			return die_usage("a capture filter (\"%s\") only applies to -i; "
+					 "certtrace reads every TCP flow of a file", o->filter);
+	}
+	if (!o->list_ifaces && !o->iface && o->n_files == 0)
+		return die_usage("nothing to read: give -r FILE or -i IFACE%s", "");
+	if (o->iface && o->n_files)
+		return die_usage("give -r or -i, not both%s", "");
+	o->rep.verbose = o->verbose;
+	if (!o->format_given)
+		o->rep.format = isatty(STDOUT_FILENO) ? REP_TEXT : REP_JSONL;
+	const char *nc = getenv("NO_COLOR");
+	o->rep.color = o->rep.format == REP_TEXT && isatty(STDOUT_FILENO) && !(nc && *nc);
+	return 0;
+}
+
+/* ---- the TLS consumer of the flow table -------------------------------- */
+
+static enum flow_verdict tls_verdict(enum tls_verdict v)
+{
+	return v == TLS_CONTINUE ? FLOW_MORE : FLOW_DONE;
+}
+
+static struct tls_conn *conn_of(struct flow *f)
+{
+	struct tls_conn *c = flow_user(f);
+	if (!c) {
+		c = tls_conn_new();
+		flow_set_user(f, c);
+	}
+	return c;
+}
+
+static enum flow_verdict on_data(void *ctx, struct flow *f, enum flow_dir d,
+				 const uint8_t *p, size_t n, uint64_t ts_us)
+{
+	struct tls_conn *c = conn_of(f);
+	if (!c)
+		return FLOW_DONE;
+	return tls_verdict(tls_feed(c, d == FLOW_FROM_CLIENT ? TLS_FROM_CLIENT : TLS_FROM_SERVER,
+				    p, n, ts_us));
+}
+
+static enum flow_verdict on_gap(void *ctx, struct flow *f, enum flow_dir d,
+				uint64_t missing, uint64_t ts_us)
+{
+	struct tls_conn *c = conn_of(f);
+	if (!c)
+		return FLOW_DONE;
+	return tls_verdict(tls_gap(c, d == FLOW_FROM_CLIENT ? TLS_FROM_CLIENT : TLS_FROM_SERVER,
+				   missing));
+}
+
+static void on_close(void *ctx, struct flow *f, enum flow_close_reason why)
+{
+	struct run *run = ctx;
+	struct tls_conn *c = flow_user(f);
+	if (!c)
+		return;
+	tls_end(c);
+	if (tls_is_tls(c)) {
+		struct rep_handshake h = { .tls = tls_session(c) };
+		flow_endpoint(f, FLOW_FROM_CLIENT, h.client.ip, sizeof h.client.ip, &h.client.port);
+		flow_endpoint(f, FLOW_FROM_SERVER, h.server.ip, sizeof h.server.ip, &h.server.port);
+		rep_handshake(run->rep, &h);
+		run->handshakes++;
+		if (run->o->count && run->handshakes >= run->o->count) {
+			stop_requested = 1;
+			if (live_source)
+				cap_break(live_source);
+		}
+	}
+	tls_conn_free(c);
+	flow_set_user(f, NULL);
+}
+
+static void on_frame(void *user, const struct cap_frame *fr)
+{
+	struct run *run = user;
+	struct cap_pkt p;
+	const char *why;
+
+	run->st.packets++;
+	run->st.bytes += fr->len;
+	if (fr->caplen < fr->len)
+		run->st.truncated_packets++;
+	switch (cap_decode(run->dlt, fr, &p, &why)) {
+	case CAP_TCP:
+		flow_table_packet(run->flows, &p);
+		break;
+	case CAP_FRAGMENT:
+		run->st.fragments_skipped++;
+		break;
+	case CAP_MALFORMED:
+		run->malformed++;
+		run->st.skipped_packets++;
+		if (!run->first_malformed)
+			run->first_malformed = why;
+		if (run->o->verbose > 0)
+			fprintf(stderr, "certtrace: packet %llu skipped: %s\n",
+				(unsigned long long)run->st.packets, why);
+		break;
+	case CAP_NOT_TCP:
+		break;
+	}
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	if (live_source)
+		cap_break(live_source);
+}
+
+/* Reads one source to its end (or a stop); false if it could not be read. */
+static bool drain_source(struct run *run, struct cap_source *src)
+{
+	run->dlt = cap_linktype(src);
+	for (;;) {
+		int n = cap_next_batch(src, BATCH, on_frame, run);
+		if (n == -1 || stop_requested)
+			return true;
+		if (n == -2) {
+			/* A cut-off last record is common (a capture killed mid-write):
+			 * say so and keep what was read. */
+			fprintf(stderr, "certtrace: %s\n", cap_error(src));
+			return true;
+		}
+	}
+}
+
+static int list_interfaces(void)
+{
+	pcap_if_t *all;
+	char err[PCAP_ERRBUF_SIZE];
+	if (pcap_findalldevs(&all, err) < 0) {
+		fprintf(stderr, "certtrace: cannot list interfaces: %s\n", err);
+		return 2;
+	}
+	int i = 1;
+	for (pcap_if_t *d = all; d; d = d->next, i++)
+		printf("%d.%s%s%s%s\n", i, d->name, d->description ? " (" : "",
+		       d->description ? d->description : "", d->description ? ")" : "");
+	pcap_freealldevs(all);
+	return 0;
+}
+
+static void fill_stats(struct run *run)
+{
+	const struct flow_counters *fc = flow_table_counters(run->flows);
+	run->st.flows = fc->flows;
+	run->st.tcp_flows = fc->flows;
+	run->st.evicted_flows = fc->evicted;
+	run->st.gaps = fc->gaps;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	int rc = parse_options(argc, argv, &o);
+	if (rc)
+		return rc;
+	if (o.list_ifaces)
+		return list_interfaces();
+
+	char err[1024];
+	struct run run = { .o = &o };
+	struct flow_options fo;
+	flow_options_default(&fo);
+	fo.max_flows = o.max_flows;
+
+	struct cap_debug *dbg = NULL;
+	struct flow_consumer consumer = { &run, NULL, on_data, on_gap, on_close };
+	if (o.debug_flows) {
+		dbg = cap_debug_new(stdout, &consumer);
+	} else {
+		run.rep = rep_new(&o.rep, stdout, err, sizeof err);
+		if (!run.rep) {
+			fprintf(stderr, "certtrace: %s\n", err);
+			free(o.filter_owned);
+			return 2;
+		}
+	}
+	run.flows = flow_table_new(&fo, &consumer);
+	if (!run.flows) {
+		fprintf(stderr, "certtrace: out of memory for the flow table\n");
+		return 2;
+	}
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	int status = 0;
+	if (o.iface) {
+		struct cap_live_options lo = {
+			.iface = o.iface, .snaplen = 262144, .promisc = !o.no_promisc,
+			.buffer_kib = o.buffer_kib,
+		};
+		lo.filter = o.filter ? o.filter : build_port_filter(o.ports, &o.filter_owned);
+		if (!lo.filter) {
+			fprintf(stderr, "certtrace: --ports wants a comma-separated list of ports, "
+				"not \"%s\"\n", o.ports);
+			return 2;
+		}
+		char warn[512];
+		struct cap_source *src = cap_open_live(&lo, err, sizeof err, warn, sizeof warn);
+		if (!src) {
+			fprintf(stderr, "certtrace: %s\n", err);
+			return 2;
+		}
+		if (warn[0] && o.verbose >= 0)
+			fprintf(stderr, "certtrace: %s\n", warn);
+		live_source = src;
+		run.dlt = cap_linktype(src);
+		struct timespec t0, now;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (!stop_requested) {
+			int n = cap_next_batch(src, BATCH, on_frame, &run);
+			if (n == -2) {
+				fprintf(stderr, "certtrace: %s\n", cap_error(src));
+				status = 2;
+				break;
+			}
+			if (n == -1 && !stop_requested)
+				continue;
+			if (o.duration_s > 0) {
+				clock_gettime(CLOCK_MONOTONIC, &now);
+				double el = (double)(now.tv_sec - t0.tv_sec) +
+					    (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+				if (el >= o.duration_s)
+					break;
+			}
+		}
+		struct cap_stats cs;
+		cap_get_stats(src, &cs);
+		run.st.live = true;
+		run.st.kernel_received = cs.received;
+		run.st.kernel_dropped = cs.dropped;
+		run.st.kernel_ifdropped = cs.ifdropped;
+		live_source = NULL;
+		cap_close(src);
+	} else {
+		for (unsigned i = 0; i < o.n_files && !stop_requested; i++) {
+			struct cap_source *src = cap_open_offline(o.files[i], err, sizeof err);
+			if (!src) {
+				fprintf(stderr, "certtrace: %s\n", err);
+				status = 2;
+				continue;
+			}
+			drain_source(&run, src);
+			cap_close(src);
+		}
+	}
+
+	flow_table_finish(run.flows);
+	fill_stats(&run);
+	if (run.malformed && o.verbose >= 0)
+		fprintf(stderr, "certtrace: %llu packets skipped as malformed (first: %s)\n",
+			(unsigned long long)run.malformed, run.first_malformed);
+	if (run.st.fragments_skipped && o.verbose >= 0)
+		fprintf(stderr, "certtrace: %llu IP fragments skipped (not reassembled)\n",
+			(unsigned long long)run.st.fragments_skipped);
+	if (dbg) {
+		cap_debug_free(dbg);
+	} else {
+		int r = rep_finish(run.rep, &run.st);
+		if (status == 0)
+			status = r;
+		rep_free(run.rep);
+	}
+	flow_table_free(run.flows);
+	free(o.filter_owned);
+	return status;
+}
