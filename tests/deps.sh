@@ -12,12 +12,13 @@ command -v pkg-config >/dev/null 2>&1 || need="pkg-config $need"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v make >/dev/null 2>&1 || need="$need make"
 # Tools the test suites drive: tshark (corpus comparison), openssl, tcpdump,
-# ip (sample captures and the live test), jq-free JSON checks use python3 if present.
+# ip (sample captures and the live test), python3 (corpus comparison).
 command -v tshark >/dev/null 2>&1 || need="$need tshark"
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
 command -v tcpdump >/dev/null 2>&1 || need="$need tcpdump"
 command -v editcap >/dev/null 2>&1 || need="$need wireshark-common"
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
+command -v python3 >/dev/null 2>&1 || need="$need python3"
 need=$(echo $need | tr ' ' '\n' | sort -u | tr '\n' ' ')
 [ -z "${need# }" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

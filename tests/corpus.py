@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Corpus comparison: the certificate chains certtrace reports for every real
+capture under ../shared/corpus/real must equal what tshark extracts.
+
+For each file, tshark lists every Certificate message (with out-of-order
+reassembly and heuristic dissectors on, so TLS on odd ports and reordered
+segments are seen); certtrace lists server_chain and client_chain of every
+"tls" event.  Each chain is compared as the tuple of the SHA-1s of its DER
+certificates, in the order sent, and the two multisets must be equal.
+Empty Certificate messages (a client with no certificate) are left out on
+both sides.
+
+A difference listed in tests/corpus-known.txt (file, then the reason, with
+the evidence) is reported but does not fail: those are cases where tshark is
+the one that is wrong, or where the capture holds something neither tool can
+see.  Anything else fails.
+
+usage: corpus.py CERTTRACE CORPUS_DIR
+"""
+import collections
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+
+def tshark_chains(path):
+    out = subprocess.run(
+        ["tshark", "-n", "-r", path,
+         "-o", "tcp.reassemble_out_of_order:TRUE",
+         "-o", "tcp.try_heuristic_first:TRUE",
+         "-Y", "tls.handshake.type == 11",
+         "-T", "fields", "-e", "tls.handshake.certificate"],
+        capture_output=True, text=True, check=False).stdout
+    chains = []
+    for line in out.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        # One line per frame; a frame carrying two Certificate messages
+        # would need splitting by message, which tshark's fields do not give.
+        certs = [bytes.fromhex(h) for h in line.split(",") if h]
+        if certs:
+            chains.append(tuple(hashlib.sha1(c).hexdigest() for c in certs))
+    return chains
+
+
+def certtrace_chains(binary, path):
+    p = subprocess.run([binary, "-r", path, "--format", "jsonl", "--fail-on", "never", "-q"],
+                       capture_output=True, text=True, check=False)
+    chains, handshakes, certs = [], 0, set()
+    for line in p.stdout.splitlines():
+        ev = json.loads(line)
+        if ev.get("event") == "certificate":
+            certs.add(ev["sha1"])
+        if ev.get("event") != "tls":
+            continue
+        handshakes += 1
+        for key in ("server_chain", "client_chain"):
+            chain = ev.get(key) or []
+            if chain:
+                chains.append(tuple(c["sha1"] for c in chain))
+    return chains, handshakes, len(certs), p.returncode, p.stderr.strip()
+
+
+def load_known(path):
+    known = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    name, _, reason = line.partition(" ")
+                    known[name] = reason.strip()
+    return known
+
+
+def main():
+    binary, corpus = sys.argv[1], sys.argv[2]
+    if not os.path.isdir(corpus):
+        print(f"corpus: {corpus} not found (CI has ../shared beside the clone)")
+        return 1
+    known = load_known(os.path.join(os.path.dirname(__file__), "corpus-known.txt"))
+    files = []
+    for root, _, names in os.walk(corpus):
+        for n in names:
+            if n.endswith((".pcap", ".pcapng")):
+                files.append(os.path.join(root, n))
+    files.sort()
+    passed = failed = known_diff = 0
+    total_msgs = 0
+    print(f"{'file':58} {'hs':>4} {'msgs':>5} {'certs':>5}  tshark  result")
+    for path in files:
+        rel = os.path.relpath(path, corpus)
+        want = tshark_chains(path)
+        got, hs, ncerts, rc, err = certtrace_chains(binary, path)
+        total_msgs += len(want)
+        ok = collections.Counter(want) == collections.Counter(got) and rc in (0, 1)
+        if ok:
+            result = "agree"
+            passed += 1
+        elif rel in known:
+            result = "known: " + known[rel]
+            known_diff += 1
+            passed += 1
+        else:
+            missing = collections.Counter(want) - collections.Counter(got)
+            extra = collections.Counter(got) - collections.Counter(want)
+            result = f"DIFFER (exit {rc}) missing={sum(missing.values())} extra={sum(extra.values())}"
+            if err:
+                result += f" stderr: {err[:200]}"
+            failed += 1
+        print(f"{rel:58} {hs:4d} {len(got):5d} {ncerts:5d}  {len(want):6d}  {result}")
+    print(f"corpus: {len(files)} files, {total_msgs} non-empty Certificate messages per tshark, "
+          f"{known_diff} known differences")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
