@@ -78,6 +78,8 @@ struct cap_pkt {                  /* a decoded TCP segment */
 	const uint8_t *payload;
 	uint32_t payload_len;     /* bytes present in the capture */
 	uint32_t payload_wire_len;/* bytes the IP header says the segment carries */
+	const uint8_t *l3;        /* the innermost IP header (for nDPI) */
+	uint32_t l3_len;          /* IP bytes present, at most the IP length */
 	const struct cap_frame *frame;
 };
 

@@ -159,6 +159,8 @@ static enum cap_decode_result decode_ipv4(struct reader *r, unsigned depth,
 	uint16_t total, id, frag, csum;
 	const uint8_t *src, *dst;
 
+	out->l3 = rd_ptr(r);
+	out->l3_len = (uint32_t)rd_left(r);
 	if (!rd_u8(&ip, &vihl) || !rd_u8(&ip, &tos) || !rd_u16(&ip, &total) ||
 	    !rd_u16(&ip, &id) || !rd_u16(&ip, &frag) || !rd_u8(&ip, &ttl) ||
 	    !rd_u8(&ip, &proto) || !rd_u16(&ip, &csum) || !rd_bytes(&ip, 4, &src) ||
@@ -173,6 +175,8 @@ static enum cap_decode_result decode_ipv4(struct reader *r, unsigned depth,
 		return malformed(why, "IPv4 options cut short");
 	/* TSO-captured packets carry total length 0: trust the capture then. */
 	uint32_t len = total ? total - hlen : (uint32_t)rd_left(r);
+	if (total && out->l3_len > total)
+		out->l3_len = total;
 	if (frag & 0x3fff)            /* MF set or a non-zero offset */
 		return CAP_FRAGMENT;
 	/* Written at every level of a tunnel: the innermost header names the flow. */
@@ -192,6 +196,8 @@ static enum cap_decode_result decode_ipv6(struct reader *r, unsigned depth,
 	uint8_t next, hops;
 	const uint8_t *src, *dst;
 
+	out->l3 = rd_ptr(r);
+	out->l3_len = (uint32_t)rd_left(r);
 	if (!rd_u32(r, &vtcfl) || !rd_u16(r, &plen) || !rd_u8(r, &next) ||
 	    !rd_u8(r, &hops) || !rd_bytes(r, 16, &src) || !rd_bytes(r, 16, &dst))
 		return malformed(why, "IPv6 header cut short");
@@ -201,6 +207,8 @@ static enum cap_decode_result decode_ipv6(struct reader *r, unsigned depth,
 	/* Jumbograms (payload length 0 with a hop-by-hop option) fall back to
 	 * what was captured. */
 	uint32_t len = plen ? plen : (uint32_t)rd_left(r);
+	if (plen && out->l3_len > 40u + plen)
+		out->l3_len = 40u + plen;
 	for (unsigned i = 0; i < 16; i++) {
 		uint8_t nh, elen;
 		switch (next) {

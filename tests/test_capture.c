@@ -42,6 +42,8 @@ static void check_link(enum pkt_link link, int ipv)
 	cr_assert_eq(p.payload_len, 5);
 	cr_assert_eq(p.payload_wire_len, 5);
 	cr_assert(memcmp(p.payload, "hello", 5) == 0);
+	cr_assert_eq(p.l3[0] >> 4, ipv);
+	cr_assert_eq(p.l3_len, (ipv == 4 ? 20u : 40u) + 20u + 5u);
 	if (ipv == 4)
 		cr_assert(p.src[0] == 127 && p.src[2] == 40 && p.dst[2] == 20);
 }
