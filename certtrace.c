@@ -10,7 +10,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +47,8 @@ struct options {
 	uint32_t max_flows;
 	bool debug_flows;
 	int verbose;
+	const char *write_file;        /* -w */
+	const char *user;              /* -Z */
 };
 
 struct run {
@@ -56,6 +60,12 @@ struct run {
 	uint64_t handshakes;
 	uint64_t malformed;
 	const char *first_malformed;
+	pcap_dumper_t *dump;           /* -w */
+	int dump_dlt;
+	bool status_line;              /* a terminal on stderr, not -q */
+	struct timespec last_status;
+	struct cap_source *src;        /* being read, for progress */
+	struct timespec started;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -95,6 +105,10 @@ static void usage(FILE *f)
 "  --fail-on SEV        exit 1 on findings at or above critical|warning|info, or never\n"
 "                       (default critical)\n"
 "  --export-certs DIR   write every certificate seen as PEM, named by SHA-1\n"
+"  -w FILE              save the handshake packets of every flow (not the bulk) to FILE\n"
+"  -Z USER              drop privileges to USER after opening the interface\n"
+"                       (started as root without -Z, certtrace parses the network\n"
+"                       as root: use -Z on a shared server)\n"
 "  --debug-flows        print per-flow TCP reassembly figures instead of a report\n"
 "  -q, -v               quieter, more detail\n"
 "  -h, --help           this text\n"
@@ -191,7 +205,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->ports = "443,444,4443,5061,5062,5063,8057,8058";
 	o->max_flows = 1000000;
 	/* '+': stop at the first non-option, like tcpdump's filter expression. */
-	while ((c = getopt_long(argc, argv, "+r:i:c:B:pDqvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+r:i:c:B:pDqvhw:Z:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (o->n_files == MAX_FILES)
@@ -213,6 +227,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'p':
 			o->no_promisc = true;
+			break;
+		case 'w':
+			o->write_file = optarg;
+			break;
+		case 'Z':
+			o->user = optarg;
 			break;
 		case 'D':
 			o->list_ifaces = true;
@@ -411,7 +431,8 @@ static void on_frame(void *user, const struct cap_frame *fr)
 		run->st.truncated_packets++;
 	switch (cap_decode(run->dlt, fr, &p, &why)) {
 	case CAP_TCP:
-		flow_table_packet(run->flows, &p);
+		if (flow_table_packet(run->flows, &p) && run->dump && run->dlt == run->dump_dlt)
+			pcap_dump((u_char *)run->dump, fr->hdr, fr->data);
 		break;
 	case CAP_FRAGMENT:
 		run->st.fragments_skipped++;
@@ -430,6 +451,46 @@ static void on_frame(void *user, const struct cap_frame *fr)
 	}
 }
 
+static double seconds_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+/* One line on stderr, at most 4 times a second: live counters, or for a file
+ * how far the read is, its rate and the time left. */
+static void status_update(struct run *run, bool final)
+{
+	if (!run->status_line || !run->src)
+		return;
+	if (!final && seconds_since(&run->last_status) < 0.25)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &run->last_status);
+	struct cap_stats cs;
+	cap_get_stats(run->src, &cs);
+	double el = seconds_since(&run->started);
+	char line[256];
+	if (cs.live) {
+		snprintf(line, sizeof line, "%llu packets, %llu handshakes, %llu servers, "
+			 "%llu dropped",
+			 (unsigned long long)run->st.packets,
+			 (unsigned long long)(run->rep ? rep_handshake_count(run->rep) : 0),
+			 (unsigned long long)(run->rep ? rep_server_count(run->rep) : 0),
+			 (unsigned long long)(cs.dropped + cs.ifdropped));
+	} else {
+		double mb = (double)cs.file_offset / 1e6;
+		double rate = el > 0 ? mb / el : 0;
+		double left = cs.file_bytes > cs.file_offset ?
+			      (double)(cs.file_bytes - cs.file_offset) / 1e6 : 0;
+		snprintf(line, sizeof line, "%s: %.0f of %.0f MB, %.0f MB/s, %.0f s left, "
+			 "%llu handshakes", cap_name(run->src), mb, (double)cs.file_bytes / 1e6,
+			 rate, rate > 0 ? left / rate : 0,
+			 (unsigned long long)(run->rep ? rep_handshake_count(run->rep) : 0));
+	}
+	fprintf(stderr, "\r\033[K%s%s", line, final ? "\n" : "");
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -442,8 +503,10 @@ static void on_signal(int sig)
 static bool drain_source(struct run *run, struct cap_source *src)
 {
 	run->dlt = cap_linktype(src);
+	run->src = src;
 	for (;;) {
 		int n = cap_next_batch(src, BATCH, on_frame, run);
+		status_update(run, false);
 		if (n == -1 || stop_requested)
 			return true;
 		if (n == -2) {
@@ -453,6 +516,43 @@ static bool drain_source(struct run *run, struct cap_source *src)
 			return true;
 		}
 	}
+}
+
+/* -Z: give up root before the first packet is parsed (as OpenBSD tcpdump). */
+static bool drop_privileges(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		fprintf(stderr, "certtrace: -Z %s: no such user\n", user);
+		return false;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 && setgroups(0, NULL) != 0) {
+		fprintf(stderr, "certtrace: -Z %s: setgroups: %s\n", user, strerror(errno));
+		return false;
+	}
+	if (setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+		fprintf(stderr, "certtrace: -Z %s: cannot switch user: %s\n", user, strerror(errno));
+		return false;
+	}
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		fprintf(stderr, "certtrace: -Z %s: could regain root; refusing to go on\n", user);
+		return false;
+	}
+	return true;
+}
+
+static bool open_dump(struct run *run, struct cap_source *src)
+{
+	if (!run->o->write_file || run->dump)
+		return true;
+	run->dump = pcap_dump_open(cap_pcap(src), run->o->write_file);
+	if (!run->dump) {
+		fprintf(stderr, "certtrace: -w %s: %s\n", run->o->write_file,
+			pcap_geterr(cap_pcap(src)));
+		return false;
+	}
+	run->dump_dlt = cap_linktype(src);
+	return true;
 }
 
 static int list_interfaces(void)
@@ -515,6 +615,8 @@ int main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	run.status_line = isatty(STDERR_FILENO) && o.verbose >= 0;
+	clock_gettime(CLOCK_MONOTONIC, &run.started);
 
 	int status = 0;
 	if (o.iface) {
@@ -536,7 +638,12 @@ int main(int argc, char **argv)
 		}
 		if (warn[0] && o.verbose >= 0)
 			fprintf(stderr, "certtrace: %s\n", warn);
+		if (!open_dump(&run, src) || (o.user && !drop_privileges(o.user))) {
+			cap_close(src);
+			return 2;
+		}
 		live_source = src;
+		run.src = src;
 		run.dlt = cap_linktype(src);
 		struct timespec t0, now;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -547,6 +654,7 @@ int main(int argc, char **argv)
 				status = 2;
 				break;
 			}
+			status_update(&run, false);
 			if (n == -1 && !stop_requested)
 				continue;
 			if (o.duration_s > 0) {
@@ -557,6 +665,7 @@ int main(int argc, char **argv)
 					break;
 			}
 		}
+		status_update(&run, true);
 		struct cap_stats cs;
 		cap_get_stats(src, &cs);
 		run.st.live = true;
@@ -564,6 +673,7 @@ int main(int argc, char **argv)
 		run.st.kernel_dropped = cs.dropped;
 		run.st.kernel_ifdropped = cs.ifdropped;
 		live_source = NULL;
+		run.src = NULL;
 		cap_close(src);
 	} else {
 		for (unsigned i = 0; i < o.n_files && !stop_requested; i++) {
@@ -573,7 +683,20 @@ int main(int argc, char **argv)
 				status = 2;
 				continue;
 			}
+			if (i == 0 && o.user && !drop_privileges(o.user)) {
+				cap_close(src);
+				return 2;
+			}
+			if (!open_dump(&run, src)) {
+				cap_close(src);
+				return 2;
+			}
+			if (run.dump && cap_linktype(src) != run.dump_dlt && o.verbose >= 0)
+				fprintf(stderr, "certtrace: %s: link type differs from the first "
+					"file's; its packets are not saved to -w\n", cap_name(src));
 			drain_source(&run, src);
+			status_update(&run, true);
+			run.src = NULL;
 			cap_close(src);
 		}
 	}
@@ -595,6 +718,8 @@ int main(int argc, char **argv)
 		rep_free(run.rep);
 	}
 	flow_table_free(run.flows);
+	if (run.dump)
+		pcap_dump_close(run.dump);
 	free(o.filter_owned);
 	return status;
 }

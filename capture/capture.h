@@ -156,7 +156,9 @@ struct flow_table;
 struct flow_table *flow_table_new(const struct flow_options *o,
 				  const struct flow_consumer *c);
 void flow_table_free(struct flow_table *t);
-void flow_table_packet(struct flow_table *t, const struct cap_pkt *p);
+/* True when the packet belongs to a flow still in its handshake (the consumer
+ * has not said DONE before it arrived): what -w saves. */
+bool flow_table_packet(struct flow_table *t, const struct cap_pkt *p);
 /* Expire flows idle at capture time now_us; called as time passes. */
 void flow_table_expire(struct flow_table *t, uint64_t now_us);
 /* End of input: deliver what is buffered (with gaps), close every flow. */

@@ -396,12 +396,13 @@ static struct flow_active *active_alloc(struct flow_table *t)
 
 /* ---- the packet path --------------------------------------------------- */
 
-void flow_table_packet(struct flow_table *t, const struct cap_pkt *p)
+bool flow_table_packet(struct flow_table *t, const struct cap_pkt *p)
 {
 	uint8_t addr[2][16];
 	uint16_t port[2];
 	int src_ep;
 	uint32_t bucket;
+	bool interesting = true;
 
 	t->cnt.packets++;
 	if (p->ts_us >= t->last_expire_us + 1000000) {
@@ -414,33 +415,35 @@ void flow_table_packet(struct flow_table *t, const struct cap_pkt *p)
 
 	if (f && f->state == FS_DONE) {
 		t->cnt.done_packets++;
+		interesting = false;
 		f->last_us = p->ts_us;
 		lru_unlink(t, idx);
 		lru_append(t, idx);
 		if (p->tcp_flags & TCP_RST) {
 			flow_remove(t, idx, FLOW_CLOSE_FIN);
-			return;
+			return interesting;
 		}
 		if (p->tcp_flags & TCP_FIN)
 			f->flags |= src_ep ? FF_FIN1 : FF_FIN0;
 		if ((f->flags & (FF_FIN0 | FF_FIN1)) == (FF_FIN0 | FF_FIN1)) {
 			flow_remove(t, idx, FLOW_CLOSE_FIN);
-			return;
+			return interesting;
 		}
 		/* A new connection on a reused 5-tuple: the old one is over.
 		 * (A retransmitted SYN of this one carries the same ISN.) */
 		if ((p->tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN ||
 		    ((f->flags & (src_ep ? FF_ISN1 : FF_ISN0)) && f->isn[src_ep] == p->seq))
-			return;
+			return interesting;
 		flow_remove(t, idx, FLOW_CLOSE_FIN);
 		f = NULL;
+		interesting = true;
 	}
 	if (!f) {
 		if (p->tcp_flags & TCP_RST)
-			return;           /* nothing to learn from a lone RST */
+			return false;     /* nothing to learn from a lone RST */
 		idx = create(t, p, addr, port, src_ep);
 		if (!idx)
-			return;
+			return interesting;
 		f = slot(t, idx);
 	} else {
 		f->last_us = p->ts_us;
@@ -463,7 +466,7 @@ void flow_table_packet(struct flow_table *t, const struct cap_pkt *p)
 	if (f->state == FS_NEW && p->payload_wire_len > 0) {
 		f->act = active_alloc(t);
 		if (!f->act)
-			return;
+			return interesting;
 		f->state = FS_ACTIVE;
 		t->cnt.consumers_live++;
 		for (int e = 0; e < 2; e++)
@@ -499,12 +502,13 @@ void flow_table_packet(struct flow_table *t, const struct cap_pkt *p)
 flags:
 	if (p->tcp_flags & TCP_RST) {
 		flow_remove(t, idx, FLOW_CLOSE_FIN);
-		return;
+		return interesting;
 	}
 	if (p->tcp_flags & TCP_FIN)
 		f->flags |= src_ep ? FF_FIN1 : FF_FIN0;
 	if ((f->flags & (FF_FIN0 | FF_FIN1)) == (FF_FIN0 | FF_FIN1))
 		flow_remove(t, idx, FLOW_CLOSE_FIN);
+	return interesting;
 }
 
 void flow_table_expire(struct flow_table *t, uint64_t now_us)
