@@ -44,7 +44,7 @@ TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 CORPUS   ?= ../shared/corpus/real
 SEED_PCAP := pcaps/seed-issuer-mismatch.pcap
 
-.PHONY: all deps run test unit test-unit test-san test-golden test-corpus golden \
+.PHONY: all deps run test unit test-unit test-san test-golden test-corpus test-live golden \
         install clean fuzz bench
 
 all: certtrace
@@ -85,6 +85,7 @@ test: deps
 	@$(MAKE) --no-print-directory unit SANITIZE=1
 	@$(MAKE) --no-print-directory test-golden
 	@$(MAKE) --no-print-directory test-corpus
+	@$(MAKE) --no-print-directory test-live
 
 unit test-unit: $(BUILD)/tests/unit $(BUILD)/certtrace
 	CERTTRACE=$(BUILD)/certtrace $(BUILD)/tests/unit --jobs 2
@@ -100,6 +101,10 @@ golden: certtrace
 
 test-corpus: certtrace
 	@sh tests/corpus.sh ./certtrace $(CORPUS)
+
+# Live capture through a veth pair between two namespaces (root; skips without).
+test-live: certtrace
+	@sh tests/live.sh ./certtrace
 
 install: certtrace
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

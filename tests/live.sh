@@ -1,0 +1,160 @@
+#!/bin/sh
+# Live capture end to end (needs root for network namespaces; skips without).
+#
+# Two namespaces joined by a veth pair, addresses from the loopback range
+# (route_localnet lets 127/8 cross the veth; nothing leaves the namespaces):
+#   ct-srv: FE pool 127.0.10.1:5061 and Exchange CAS 127.0.20.1:443 (openssl s_server)
+#   ct-cli: a phone 127.0.40.1 (openssl s_client), and certtrace -i on its veth end
+# Checks: chains and the issuer-mismatch finding in the jsonl; -c stops after
+# N handshakes; SIGINT mid-run still prints a whole report with kernel counts;
+# -w output read back with -r gives the same chains; -Z drops to another uid.
+set -u
+bin=$(readlink -f "${1:-./certtrace}")
+here=$(cd "$(dirname "$0")/.." && pwd)
+pki=$here/pcaps/pki
+if [ "$(id -u)" != 0 ]; then
+	echo "live: SKIP: needs root (network namespaces); CI runs it as root"
+	exit 0
+fi
+for t in ip openssl python3; do
+	command -v $t >/dev/null 2>&1 || { echo "live: SKIP: $t not installed"; exit 0; }
+done
+tag=$$
+srv=ct-srv-$tag cli=ct-cli-$tag
+work=$(mktemp -d)
+pids=""
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	ip netns del "$srv" 2>/dev/null
+	ip netns del "$cli" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+ip netns add "$srv" && ip netns add "$cli" || { echo "live: SKIP: cannot create network namespaces"; exit 0; }
+ip link add "vs$tag" type veth peer name "vc$tag" || { echo "live: SKIP: cannot create a veth pair"; exit 0; }
+ip link set "vs$tag" netns "$srv"
+ip link set "vc$tag" netns "$cli"
+for pair in "$srv:vs$tag" "$cli:vc$tag"; do
+	ns=${pair%%:*} dev=${pair#*:}
+	ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.route_localnet=1 "net.ipv4.conf.$dev.route_localnet=1"
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link set "$dev" mtu 1500 up
+done
+ip -n "$srv" addr add 127.0.10.1/16 dev "vs$tag"
+ip -n "$srv" addr add 127.0.20.1/16 dev "vs$tag"
+ip -n "$cli" addr add 127.0.40.1/16 dev "vc$tag"
+ip -n "$cli" route add 127.0.10.0/24 dev "vc$tag" src 127.0.40.1
+ip -n "$cli" route add 127.0.20.0/24 dev "vc$tag" src 127.0.40.1
+
+cat "$pki/issuing-ca.pem" "$pki/contoso-root.pem" > "$work/fe-chain.pem"
+cat "$pki/lookalike-ca.pem" > "$work/cas-chain.pem"
+ip netns exec "$srv" openssl s_server -quiet -accept 127.0.10.1:5061 -naccept 100 \
+	-cert "$pki/lyncpool.pem" -key "$pki/lyncpool.key" -cert_chain "$work/fe-chain.pem" \
+	>/dev/null 2>&1 &
+pids="$pids $!"
+ip netns exec "$srv" openssl s_server -quiet -accept 127.0.20.1:443 -naccept 100 \
+	-cert "$pki/casarray-seed.pem" -key "$pki/casarray-1024.key" -cert_chain "$work/cas-chain.pem" \
+	-cipher 'DEFAULT:@SECLEVEL=0' -tls1_2 >/dev/null 2>&1 &
+pids="$pids $!"
+
+handshakes() {   # $1: how many rounds of FE + CAS
+	i=0
+	while [ "$i" -lt "$1" ]; do
+		echo | ip netns exec "$cli" timeout 5 openssl s_client -connect 127.0.10.1:5061 \
+			-servername lyncpool.contoso.com -CAfile "$pki/contoso-root.pem" >/dev/null 2>&1
+		echo | ip netns exec "$cli" timeout 5 openssl s_client -connect 127.0.20.1:443 \
+			-servername casarray.contoso.com -cipher 'DEFAULT:@SECLEVEL=0' \
+			-CAfile "$pki/contoso-root.pem" -verify_return_error >/dev/null 2>&1
+		i=$((i + 1))
+	done
+}
+
+wait_listening() {
+	for _ in $(seq 50); do
+		if ip netns exec "$srv" sh -c 'cat /proc/net/tcp' | grep -q ':01BB .* 0A '; then return 0; fi
+		sleep 0.1
+	done
+}
+wait_listening
+sleep 0.3
+
+pass=0 fail=0
+check() {  # name, then a python expression over `events` (list of dicts)
+	name=$1 file=$2 expr=$3
+	if python3 - "$file" "$expr" <<'PY'
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+ok = eval(sys.argv[2])
+sys.exit(0 if ok else 1)
+PY
+	then pass=$((pass + 1)); echo "live: ok   $name"
+	else fail=$((fail + 1)); echo "live: FAIL $name"; head -c 2000 "$file"; echo; fi
+}
+
+sha1() { openssl x509 -in "$1" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g' | tr A-F a-f; }
+fe_sha1=$(sha1 "$pki/lyncpool.pem")
+cas_sha1=$(sha1 "$pki/casarray-seed.pem")
+
+# 1. -c 4: stops by itself after four handshakes; -w saves them; -Z nobody.
+ip netns exec "$cli" "$bin" -i "vc$tag" -c 4 --format jsonl --fail-on never \
+	-w "$work/saved.pcap" -Z nobody > "$work/c.jsonl" 2> "$work/c.err" &
+cpid=$!
+pids="$pids $cpid"
+sleep 1
+uid=$(awk '/^Uid:/ {print $2}' "/proc/$cpid/status" 2>/dev/null)
+handshakes 2
+for _ in $(seq 100); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$cpid" 2>/dev/null; then
+	echo "live: FAIL -c 4 did not stop"; fail=$((fail + 1)); kill -INT "$cpid"
+fi
+wait "$cpid" 2>/dev/null
+nobody=$(id -u nobody)
+if [ "$uid" = "$nobody" ]; then pass=$((pass + 1)); echo "live: ok   -Z nobody runs as uid $uid"
+else fail=$((fail + 1)); echo "live: FAIL -Z nobody: uid was '$uid', want $nobody"; cat "$work/c.err"; fi
+check "-c 4 gives four tls events" "$work/c.jsonl" \
+	"sum(e['event'] == 'tls' for e in events) == 4"
+check "FE chain seen live" "$work/c.jsonl" \
+	"any(e['event'] == 'tls' and e['server_chain'] and e['server_chain'][0]['sha1'] == '$fe_sha1' for e in events)"
+check "CAS chain seen live" "$work/c.jsonl" \
+	"any(e['event'] == 'tls' and e['server_chain'] and e['server_chain'][0]['sha1'] == '$cas_sha1' for e in events)"
+check "issuer-mismatch found live" "$work/c.jsonl" \
+	"any(e['event'] == 'finding' and e['code'] == 'issuer-mismatch' for e in events)"
+check "summary carries kernel counts" "$work/c.jsonl" \
+	"events[-1]['event'] == 'summary' and 'received' in json.dumps(events[-1])"
+
+# 2. -w output, read back, gives the same chains.
+"$bin" -r "$work/saved.pcap" --format jsonl --fail-on never > "$work/w.jsonl" 2>/dev/null
+python3 - "$work/c.jsonl" "$work/w.jsonl" <<'PY' && { pass=$((pass + 1)); echo "live: ok   -w file read back gives the same chains"; } || { fail=$((fail + 1)); echo "live: FAIL -w chains differ"; }
+import json, sys
+def chains(p):
+    return sorted(tuple(c['sha1'] for c in e['server_chain']) for e in map(json.loads, open(p)) if e['event'] == 'tls')
+sys.exit(0 if chains(sys.argv[1]) == chains(sys.argv[2]) and chains(sys.argv[1]) else 1)
+PY
+
+# 3. SIGINT mid-run: the report is finished and printed.
+ip netns exec "$cli" "$bin" -i "vc$tag" --format jsonl --fail-on never > "$work/i.jsonl" 2>/dev/null &
+ipid=$!
+pids="$pids $ipid"
+sleep 1
+handshakes 1
+sleep 0.5
+kill -INT "$ipid"
+wait "$ipid"
+check "SIGINT still gives handshakes, findings and a summary" "$work/i.jsonl" \
+	"sum(e['event'] == 'tls' for e in events) == 2 and events[-1]['event'] == 'summary'"
+
+# 4. --duration stops by itself; a bad filter and a missing interface are clear errors.
+timeout 10 ip netns exec "$cli" "$bin" -i "vc$tag" --duration 1 --format jsonl > "$work/d.jsonl" 2>/dev/null
+check "--duration 1 stops and reports" "$work/d.jsonl" "events[-1]['event'] == 'summary'"
+if ip netns exec "$cli" "$bin" -i "vc$tag" 'tcp and nonsense' > /dev/null 2> "$work/bpf.err"; then
+	fail=$((fail + 1)); echo "live: FAIL a bad filter was accepted"
+elif grep -q "bad capture filter" "$work/bpf.err"; then pass=$((pass + 1)); echo "live: ok   bad filter: $(cat "$work/bpf.err")"
+else fail=$((fail + 1)); echo "live: FAIL bad filter message: $(cat "$work/bpf.err")"; fi
+ip netns exec "$cli" "$bin" -i no-such-if0 > /dev/null 2> "$work/nodev.err"
+rc=$?
+if [ $rc = 2 ] && grep -q "no-such-if0" "$work/nodev.err"; then pass=$((pass + 1)); echo "live: ok   missing interface: $(cat "$work/nodev.err")"
+else fail=$((fail + 1)); echo "live: FAIL missing interface: exit $rc: $(cat "$work/nodev.err")"; fi
+
+echo "live: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
