@@ -152,22 +152,26 @@ static void set_subject(X509 *x, const struct pki_spec *s)
 	}
 }
 
+static void push_ia5(GENERAL_NAMES *gens, int type, const char *value)
+{
+	GENERAL_NAME *gn = GENERAL_NAME_new();
+	ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+
+	if (!gn || !ia5 || !ASN1_STRING_set(ia5, value, -1))
+		pki_fail(value);
+	GENERAL_NAME_set0_value(gn, type, ia5);
+	sk_GENERAL_NAME_push(gens, gn);
+}
+
 static void add_san(X509 *x, const struct pki_spec *s)
 {
 	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
 	GENERAL_NAME *gn;
-	ASN1_IA5STRING *ia5;
 	ASN1_OCTET_STRING *ip;
 	int i;
 
-	for (i = 0; i < PKI_MAX_LIST && s->dns[i]; i++) {
-		gn = GENERAL_NAME_new();
-		ia5 = ASN1_IA5STRING_new();
-		if (!gn || !ia5 || !ASN1_STRING_set(ia5, s->dns[i], -1))
-			pki_fail("dNSName");
-		GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
-		sk_GENERAL_NAME_push(gens, gn);
-	}
+	for (i = 0; i < PKI_MAX_LIST && s->dns[i]; i++)
+		push_ia5(gens, GEN_DNS, s->dns[i]);
 	for (i = 0; i < PKI_MAX_LIST && s->ip[i]; i++) {
 		gn = GENERAL_NAME_new();
 		ip = a2i_IPADDRESS(s->ip[i]);
@@ -176,6 +180,10 @@ static void add_san(X509 *x, const struct pki_spec *s)
 		GENERAL_NAME_set0_value(gn, GEN_IPADD, ip);
 		sk_GENERAL_NAME_push(gens, gn);
 	}
+	for (i = 0; i < PKI_MAX_LIST && s->email[i]; i++)
+		push_ia5(gens, GEN_EMAIL, s->email[i]);
+	for (i = 0; i < PKI_MAX_LIST && s->uri[i]; i++)
+		push_ia5(gens, GEN_URI, s->uri[i]);
 	if (sk_GENERAL_NAME_num(gens) > 0)
 		add_ext(x, NID_subject_alt_name, gens, 0);
 	GENERAL_NAMES_free(gens);

@@ -33,7 +33,8 @@
  *	                    PKI_DEFAULT_NOT_AFTER (2034-01-01); a time outside
  *	                    1950-2049 is written as GeneralizedTime
  *	sig 0               sha256 (RSA PKCS#1 v1.5 or ECDSA; Ed25519 signs pure)
- *	dns/ip/eku empty    no SAN / no EKU extension
+ *	dns/ip/email/uri   no SAN (the SAN lists them in that order)
+ *	eku empty           no EKU extension
  *	crl_dp NULL         no CRL distribution point
  *	ca false            basicConstraints cA=FALSE on leaves (critical on CAs)
  *	SKI/AKI             present (SHA-1 of the public key, RFC 5280 method 1;
@@ -100,6 +101,8 @@ struct pki_spec {
 	enum pki_sig sig;
 	const char *dns[PKI_MAX_LIST];	/* SAN dNSNames */
 	const char *ip[PKI_MAX_LIST];	/* SAN iPAddresses, IPv4 or IPv6 text */
+	const char *email[PKI_MAX_LIST];	/* SAN rfc822Names */
+	const char *uri[PKI_MAX_LIST];	/* SAN URIs */
 	bool ca;
 	const char *eku[PKI_MAX_LIST];	/* "serverAuth", "clientAuth",
 					   "anyExtendedKeyUsage", or dotted OIDs */

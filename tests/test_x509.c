@@ -628,6 +628,57 @@ Test(x509_names, lone_surrogate_in_bmpstring_stays_json_safe)
 	EVP_PKEY_free(key);
 }
 
+/* The 2009 NUL-prefix attack: a CA signs "www.bank.com\0.evil.com" for
+ * evil.com; C code comparing up to the NUL sees www.bank.com.  The NUL must
+ * survive as an escape, so the name matches nothing real. */
+Test(x509_names, nul_in_dnsname_is_escaped)
+{
+	EVP_PKEY *key = pki_key(PKI_EC, 256);
+	X509 *x = pki_cert(&(struct pki_spec){
+		.subject = {{"CN", "www.bank.comQ.evil.com"}}, .key = key,
+		.dns = {"WWW.Bank.comQ.evil.com"} });
+	size_t len;
+	uint8_t *der = pki_der(x, &len);
+	struct x509_info *xi;
+
+	/* Issuer CN, subject CN, then the SAN, in DER order. */
+	patch(der, len, "comQ.evil", "com\0.evil", 9);
+	patch(der, len, "comQ.evil", "com\0.evil", 9);
+	patch(der, len, "comQ.evil", "com\0.evil", 9);
+	xi = x509_info_from_der(der, len);
+	cr_assert(xi->parsed, "%s", xi->error);
+	cr_assert_eq(xi->n_san, 1);
+	cr_assert_str_eq(xi->san[0], "DNS:WWW.Bank.com\\00.evil.com");
+	cr_assert_str_eq(xi->dns[0], "www.bank.com\\00.evil.com");
+	cr_assert_str_eq(xi->cn, "www.bank.com\\00.evil.com");
+	cr_assert_str_eq(xi->subject, "CN=www.bank.com\\00.evil.com");
+	x509_unref(xi);
+	free(der);
+	X509_free(x);
+	EVP_PKEY_free(key);
+}
+
+Test(x509_names, email_and_uri_sans)
+{
+	EVP_PKEY *key = pki_key(PKI_EC, 256);
+	X509 *x = pki_cert(&(struct pki_spec){
+		.subject = {{"CN", "sip"}}, .key = key,
+		.dns = {"sip.contoso.com"}, .ip = {"::1"},
+		.email = {"admin@contoso.com"},
+		.uri = {"sip:pool01.contoso.com"} });
+	struct x509_info *xi = pki_info(x);
+
+	cr_assert_eq(xi->n_san, 4);
+	cr_assert_str_eq(xi->san[0], "DNS:sip.contoso.com");
+	cr_assert_str_eq(xi->san[1], "IP:::1");
+	cr_assert_str_eq(xi->san[2], "email:admin@contoso.com");
+	cr_assert_str_eq(xi->san[3], "URI:sip:pool01.contoso.com");
+	cr_assert_eq(xi->n_dns, 1, "dns[] holds DNS names only");
+	x509_unref(xi);
+	X509_free(x);
+	EVP_PKEY_free(key);
+}
+
 Test(x509_names, cn_is_the_last_one)
 {
 	EVP_PKEY *key = pki_key(PKI_EC, 256);
@@ -873,7 +924,7 @@ Test(x509_cache, lru_evicts_oldest_and_held_references_survive)
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		char cn[8];
+		char cn[16];
 
 		snprintf(cn, sizeof(cn), "n%d", i);
 		xs[i] = pki_cert(&(struct pki_spec){
