@@ -320,7 +320,7 @@ static void parse_serial(struct x509_info *xi, const X509 *x)
 {
 	const ASN1_INTEGER *s = X509_get0_serialNumber(x);
 	const uint8_t *p = ASN1_STRING_get0_data(s);
-	size_t n = (size_t)ASN1_STRING_length(s), off = 0, max_bytes;
+	size_t n = (size_t)ASN1_STRING_length(s), max_bytes;
 	char *o = xi->serial;
 
 	if (ASN1_STRING_type(s) == V_ASN1_NEG_INTEGER)
@@ -338,8 +338,7 @@ static void parse_serial(struct x509_info *xi, const X509 *x)
 	max_bytes = (sizeof(xi->serial) - 1 - (size_t)(o - xi->serial) - 2) / 2;
 	if (n > max_bytes) {
 		hex_encode(p, max_bytes, o, 2 * max_bytes + 1, false);
-		off = 2 * max_bytes;
-		strcpy(o + off, "..");
+		strcpy(o + 2 * max_bytes, "..");
 		return;
 	}
 	hex_encode(p, n, o, sizeof(xi->serial) - (size_t)(o - xi->serial), false);
@@ -508,8 +507,7 @@ static char *general_name(struct x509_parse *ps, const GENERAL_NAME *gn)
 			return prefixed(ps, "othername:UPN:",
 					escape_asn1(ps, on->value->value.utf8string));
 		oid_name(on->type_id, oid, sizeof(oid));
-		snprintf(buf, sizeof(buf), "othername:");
-		return prefixed(ps, buf, dup_str(ps, oid));
+		return prefixed(ps, "othername:", dup_str(ps, oid));
 	}
 	case GEN_X400:
 		return dup_str(ps, "X400Name:<unsupported>");
