@@ -88,7 +88,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-live
 
 unit test-unit: $(BUILD)/tests/unit $(BUILD)/certtrace
-	CERTTRACE=$(BUILD)/certtrace $(BUILD)/tests/unit --jobs 2
+	CERTTRACE=$(BUILD)/certtrace sh tests/run-unit.sh $(BUILD)/tests/unit $(if $(SANITIZE),1,0)
 
 test-san:
 	@$(MAKE) --no-print-directory unit SANITIZE=1
