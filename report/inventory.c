@@ -1,0 +1,359 @@
+/*
+ * inventory.c — what the report remembers: certificates, servers, chains,
+ * SNI names and clients.
+ *
+ * Memory is bounded by what is distinct, never by the number of handshakes:
+ * a certificate is one rep_cert however often it is sent, a server keeps at
+ * most REP_MAX_CHAINS distinct chains, REP_MAX_SNI names and REP_MAX_CLIENTS
+ * client addresses (beyond that it only counts), and a rep_seen keeps the
+ * first REP_MAX_SAMPLES handshakes as evidence plus a count and a time range.
+ *
+ * Certificates come through the x509 cache (parsed once); we take our own
+ * x509_ref() so the cache may evict freely.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/rep_int.h"
+
+/* ---- hash map -------------------------------------------------------------- */
+
+struct rep_map_entry {
+	struct rep_map_entry *next;
+	uint64_t hash;
+	void *val;
+	size_t klen;
+	uint8_t key[];
+};
+
+static uint64_t rep_hash(const void *key, size_t len)
+{
+	const uint8_t *p = key;
+	uint64_t h = 0xcbf29ce484222325ull;     /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h ^ (h >> 29);
+}
+
+void *rep_map_get(const struct rep_map *m, const void *key, size_t klen)
+{
+	if (!m->n_buckets)
+		return NULL;
+	uint64_t h = rep_hash(key, klen);
+	for (struct rep_map_entry *e = m->buckets[h & (m->n_buckets - 1)]; e; e = e->next)
+		if (e->hash == h && e->klen == klen && !memcmp(e->key, key, klen))
+			return e->val;
+	return NULL;
+}
+
+static bool rep_map_grow(struct rep_map *m)
+{
+	size_t nb = m->n_buckets ? m->n_buckets * 2 : 64;
+	struct rep_map_entry **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return false;
+	for (size_t i = 0; i < m->n_buckets; i++) {
+		struct rep_map_entry *e = m->buckets[i], *next;
+		for (; e; e = next) {
+			next = e->next;
+			e->next = b[e->hash & (nb - 1)];
+			b[e->hash & (nb - 1)] = e;
+		}
+	}
+	free(m->buckets);
+	m->buckets = b;
+	m->n_buckets = nb;
+	return true;
+}
+
+bool rep_map_put(struct rep_map *m, const void *key, size_t klen, void *val)
+{
+	if (m->n >= m->n_buckets && !rep_map_grow(m))
+		return false;
+	struct rep_map_entry *e = malloc(sizeof(*e) + klen);
+	if (!e)
+		return false;
+	e->hash = rep_hash(key, klen);
+	e->val = val;
+	e->klen = klen;
+	memcpy(e->key, key, klen);
+	e->next = m->buckets[e->hash & (m->n_buckets - 1)];
+	m->buckets[e->hash & (m->n_buckets - 1)] = e;
+	m->n++;
+	return true;
+}
+
+void rep_map_clear(struct rep_map *m)
+{
+	for (size_t i = 0; i < m->n_buckets; i++) {
+		struct rep_map_entry *e = m->buckets[i], *next;
+		for (; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+	}
+	free(m->buckets);
+	memset(m, 0, sizeof(*m));
+}
+
+bool rep_vec_push(struct rep_vec *a, void *p)
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		void **v = realloc(a->v, cap * sizeof(*v));
+		if (!v)
+			return false;
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n++] = p;
+	return true;
+}
+
+void rep_vec_clear(struct rep_vec *a)
+{
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+/* ---- seen ---------------------------------------------------------------------- */
+
+void rep_seen_add(struct rep_seen *s, uint64_t ts_us, const struct rep_endpoint *client)
+{
+	if (!s->count || ts_us < s->first_us)
+		s->first_us = ts_us;
+	if (!s->count || ts_us > s->last_us)
+		s->last_us = ts_us;
+	s->count++;
+	if (s->n_samples < REP_MAX_SAMPLES) {
+		struct rep_sample *x = &s->samples[s->n_samples++];
+		x->ts_us = ts_us;
+		if (client)
+			x->client = *client;
+		else
+			memset(&x->client, 0, sizeof(x->client));
+	}
+}
+
+void rep_seen_merge(struct rep_seen *dst, const struct rep_seen *src)
+{
+	if (!src->count)
+		return;
+	if (!dst->count || src->first_us < dst->first_us)
+		dst->first_us = src->first_us;
+	if (!dst->count || src->last_us > dst->last_us)
+		dst->last_us = src->last_us;
+	dst->count += src->count;
+	for (unsigned i = 0; i < src->n_samples && dst->n_samples < REP_MAX_SAMPLES; i++)
+		dst->samples[dst->n_samples++] = src->samples[i];
+}
+
+/* ---- certificates --------------------------------------------------------------- */
+
+struct rep_cert *rep_cert_adopt(struct rep *r, const struct x509_info *xi)
+{
+	struct rep_cert *c = rep_map_get(&r->certs, xi->sha256, sizeof(xi->sha256));
+
+	if (c)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->xi = x509_ref(xi);
+	c->idx = (unsigned)r->cert_list.n;
+	if (!rep_vec_push(&r->cert_list, c))
+		goto fail;
+	if (!rep_map_put(&r->certs, xi->sha256, sizeof(xi->sha256), c)) {
+		r->cert_list.n--;
+		goto fail;
+	}
+	return c;
+fail:
+	x509_unref(c->xi);
+	free(c);
+	return NULL;
+}
+
+struct rep_cert *rep_cert_intern(struct rep *r, const uint8_t *der, size_t len)
+{
+	const struct x509_info *xi = x509_cache_get(r->cache, der, len, NULL);
+
+	return xi ? rep_cert_adopt(r, xi) : NULL;
+}
+
+/* ---- servers ---------------------------------------------------------------------- */
+
+static struct rep_server *rep_server_insert(struct rep *r, const char *key, size_t klen)
+{
+	struct rep_server *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->idx = (unsigned)r->server_list.n;
+	s->role = ROLE_UNKNOWN;
+	if (!rep_vec_push(&r->server_list, s)) {
+		free(s);
+		return NULL;
+	}
+	if (!rep_map_put(&r->servers, key, klen, s)) {
+		r->server_list.n--;
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct rep_server *rep_server_get(struct rep *r, const struct rep_endpoint *ep)
+{
+	char key[64];
+	int klen = snprintf(key, sizeof(key), "%s|%u", ep->ip, (unsigned)ep->port);
+	struct rep_server *s = rep_map_get(&r->servers, key, (size_t)klen);
+
+	if (s)
+		return s;
+	s = rep_server_insert(r, key, (size_t)klen);
+	if (s)
+		s->ep = *ep;
+	return s;
+}
+
+struct rep_server *rep_server_from_file(struct rep *r, const char *file)
+{
+	char *key = rep_asprintf("file|%s", file);
+	struct rep_server *s = NULL;
+
+	if (!key)
+		return NULL;
+	s = rep_map_get(&r->servers, key, strlen(key));
+	if (!s) {
+		s = rep_server_insert(r, key, strlen(key));
+		if (s && !(s->file = rep_strdup(file)))
+			s = NULL;          /* stays in the list; freed with it */
+	}
+	free(key);
+	return s;
+}
+
+struct rep_chain *rep_server_chain(struct rep *r, struct rep_server *s,
+				   struct rep_cert **certs, unsigned n, bool truncated)
+{
+	for (unsigned i = 0; i < s->n_chains; i++) {
+		struct rep_chain *c = s->chains[i];
+		if (c->n == n && c->truncated == truncated &&
+		    !memcmp(c->certs, certs, n * sizeof(*certs)))
+			return c;
+	}
+	if (s->n_chains == REP_MAX_CHAINS) {
+		s->chains_dropped++;
+		return NULL;
+	}
+	struct rep_chain *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->n = n;
+	memcpy(c->certs, certs, n * sizeof(*certs));
+	c->truncated = truncated;
+	s->chains[s->n_chains++] = c;
+	return c;
+}
+
+bool rep_server_add_sni(struct rep_server *s, const char *sni)
+{
+	for (unsigned i = 0; i < s->n_sni; i++)
+		if (!strcasecmp(s->sni[i], sni))
+			return false;
+	if (s->n_sni == REP_MAX_SNI) {
+		s->sni_more = true;
+		return false;
+	}
+	char *d = rep_strdup(sni);
+	if (!d)
+		return false;
+	s->sni[s->n_sni++] = d;
+	return true;
+}
+
+void rep_server_add_client(struct rep *r, struct rep_server *s, const char *ip)
+{
+	char key[64];
+	int klen = snprintf(key, sizeof(key), "%u|%s", s->idx, ip);
+
+	if (rep_map_get(&r->clients, key, (size_t)klen))
+		return;
+	if (s->n_clients == REP_MAX_CLIENTS) {
+		/* Tracking stops here so memory stays bounded by servers. */
+		s->clients_more = true;
+		return;
+	}
+	if (!s->clients) {
+		s->clients = calloc(REP_MAX_CLIENTS, sizeof(*s->clients));
+		if (!s->clients)
+			return;
+	}
+	char *d = rep_strdup(ip);
+	if (!d)
+		return;
+	if (!rep_map_put(&r->clients, key, (size_t)klen, (void *)1)) {
+		free(d);
+		return;
+	}
+	s->clients[s->n_clients++] = d;
+}
+
+const char *rep_server_name(const struct rep_server *s)
+{
+	if (s->n_sni)
+		return s->sni[0];
+	for (unsigned i = 0; i < s->n_chains; i++) {
+		const struct x509_info *xi = s->chains[i]->n ? s->chains[i]->certs[0]->xi : NULL;
+		if (!xi || !xi->parsed)
+			continue;
+		if (xi->cn && *xi->cn)
+			return xi->cn;
+		if (xi->n_dns)
+			return xi->dns[0];
+	}
+	return "";
+}
+
+const char *rep_server_addr(const struct rep_server *s, char *buf, size_t len)
+{
+	if (s->file)
+		snprintf(buf, len, "file %s", s->file);
+	else if (strchr(s->ep.ip, ':'))
+		snprintf(buf, len, "[%s]:%u", s->ep.ip, (unsigned)s->ep.port);
+	else
+		snprintf(buf, len, "%s:%u", s->ep.ip, (unsigned)s->ep.port);
+	return buf;
+}
+
+void rep_inventory_free(struct rep *r)
+{
+	for (size_t i = 0; i < r->server_list.n; i++) {
+		struct rep_server *s = r->server_list.v[i];
+		for (unsigned j = 0; j < s->n_sni; j++)
+			free(s->sni[j]);
+		for (unsigned j = 0; j < s->n_clients; j++)
+			free(s->clients[j]);
+		free(s->clients);
+		for (unsigned j = 0; j < s->n_chains; j++)
+			free(s->chains[j]);
+		free(s->file);
+		free(s);
+	}
+	rep_vec_clear(&r->server_list);
+	rep_map_clear(&r->servers);
+	rep_map_clear(&r->clients);
+	for (size_t i = 0; i < r->cert_list.n; i++) {
+		struct rep_cert *c = r->cert_list.v[i];
+		x509_unref(c->xi);
+		free(c);
+	}
+	rep_vec_clear(&r->cert_list);
+	rep_map_clear(&r->certs);
+	rep_vec_clear(&r->trust);        /* its entries were in cert_list */
+}

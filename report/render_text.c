@@ -1,0 +1,236 @@
+/*
+ * render_text.c — the report for a person at a terminal.
+ *
+ * Three parts, in the order an admin reads them: the servers grouped by
+ * role, each with how its role was decided and the chains it presented;
+ * then the findings, most severe first, each with its evidence, what
+ * clients will show and what to run; then one line with the verdict.
+ * Colour only when opt.color (certtrace.c decides: a terminal, NO_COLOR
+ * unset).  With -v, one line per handshake as it arrives.
+ */
+#include <string.h>
+
+#include "report/rep_int.h"
+
+#define C_RESET  "\033[0m"
+#define C_BOLD   "\033[1m"
+#define C_RED    "\033[1;31m"
+#define C_YELLOW "\033[33m"
+#define C_CYAN   "\033[36m"
+#define C_GREEN  "\033[32m"
+#define C_DIM    "\033[2m"
+
+static const char *col(const struct rep *r, const char *code)
+{
+	return r->opt.color ? code : "";
+}
+
+static const char *sev_colour(const struct rep *r, enum rep_severity s)
+{
+	return col(r, s == REP_CRITICAL ? C_RED : s == REP_WARNING ? C_YELLOW : C_CYAN);
+}
+
+void rep_text_handshake(struct rep *r, struct rep_server *s, const struct rep_handshake *h)
+{
+	const struct tls_session *t = h->tls;
+	char ts[40], addr[300];
+
+	if (!r->out)
+		return;
+	rep_iso_us(t->ts_us, ts, sizeof(ts));
+	fprintf(r->out, "%s %s -> %s %s sni=%s %s%s%s\n", ts, h->client.ip,
+		rep_server_addr(s, addr, sizeof(addr)),
+		t->have_server_hello ? tls_version_name(t->version) : "-",
+		t->sni[0] ? t->sni : "-", rep_role_name(s->role),
+		t->resumed ? " resumed" : "",
+		t->server_chain.n ? "" : t->certificates_visible ? "" : " certificates-hidden");
+	fflush(r->out);
+}
+
+static void print_cert(struct rep *r, const struct rep_cert *c, unsigned i, bool leaf)
+{
+	const struct x509_info *xi = c->xi;
+	FILE *o = r->out;
+
+	if (!xi->parsed) {
+		fprintf(o, "      %u unparsable certificate (SHA-1 %s): %s\n", i, xi->sha1_hex,
+			xi->error);
+		return;
+	}
+	fprintf(o, "      %u %s%s%s\n", i, col(r, C_BOLD), xi->subject, col(r, C_RESET));
+	fprintf(o, "          issuer      %s%s\n", xi->issuer,
+		xi->self_signed ? " (self-signed)" : "");
+	fprintf(o, "          valid       %s .. %s\n", xi->not_before_iso, xi->not_after_iso);
+	fprintf(o, "          key         %s %d%s%s, %s\n", xi->key_type, xi->key_bits,
+		xi->key_curve[0] ? " " : "", xi->key_curve, xi->signature_algorithm);
+	fprintf(o, "          thumbprint  %s\n", xi->thumbprint);
+	if (leaf && xi->n_san) {
+		fprintf(o, "          names      ");
+		for (size_t k = 0; k < xi->n_san; k++)
+			fprintf(o, " %s", xi->san[k]);
+		fputc('\n', o);
+	}
+}
+
+static void print_seen(FILE *o, const char *indent, const struct rep_seen *seen)
+{
+	char a[40], b[40];
+
+	if (!seen->count) {
+		fprintf(o, "%shandshakes: none (from a file)\n", indent);
+		return;
+	}
+	rep_iso_us(seen->first_us, a, sizeof(a));
+	rep_iso_us(seen->last_us, b, sizeof(b));
+	fprintf(o, "%shandshakes: %llu, %s .. %s\n", indent, (unsigned long long)seen->count, a, b);
+}
+
+static void print_server(struct rep *r, const struct rep_server *s)
+{
+	FILE *o = r->out;
+	char addr[300];
+	const char *name = rep_server_name(s);
+
+	fprintf(o, "  %s%s%s%s%s  role %s: %s\n", col(r, C_BOLD), *name ? name : "",
+		*name ? "  " : "", rep_server_addr(s, addr, sizeof(addr)), col(r, C_RESET),
+		rep_role_name(s->role), s->role_reason);
+	if (s->n_sni) {
+		fprintf(o, "    SNI:");
+		for (unsigned i = 0; i < s->n_sni; i++)
+			fprintf(o, " %s", s->sni[i]);
+		fprintf(o, "%s\n", s->sni_more ? " ..." : "");
+	}
+	if (s->n_clients) {
+		fprintf(o, "    clients: %u%s:", s->n_clients, s->clients_more ? "+" : "");
+		for (unsigned i = 0; i < s->n_clients && i < 8; i++)
+			fprintf(o, " %s", s->clients[i]);
+		fprintf(o, "%s\n", s->n_clients > 8 ? " ..." : "");
+	}
+	if (!s->file)
+		print_seen(o, "    ", &s->seen);
+	if (s->resumed || s->hidden)
+		fprintf(o, "    without certificates: %llu resumed, %llu TLS 1.3 hidden\n",
+			(unsigned long long)s->resumed, (unsigned long long)s->hidden);
+	for (unsigned i = 0; i < s->n_chains; i++) {
+		const struct rep_chain *c = s->chains[i];
+		fprintf(o, "    chain %u of %u%s, %llu handshake%s", i + 1, s->n_chains,
+			c->truncated ? " (truncated)" : "", (unsigned long long)c->seen.count,
+			c->seen.count == 1 ? "" : "s");
+		if (c->trust_checked)
+			fprintf(o, "; phones %s%s%s (%s)",
+				col(r, c->trusted ? C_GREEN : C_RED),
+				c->trusted ? "trust it" : "do NOT trust it", col(r, C_RESET),
+				c->trust_method);
+		fprintf(o, "\n");
+		for (unsigned j = 0; j < c->n; j++)
+			print_cert(r, c->certs[j], j, j == 0);
+	}
+	if (s->chains_dropped)
+		fprintf(o, "    (%llu handshakes with further chains not kept)\n",
+			(unsigned long long)s->chains_dropped);
+}
+
+static void print_indented(FILE *o, const char *indent, const char *text)
+{
+	const char *p = text;
+
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		fprintf(o, "%s%.*s\n", indent, (int)n, p);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+static void print_finding(struct rep *r, const struct rep_finding *f)
+{
+	FILE *o = r->out;
+	char addr[300];
+	const char *name = rep_server_name(f->server);
+
+	fprintf(o, "%s%-8s%s %s%s%s  %s %s%s%s\n", sev_colour(r, f->severity),
+		rep_severity_name(f->severity), col(r, C_RESET), col(r, C_BOLD),
+		rep_codes[f->code].name, col(r, C_RESET), rep_role_name(f->server->role), name,
+		*name ? " " : "", rep_server_addr(f->server, addr, sizeof(addr)));
+	print_indented(o, "  ", f->message);
+	if (f->seen.count) {
+		char a[40], b[40];
+		rep_iso_us(f->seen.first_us, a, sizeof(a));
+		rep_iso_us(f->seen.last_us, b, sizeof(b));
+		fprintf(o, "  %sseen in %llu handshake%s, %s .. %s%s\n", col(r, C_DIM),
+			(unsigned long long)f->seen.count, f->seen.count == 1 ? "" : "s", a, b,
+			col(r, C_RESET));
+	}
+	for (unsigned i = 0; i < f->n_certs; i++) {
+		const struct x509_info *xi = f->certs[i]->xi;
+		fprintf(o, "  %scertificate %s  %s%s%s%s\n", col(r, C_DIM), xi->thumbprint,
+			xi->parsed ? xi->subject : "(unparsable)", xi->parsed ? " issued by " : "",
+			xi->parsed ? xi->issuer : "", col(r, C_RESET));
+	}
+	fprintf(o, "  symptom: %s\n", f->symptom ? f->symptom : "");
+	fprintf(o, "  remedy:\n");
+	print_indented(o, "    ", f->remedy);
+	fputc('\n', o);
+}
+
+void rep_text_finish(struct rep *r, const struct rep_capture_stats *st)
+{
+	static const enum rep_role order[] = {
+		ROLE_LYNC_FE, ROLE_LYNC_EDGE, ROLE_EXCHANGE, ROLE_OTHER, ROLE_UNKNOWN,
+	};
+	FILE *o = r->out;
+
+	if (!o)
+		return;
+	fprintf(o, "%scerttrace%s: %llu handshake%s, %zu server%s, %llu certificate%s",
+		col(r, C_BOLD), col(r, C_RESET), (unsigned long long)r->handshakes,
+		r->handshakes == 1 ? "" : "s", r->server_list.n, r->server_list.n == 1 ? "" : "s",
+		(unsigned long long)r->wire_certs, r->wire_certs == 1 ? "" : "s");
+	if (st->packets)
+		fprintf(o, " (%llu packets, %llu flows)", (unsigned long long)st->packets,
+			(unsigned long long)st->flows);
+	if (st->live)
+		fprintf(o, "; kernel dropped %llu of %llu", (unsigned long long)st->kernel_dropped,
+			(unsigned long long)st->kernel_received);
+	fprintf(o, "\n\n");
+
+	for (unsigned k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+		bool heading = false;
+		for (size_t i = 0; i < r->server_list.n; i++) {
+			const struct rep_server *s = r->server_list.v[i];
+			if (s->role != order[k])
+				continue;
+			if (!heading) {
+				fprintf(o, "%s%s%s\n", col(r, C_BOLD), rep_role_name(order[k]),
+					col(r, C_RESET));
+				heading = true;
+			}
+			print_server(r, s);
+		}
+		if (heading)
+			fputc('\n', o);
+	}
+
+	if (r->finding_list.n) {
+		fprintf(o, "%sfindings%s\n\n", col(r, C_BOLD), col(r, C_RESET));
+		for (size_t i = 0; i < r->finding_list.n; i++)
+			print_finding(r, r->finding_list.v[i]);
+	}
+
+	unsigned crit = r->n_by_severity[REP_CRITICAL], warn = r->n_by_severity[REP_WARNING],
+		 info = r->n_by_severity[REP_INFO];
+	if (!r->finding_list.n) {
+		fprintf(o, "%sverdict: no findings%s over %llu handshake%s\n", col(r, C_GREEN),
+			col(r, C_RESET), (unsigned long long)r->handshakes,
+			r->handshakes == 1 ? "" : "s");
+		return;
+	}
+	const struct rep_finding *top = r->finding_list.v[0];
+	char addr[300];
+	const char *name = rep_server_name(top->server);
+	fprintf(o, "%sverdict: %u critical, %u warning, %u info%s; first: %s on %s%s%s%s\n",
+		sev_colour(r, top->severity), crit, warn, info, col(r, C_RESET),
+		rep_codes[top->code].name, name, *name ? " " : "",
+		rep_server_addr(top->server, addr, sizeof(addr)),
+		r->status ? " (exit 1)" : "");
+}

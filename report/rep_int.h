@@ -1,0 +1,281 @@
+/*
+ * rep_int.h — what the report's own files share; nothing outside report/
+ * (and its tests) includes this.
+ *
+ * The model: every distinct certificate is one struct rep_cert (keyed by
+ * SHA-256, holding one x509_info reference); every server (ip, port) is one
+ * struct rep_server with its SNI names, clients and distinct chains (arrays
+ * of rep_cert pointers); findings are keyed by (code, server, certificate)
+ * so a problem seen in a million handshakes is one finding with a count.
+ * Nothing here holds a tls_session: what a handshake taught us is copied
+ * out in rep_handshake() and the session is the caller's again.
+ */
+#ifndef CERTTRACE_REP_INT_H
+#define CERTTRACE_REP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <openssl/x509.h>
+
+#include "dissect/tls.h"
+#include "dissect/x509.h"
+#include "report/report.h"
+
+#define REP_MAX_SNI        64    /* SNI names kept per server */
+#define REP_MAX_CLIENTS    256   /* distinct client addresses kept per server */
+#define REP_MAX_CHAINS     16    /* distinct chains kept per server */
+#define REP_MAX_SAMPLES    5     /* handshakes kept as evidence */
+#define REP_FINDING_CERTS  6
+#define REP_FINDING_NAMES  8
+#define REP_FINDING_FACTS  8
+
+/* ---- a small hash map: byte-string keys, pointer values ------------------ */
+
+struct rep_map_entry;
+struct rep_map {
+	struct rep_map_entry **buckets;
+	size_t n_buckets, n;
+};
+
+void *rep_map_get(const struct rep_map *m, const void *key, size_t klen);
+/* false when out of memory; the key is copied */
+bool rep_map_put(struct rep_map *m, const void *key, size_t klen, void *val);
+void rep_map_clear(struct rep_map *m);
+
+/* ---- growable pointer array ---------------------------------------------- */
+
+struct rep_vec {
+	void **v;
+	size_t n, cap;
+};
+
+bool rep_vec_push(struct rep_vec *a, void *p);
+void rep_vec_clear(struct rep_vec *a);
+
+/* ---- when something was seen --------------------------------------------- */
+
+struct rep_sample {
+	uint64_t ts_us;
+	struct rep_endpoint client;
+};
+
+struct rep_seen {
+	uint64_t count;
+	uint64_t first_us, last_us;
+	unsigned n_samples;
+	struct rep_sample samples[REP_MAX_SAMPLES];
+};
+
+void rep_seen_add(struct rep_seen *s, uint64_t ts_us, const struct rep_endpoint *client);
+void rep_seen_merge(struct rep_seen *dst, const struct rep_seen *src);
+
+/* ---- inventory ------------------------------------------------------------ */
+
+struct rep_cert {
+	const struct x509_info *xi;    /* our own reference */
+	unsigned idx;                  /* order of first sight */
+	bool on_wire;                  /* seen in a handshake, not only in a file */
+	bool announced;                /* jsonl "certificate" event written */
+	bool exported;                 /* --export-certs done (or failed) */
+};
+
+struct rep_chain {
+	unsigned n;
+	struct rep_cert *certs[TLS_MAX_CHAIN];   /* in the order sent */
+	bool truncated;
+	struct rep_seen seen;
+
+	/* Filled by the trust rules at rep_finish (Exchange chains only). */
+	bool trust_checked;
+	bool trusted;
+	char trust_method[192];
+	char verify_error[160];
+	int ca_idx;                    /* issuing CA identity (rules.c), -1 none */
+};
+
+struct rep_server {
+	unsigned idx;                  /* order of first sight */
+	struct rep_endpoint ep;        /* ip "" for a --cert pseudo-server */
+	char *file;                    /* --cert FILE, else NULL */
+
+	enum rep_role role;
+	char role_reason[320];
+
+	unsigned n_sni;
+	char *sni[REP_MAX_SNI];
+	bool sni_more;
+
+	unsigned n_clients;
+	char **clients;                /* up to REP_MAX_CLIENTS ip strings */
+	bool clients_more;
+
+	unsigned n_chains;
+	struct rep_chain *chains[REP_MAX_CHAINS];
+	uint64_t chains_dropped;       /* handshakes whose chain did not fit */
+
+	struct rep_seen seen;          /* every handshake */
+	uint64_t resumed, hidden, failed;
+};
+
+/* Display name: first SNI, else the leaf's first DNS name or CN, else "". */
+const char *rep_server_name(const struct rep_server *s);
+/* "10.0.0.5:5061", "[2001:db8::1]:443" or "file cas.pem" */
+const char *rep_server_addr(const struct rep_server *s, char *buf, size_t len);
+
+/* ---- findings ------------------------------------------------------------- */
+
+enum rep_code {
+	RC_ISSUER_MISMATCH,
+	RC_SAME_DN_DIFFERENT_KEY,
+	RC_LOOKALIKE_CA_NAME,
+	RC_CLIENT_REJECTED_CERTIFICATE,
+	RC_HANDSHAKE_FAILED,
+	RC_EXPIRED,
+	RC_NOT_YET_VALID,
+	RC_NAME_MISMATCH,
+	RC_CHAIN_INCOMPLETE,
+	RC_POOL_ISSUER_SPLIT,
+	RC_WEAK_KEY,
+	RC_WEAK_SIGNATURE,
+	RC_SELF_SIGNED,
+	RC_CERTIFICATES_HIDDEN,
+	RC_RESUMED_NO_CERT,
+	RC_HANDSHAKE_TRUNCATED,
+	RC_MISSING_SERVER_AUTH_EKU,
+	RC_MISSING_CRL_DP,
+	RC_CERTIFICATE_CHANGED,        /* reserved for --baseline */
+	RC_PSS_SIGNATURE,
+	RC_COUNT
+};
+
+struct rep_code_info {
+	const char *name;
+	enum rep_severity severity;
+};
+extern const struct rep_code_info rep_codes[RC_COUNT];
+
+struct rep_fact {
+	const char *key;               /* static */
+	char *value;
+};
+
+struct rep_finding {
+	unsigned order;
+	enum rep_code code;
+	enum rep_severity severity;
+	struct rep_server *server;
+	struct rep_cert *cert;         /* what it is about; NULL: the server */
+	unsigned n_certs;              /* evidence; cert (if any) first */
+	struct rep_cert *certs[REP_FINDING_CERTS];
+	unsigned n_names;              /* SNI names, alerts: what varied */
+	char *names[REP_FINDING_NAMES];
+	bool names_more;
+	unsigned n_facts;
+	struct rep_fact facts[REP_FINDING_FACTS];
+	struct rep_seen seen;
+	char *message, *symptom, *remedy;   /* written at rep_finish */
+};
+
+const char *rep_finding_fact(const struct rep_finding *f, const char *key);
+
+/* ---- the report ----------------------------------------------------------- */
+
+enum rep_rule_kind { RULE_IP_PORT, RULE_IP, RULE_NAME };
+
+struct rep_rule {
+	enum rep_rule_kind kind;
+	char ip[46];
+	uint16_t port;
+	const char *pattern;           /* RULE_NAME: points into opt.roles[] */
+	const char *text;              /* as given */
+	enum rep_role role;
+};
+
+struct rep {
+	struct rep_options opt;
+	FILE *out;
+	struct x509_cache *cache;
+
+	struct rep_map certs;          /* sha256 -> rep_cert */
+	struct rep_vec cert_list;
+	struct rep_map servers;        /* "ip|port" or "file|path" -> rep_server */
+	struct rep_vec server_list;
+	struct rep_map clients;        /* server idx + client ip -> (void *)1 */
+	struct rep_map findings;       /* code + server idx + sha1 -> rep_finding */
+	struct rep_vec finding_list;
+
+	unsigned n_rules;
+	struct rep_rule rules[REP_MAX_ROLE_RULES];
+	struct rep_vec trust;          /* rep_cert from --trust files */
+
+	uint64_t handshakes;
+	uint64_t wire_certs;           /* distinct certificates seen on the wire */
+	int status;                    /* rep_finish's answer */
+	bool export_warned;
+	bool finished;
+	unsigned n_by_severity[3];
+};
+
+/* inventory.c */
+struct rep_cert *rep_cert_intern(struct rep *r, const uint8_t *der, size_t len);
+struct rep_cert *rep_cert_adopt(struct rep *r, const struct x509_info *xi);
+struct rep_server *rep_server_get(struct rep *r, const struct rep_endpoint *ep);
+struct rep_server *rep_server_from_file(struct rep *r, const char *file);
+/* A new chain record for these certificates, or the existing one. */
+struct rep_chain *rep_server_chain(struct rep *r, struct rep_server *s,
+				   struct rep_cert **certs, unsigned n, bool truncated);
+bool rep_server_add_sni(struct rep_server *s, const char *sni);
+void rep_server_add_client(struct rep *r, struct rep_server *s, const char *ip);
+void rep_inventory_free(struct rep *r);
+
+/* roles.c */
+bool rep_rules_parse(struct rep *r, char *err, size_t errlen);
+/* Decide from --role, the port, SNI and SAN names; the cheap per-handshake part. */
+void rep_role_decide(struct rep *r, struct rep_server *s);
+/* At the end: certificates shared with an Exchange server make Exchange. */
+void rep_roles_refine(struct rep *r);
+bool rep_role_is_ms(enum rep_role role);   /* lync-fe, lync-edge, exchange */
+
+/* names.c */
+bool rep_host_matches(const char *pattern, const char *host);
+bool rep_cert_matches_host(const struct x509_info *xi, const char *host);
+/* The normalised form of a CA name (lowercase words, DC= folded), malloc'd. */
+char *rep_name_normalise(const X509_NAME *name);
+/* Would a person confuse these two (different) names?  why gets the reason. */
+bool rep_names_lookalike(const X509_NAME *a, const X509_NAME *b, char *why, size_t len);
+
+/* rules.c */
+void rep_rules_handshake(struct rep *r, struct rep_server *s, struct rep_cert **certs,
+			 unsigned n, const struct rep_handshake *h);
+void rep_rules_finish(struct rep *r);
+struct rep_finding *rep_finding_get(struct rep *r, enum rep_code code,
+				    struct rep_server *s, struct rep_cert *cert);
+void rep_finding_add_cert(struct rep_finding *f, struct rep_cert *c);
+void rep_finding_add_name(struct rep_finding *f, const char *name);
+void rep_finding_set_fact(struct rep_finding *f, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void rep_findings_sort(struct rep *r);
+void rep_findings_free(struct rep *r);
+
+/* remedy.c: message, symptom and remedy for each finding */
+void rep_finding_describe(struct rep *r, struct rep_finding *f);
+
+/* renderers */
+void rep_jsonl_handshake(struct rep *r, struct rep_server *s, const struct rep_handshake *h,
+			 struct rep_cert **server_certs, unsigned n_server,
+			 struct rep_cert **client_certs, unsigned n_client);
+void rep_jsonl_finish(struct rep *r, const struct rep_capture_stats *st);
+void rep_text_handshake(struct rep *r, struct rep_server *s, const struct rep_handshake *h);
+void rep_text_finish(struct rep *r, const struct rep_capture_stats *st);
+void rep_dot_finish(struct rep *r);
+
+/* report.c: helpers the renderers share */
+void rep_iso_us(uint64_t ts_us, char *buf, size_t len);   /* ...T14:50:27.214000Z */
+const char *rep_severity_name(enum rep_severity s);
+char *rep_strdup(const char *s);
+char *rep_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

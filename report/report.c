@@ -1,0 +1,363 @@
+/*
+ * report.c — the report's front door: rep_new() loads what the options
+ * name (--trust CAs, --cert exports, --role rules), rep_handshake() folds one
+ * handshake into the inventory and runs the per-handshake rules, and
+ * rep_finish() runs the rest of the rules and renders.
+ *
+ * rep_handshake() copies out what it needs (certificates as x509_info
+ * references, names, counters) and keeps no pointer into the session, so
+ * the caller may free the flow right after.  jsonl output is streamed as
+ * handshakes arrive; text and dot are written at the end, when roles and
+ * findings are final.
+ */
+#define _GNU_SOURCE             /* vasprintf, FNM_CASEFOLD */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "report/rep_int.h"
+
+#define REP_MAX_FILE_BYTES (16 * 1024 * 1024)   /* a --trust/--cert file, at most */
+
+/* ---- small helpers the renderers share ------------------------------------------- */
+
+char *rep_strdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+char *rep_asprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+void rep_iso_us(uint64_t ts_us, char *buf, size_t len)
+{
+	time_t t = (time_t)(ts_us / 1000000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm)) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(ts_us % 1000000));
+}
+
+const char *rep_severity_name(enum rep_severity s)
+{
+	switch (s) {
+	case REP_INFO: return "info";
+	case REP_WARNING: return "warning";
+	case REP_CRITICAL: return "critical";
+	case REP_NEVER: return "never";
+	}
+	return "?";
+}
+
+/* ---- option files ------------------------------------------------------------------ */
+
+static uint8_t *read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	size_t n = 0, cap = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		if (n == cap) {
+			if (cap >= REP_MAX_FILE_BYTES) {
+				snprintf(err, errlen, "%s: larger than %d MiB, not a certificate file",
+					 path, REP_MAX_FILE_BYTES >> 20);
+				goto fail;
+			}
+			cap = cap ? cap * 2 : 16384;
+			uint8_t *b = realloc(buf, cap + 1);
+			if (!b) {
+				snprintf(err, errlen, "%s: out of memory", path);
+				goto fail;
+			}
+			buf = b;
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f)) {
+				snprintf(err, errlen, "%s: %s", path, strerror(errno));
+				goto fail;
+			}
+			break;
+		}
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+fail:
+	fclose(f);
+	free(buf);
+	return NULL;
+}
+
+/* Certificates of a PEM file (all of them, in order) or a DER file (one). */
+static bool load_certs(struct rep *r, const char *path, struct rep_cert **out, unsigned max,
+		       unsigned *n, char *err, size_t errlen)
+{
+	size_t len;
+	uint8_t *data = read_file(path, &len, err, errlen);
+	bool ok = false;
+
+	*n = 0;
+	if (!data)
+		return false;
+	if (strstr((const char *)data, "-----BEGIN")) {
+		BIO *bio = BIO_new_mem_buf(data, (int)len);
+		X509 *x;
+		while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+			unsigned char *der = NULL;
+			int dlen = i2d_X509(x, &der);
+			X509_free(x);
+			if (dlen <= 0)
+				continue;
+			struct rep_cert *c = rep_cert_intern(r, der, (size_t)dlen);
+			OPENSSL_free(der);
+			if (c && *n < max)
+				out[(*n)++] = c;
+		}
+		BIO_free(bio);
+		if (!*n)
+			snprintf(err, errlen, "%s: no certificate in this PEM file", path);
+	} else {
+		struct rep_cert *c = rep_cert_intern(r, data, len);
+		if (c && !c->xi->parsed)
+			snprintf(err, errlen, "%s: not a PEM or DER certificate (%s)", path,
+				 c->xi->error);
+		else if (c)
+			out[(*n)++] = c;
+		else
+			snprintf(err, errlen, "%s: out of memory", path);
+	}
+	ok = *n > 0;
+	ERR_clear_error();
+	free(data);
+	return ok;
+}
+
+static bool load_options(struct rep *r, char *err, size_t errlen)
+{
+	struct rep_cert *certs[TLS_MAX_CHAIN];
+	unsigned n;
+
+	if (!rep_rules_parse(r, err, errlen))
+		return false;
+	for (unsigned i = 0; i < r->opt.n_trust && i < REP_MAX_TRUST; i++) {
+		if (!load_certs(r, r->opt.trust_files[i], certs, TLS_MAX_CHAIN, &n, err, errlen))
+			return false;
+		for (unsigned j = 0; j < n; j++)
+			rep_vec_push(&r->trust, certs[j]);
+	}
+	for (unsigned i = 0; i < r->opt.n_certs && i < REP_MAX_CERTS; i++) {
+		const char *file = r->opt.certs[i].file;
+		if (!file || r->opt.certs[i].role == ROLE_UNKNOWN) {
+			snprintf(err, errlen, "--cert: needs ROLE=FILE");
+			return false;
+		}
+		if (!load_certs(r, file, certs, TLS_MAX_CHAIN, &n, err, errlen))
+			return false;
+		struct rep_server *s = rep_server_from_file(r, file);
+		if (!s || !rep_server_chain(r, s, certs, n, false)) {
+			snprintf(err, errlen, "%s: out of memory", file);
+			return false;
+		}
+		s->role = r->opt.certs[i].role;
+		snprintf(s->role_reason, sizeof(s->role_reason), "--cert %s=%s",
+			 rep_role_name(s->role), file);
+	}
+	return true;
+}
+
+struct rep *rep_new(const struct rep_options *opt, FILE *out, char *err, size_t errlen)
+{
+	struct rep *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->opt = *opt;
+	r->out = out;
+	r->cache = x509_cache_new(X509_CACHE_DEFAULT_ENTRIES);
+	if (!r->cache) {
+		snprintf(err, errlen, "out of memory");
+		rep_free(r);
+		return NULL;
+	}
+	if (!load_options(r, err, errlen)) {
+		rep_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* ---- handshakes ------------------------------------------------------------------------ */
+
+static void export_cert(struct rep *r, struct rep_cert *c)
+{
+	c->exported = true;
+	if (!r->opt.export_dir)
+		return;
+	char *path = rep_asprintf("%s/%s.pem", r->opt.export_dir, c->xi->sha1_hex);
+	FILE *f = path ? fopen(path, "w") : NULL;
+	bool ok = f && PEM_write(f, "CERTIFICATE", "", c->xi->der, (long)c->xi->der_len) > 0;
+
+	if (f && fclose(f) != 0)
+		ok = false;
+	if (!ok && !r->export_warned) {
+		r->export_warned = true;
+		fprintf(stderr, "certtrace: --export-certs: cannot write %s: %s\n",
+			path ? path : r->opt.export_dir, strerror(errno));
+	}
+	ERR_clear_error();
+	free(path);
+}
+
+static unsigned intern_chain(struct rep *r, const struct tls_chain *ch, struct rep_cert **out)
+{
+	unsigned n = 0;
+
+	if (!ch->present)
+		return 0;
+	for (unsigned i = 0; i < ch->n && i < TLS_MAX_CHAIN; i++) {
+		if (!ch->certs[i].data || !ch->certs[i].len)
+			continue;
+		struct rep_cert *c = rep_cert_intern(r, ch->certs[i].data, ch->certs[i].len);
+		if (!c)
+			continue;
+		if (!c->on_wire) {
+			c->on_wire = true;
+			r->wire_certs++;
+		}
+		if (!c->exported)
+			export_cert(r, c);
+		out[n++] = c;
+	}
+	return n;
+}
+
+void rep_handshake(struct rep *r, const struct rep_handshake *h)
+{
+	const struct tls_session *t = h->tls;
+	struct rep_cert *server_certs[TLS_MAX_CHAIN], *client_certs[TLS_MAX_CHAIN];
+
+	if (!r || !t || r->finished)
+		return;
+	r->handshakes++;
+	struct rep_server *s = rep_server_get(r, &h->server);
+	if (!s)
+		return;
+	unsigned ns = intern_chain(r, &t->server_chain, server_certs);
+	unsigned nc = intern_chain(r, &t->client_chain, client_certs);
+
+	bool changed = s->role == ROLE_UNKNOWN;
+	if (t->sni[0] && rep_server_add_sni(s, t->sni))
+		changed = true;
+	if (h->client.ip[0])
+		rep_server_add_client(r, s, h->client.ip);
+	if (ns) {
+		struct rep_chain *c = rep_server_chain(r, s, server_certs, ns,
+						       t->server_chain.truncated);
+		if (c) {
+			if (!c->seen.count)
+				changed = true;
+			rep_seen_add(&c->seen, t->ts_us, &h->client);
+		}
+	}
+	rep_seen_add(&s->seen, t->ts_us, &h->client);
+	if (t->resumed)
+		s->resumed++;
+	if (!t->certificates_visible && !t->resumed)
+		s->hidden++;
+	if (changed)
+		rep_role_decide(r, s);
+
+	rep_rules_handshake(r, s, server_certs, ns, h);
+
+	if (r->opt.format == REP_JSONL)
+		rep_jsonl_handshake(r, s, h, server_certs, ns, client_certs, nc);
+	else if (r->opt.format == REP_TEXT && r->opt.verbose > 0)
+		rep_text_handshake(r, s, h);
+}
+
+int rep_finish(struct rep *r, const struct rep_capture_stats *st)
+{
+	static const struct rep_capture_stats none;
+
+	if (!r)
+		return 0;
+	if (r->finished)
+		return r->status;
+	r->finished = true;
+	if (!st)
+		st = &none;
+	rep_rules_finish(r);
+	memset(r->n_by_severity, 0, sizeof(r->n_by_severity));
+	for (size_t i = 0; i < r->finding_list.n; i++) {
+		const struct rep_finding *f = r->finding_list.v[i];
+		r->n_by_severity[f->severity]++;
+		if (r->opt.fail_on != REP_NEVER && f->severity >= r->opt.fail_on)
+			r->status = 1;
+	}
+	switch (r->opt.format) {
+	case REP_JSONL:
+		rep_jsonl_finish(r, st);
+		break;
+	case REP_DOT:
+		rep_dot_finish(r);
+		break;
+	case REP_TEXT:
+		rep_text_finish(r, st);
+		break;
+	}
+	if (r->out)
+		fflush(r->out);
+	return r->status;
+}
+
+void rep_free(struct rep *r)
+{
+	if (!r)
+		return;
+	rep_findings_free(r);
+	rep_inventory_free(r);
+	x509_cache_free(r->cache);
+	free(r);
+}
+
+uint64_t rep_handshake_count(const struct rep *r)
+{
+	return r ? r->handshakes : 0;
+}
+
+uint64_t rep_server_count(const struct rep *r)
+{
+	return r ? r->server_list.n : 0;
+}
