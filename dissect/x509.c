@@ -249,7 +249,10 @@ static char *name_print(const X509_NAME *name, unsigned long flags)
 		n = BIO_get_mem_data(bio, &data);
 		if (n >= 0 && text_is_safe((const uint8_t *)data, (size_t)n) &&
 		    (out = malloc((size_t)n + 1))) {
-			memcpy(out, data, (size_t)n);
+			/* An empty Name prints nothing: the BIO has no buffer
+			 * (data is NULL), and memcpy must not see it. */
+			if (n > 0)
+				memcpy(out, data, (size_t)n);
 			out[n] = '\0';
 		}
 	}
