@@ -102,6 +102,7 @@ struct rep_server {
 	char *file;                    /* --cert FILE, else NULL */
 
 	enum rep_role role;
+	bool role_explicit;            /* --role or --cert decided: nothing overrides */
 	char role_reason[320];
 
 	unsigned n_sni;

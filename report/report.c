@@ -189,6 +189,7 @@ static bool load_options(struct rep *r, char *err, size_t errlen)
 			return false;
 		}
 		s->role = r->opt.certs[i].role;
+		s->role_explicit = true;
 		snprintf(s->role_reason, sizeof(s->role_reason), "--cert %s=%s",
 			 rep_role_name(s->role), file);
 	}

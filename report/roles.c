@@ -190,6 +190,7 @@ static bool explicit_role(struct rep *r, struct rep_server *s)
 			if (!what)
 				continue;
 			s->role = rule->role;
+			s->role_explicit = true;
 			if (where)
 				snprintf(s->role_reason, sizeof(s->role_reason), "--role %s=%s (%s %s)",
 					 rule->text, rep_role_name(rule->role), where, what);
@@ -216,6 +217,7 @@ void rep_role_decide(struct rep *r, struct rep_server *s)
 {
 	if (s->file)
 		return;                /* --cert: the role was given with the file */
+	s->role_explicit = false;
 	if (explicit_role(r, s))
 		return;
 	if (s->ep.port == 5061) {
@@ -276,7 +278,7 @@ void rep_roles_refine(struct rep *r)
 
 	for (size_t i = 0; i < r->server_list.n; i++) {
 		struct rep_server *s = r->server_list.v[i];
-		if (s->file || s->role != ROLE_OTHER || !https_port(s->ep.port))
+		if (s->role_explicit || s->role != ROLE_OTHER || !https_port(s->ep.port))
 			continue;
 		for (size_t j = 0; j < r->server_list.n; j++) {
 			struct rep_server *x = r->server_list.v[j];

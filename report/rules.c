@@ -210,7 +210,8 @@ static int finding_cmp(const void *a, const void *b)
 
 void rep_findings_sort(struct rep *r)
 {
-	qsort(r->finding_list.v, r->finding_list.n, sizeof(void *), finding_cmp);
+	if (r->finding_list.n > 1)
+		qsort(r->finding_list.v, r->finding_list.n, sizeof(void *), finding_cmp);
 }
 
 void rep_findings_free(struct rep *r)
@@ -807,9 +808,10 @@ static void ca_pair_finding(struct rep_rules *rr, enum rep_code code, struct rep
 	if (other->server) {
 		char addr[300];
 		const char *name = rep_server_name(other->server);
-		rep_finding_set_fact(f, "other_server", "%s%s%s%s (%s)", name, *name ? " (" : "",
+		rep_finding_set_fact(f, "other_server", "%s server %s%s%s%s",
+				     rep_role_name(other->server->role), name, *name ? " (" : "",
 				     rep_server_addr(other->server, addr, sizeof(addr)),
-				     *name ? ")" : "", rep_role_name(other->server->role));
+				     *name ? ")" : "");
 	}
 	if (why)
 		rep_finding_set_fact(f, "why", "%s", why);
