@@ -4,6 +4,9 @@
 #   make run        check/install dependencies, build, analyse the seed sample
 #   make test       dependencies, unit tests (normal + ASan/UBSan), golden, corpus
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make fuzz       libFuzzer targets (clang) in build-fuzz/, FUZZ_SECONDS each
+#   make fuzz-regress  replay tests/fuzz/regressions/ without libFuzzer (gcc)
+#   make test-valgrind the unit tests under valgrind (slow; not in make test)
 #
 # Variables: SANITIZE=1 (ASan+UBSan build in build-san/), WERROR=1 (CI),
 # BUILD=dir (object directory; lets several builds share one tree).
@@ -14,7 +17,10 @@ CC       ?= cc
 PKGS     := libpcap libssl libcrypto libndpi jansson
 TESTPKGS := criterion
 
-ifeq ($(SANITIZE),1)
+ifeq ($(FUZZ),1)
+BUILD    ?= build-fuzz
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+else ifeq ($(SANITIZE),1)
 BUILD    ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
@@ -41,11 +47,16 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
+FUZZ_TARGETS := x509 tls pcap names
+FUZZ_OBJS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/driver.o
+FUZZ_SECONDS ?= 60
+FUZZ_CC  ?= clang
+
 CORPUS   ?= ../shared/corpus/real
 SEED_PCAP := pcaps/seed-issuer-mismatch.pcap
 
 .PHONY: all deps run test unit test-unit test-san test-golden test-corpus test-live golden \
-        install clean fuzz bench
+        install clean fuzz fuzz-build fuzz-regress test-valgrind bench
 
 all: certtrace
 
@@ -83,6 +94,7 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit SANITIZE=1
+	@$(MAKE) --no-print-directory fuzz-regress SANITIZE=1
 	@$(MAKE) --no-print-directory test-golden
 	@$(MAKE) --no-print-directory test-corpus
 	@$(MAKE) --no-print-directory test-live
@@ -106,6 +118,39 @@ test-corpus: certtrace
 test-live: certtrace
 	@sh tests/live.sh ./certtrace
 
+# Fuzzing (tests/fuzz/README).  The targets are built with clang and
+# libFuzzer into build-fuzz/ and each runs FUZZ_SECONDS; what they find goes
+# to build-fuzz/artifacts/, the growing corpora to tests/fuzz/corpus-*/.
+fuzz:
+	@sh tests/fuzz/deps.sh
+	@$(MAKE) --no-print-directory FUZZ=1 CC=$(FUZZ_CC) BUILD=build-fuzz fuzz-build
+	@sh tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%) $(BUILD)/fuzz/seedgen
+
+.SECONDARY: $(FUZZ_OBJS) $(BUILD)/tests/fuzz/seedgen.o
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/libcerttrace.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/fuzz/seedgen: $(BUILD)/tests/fuzz/seedgen.o $(BUILD)/libcerttrace.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The saved crash inputs through each target and a plain main() (driver.c):
+# runs in any build, `make test` runs it in the sanitizer build.
+fuzz-regress: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/regress_%)
+	@sh tests/fuzz/regress.sh $(BUILD)/fuzz $(FUZZ_TARGETS)
+
+$(BUILD)/fuzz/regress_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/driver.o $(BUILD)/libcerttrace.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The unit tests under valgrind, each test in the process valgrind watches.
+test-valgrind: $(BUILD)/tests/unit $(BUILD)/certtrace
+	CERTTRACE=$(BUILD)/certtrace sh tests/valgrind.sh $(BUILD)/tests/unit
+
 install: certtrace
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 certtrace $(DESTDIR)$(PREFIX)/bin/certtrace
@@ -114,4 +159,4 @@ install: certtrace
 clean:
 	rm -rf build build-san build-* certtrace
 
--include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BUILD)/certtrace.d
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(BUILD)/certtrace.d
