@@ -1,0 +1,276 @@
+/*
+ * dpi.c — nDPI 4.2 as a classifier of a flow's first packets.
+ *
+ * Two ideas:
+ *
+ * 1. nDPI state lives only while a flow is being classified.  A struct
+ *    ndpi_flow_struct is 688 bytes in nDPI 4.2 (sizeof, and
+ *    ndpi_detection_get_sizeof_ndpi_flow_struct() agrees), and its TLS
+ *    dissector keeps a reassembly buffer of its own besides.  dpi_packet()
+ *    feeds packets while nDPI has not named the flow, or has named it but
+ *    ndpi_extra_dissection_possible() still wants the certificate, at most
+ *    DPI_MAX_PACKETS of them; then freeze() copies out everything certtrace
+ *    reports and frees the nDPI flow.  So a flow costs nDPI memory for a
+ *    few packets, and a finished flow none (dpi_live_flows()).  nDPI's TLS
+ *    buffer starts at 2 KiB and grows by what it is fed; nDPI 4.2 takes at
+ *    most 12 packets after naming a TLS flow, so it holds at most about
+ *    12 segments (17 KiB at a 1400-byte MSS; a test pins it).
+ *
+ * 2. What is read from struct ndpi_flow_struct is read carefully.
+ *    flow->protos is a union: tls_quic is valid only when nDPI's TLS (or
+ *    QUIC) dissector owned the flow, so it is read only when the master or
+ *    application protocol says TLS.  Strings nDPI allocated are copied with
+ *    a bound.
+ *
+ * nDPI decides packet direction itself (from the addresses and ports);
+ * from_client only tells whose certificate nDPI fingerprinted.  Giving up never guesses by port: certtrace
+ * recognises TLS by content, and a "TLS" that only means "port 443" would
+ * make every non-TLS flow on 443 look like a detection miss.
+ */
+#include "dissect/dpi.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ndpi_api.h>
+
+struct dpi {
+	struct ndpi_detection_module_struct *mod;
+	struct dpi_counters c;
+};
+
+struct dpi_flow {
+	struct ndpi_flow_struct *nf;   /* NULL once the result is frozen */
+	struct dpi_result r;
+};
+
+struct dpi *dpi_new(char *err, size_t errlen)
+{
+	struct dpi *d = calloc(1, sizeof *d);
+	if (!d) {
+		snprintf(err, errlen, "out of memory for the nDPI context");
+		return NULL;
+	}
+	d->mod = ndpi_init_detection_module(ndpi_no_prefs);
+	if (!d->mod) {
+		snprintf(err, errlen, "nDPI %s: cannot initialise the detection module",
+			 ndpi_revision());
+		free(d);
+		return NULL;
+	}
+	NDPI_PROTOCOL_BITMASK all;
+	NDPI_BITMASK_SET_ALL(all);
+	ndpi_set_protocol_detection_bitmask2(d->mod, &all);
+	ndpi_finalize_initialization(d->mod);
+	return d;
+}
+
+void dpi_free(struct dpi *d)
+{
+	if (!d)
+		return;
+	ndpi_exit_detection_module(d->mod);
+	free(d);
+}
+
+struct dpi_flow *dpi_flow_new(struct dpi *d)
+{
+	struct dpi_flow *f = calloc(1, sizeof *f);
+	if (!f) {
+		d->c.alloc_failures++;
+		return NULL;
+	}
+	/* nDPI wants a zeroed flow; ndpi_flow_malloc does not zero it. */
+	f->nf = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT);
+	if (!f->nf) {
+		d->c.alloc_failures++;
+		free(f);
+		return NULL;
+	}
+	memset(f->nf, 0, SIZEOF_FLOW_STRUCT);
+	d->c.flows++;
+	d->c.live++;
+	if (d->c.live > d->c.peak_live)
+		d->c.peak_live = d->c.live;
+	return f;
+}
+
+static bool is_tls_proto(uint16_t id)
+{
+	return id == NDPI_PROTOCOL_TLS || id == NDPI_PROTOCOL_DTLS ||
+	       id == NDPI_PROTOCOL_MAIL_SMTPS || id == NDPI_PROTOCOL_MAIL_IMAPS ||
+	       id == NDPI_PROTOCOL_MAIL_POPS;
+}
+
+static bool is_starttls_proto(uint16_t id)
+{
+	return id == NDPI_PROTOCOL_MAIL_SMTP || id == NDPI_PROTOCOL_MAIL_IMAP ||
+	       id == NDPI_PROTOCOL_MAIL_POP || id == NDPI_PROTOCOL_FTP_CONTROL;
+}
+
+static char *copy_dn(const char *s)
+{
+	if (!s || !*s)
+		return NULL;
+	return strndup(s, DPI_DN_MAX_BYTES);
+}
+
+/* Copies out what certtrace reports and frees nDPI's flow. */
+static void freeze(struct dpi *d, struct dpi_flow *f, ndpi_protocol proto)
+{
+	struct ndpi_flow_struct *nf = f->nf;
+	struct dpi_result *r = &f->r;
+
+	if (proto.master_protocol == NDPI_PROTOCOL_UNKNOWN &&
+	    proto.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
+		uint8_t guessed = 0;
+		proto = ndpi_detection_giveup(d->mod, nf, 0, &guessed);
+		r->given_up = true;
+		d->c.given_up++;
+	} else {
+		d->c.classified++;
+	}
+	r->master_protocol = proto.master_protocol;
+	r->app_protocol = proto.app_protocol;
+	if (r->master_protocol || r->app_protocol)
+		ndpi_protocol2name(d->mod, proto, r->app, sizeof r->app);
+	else
+		d->c.unknown++;
+
+	r->risk = nf->risk;
+	for (unsigned bit = 1; bit < NDPI_MAX_RISK && r->n_risks < DPI_MAX_RISKS; bit++)
+		if (r->risk & ((ndpi_risk)1 << bit))
+			r->risks[r->n_risks++] = ndpi_risk2str((ndpi_risk_enum)bit);
+
+	snprintf(r->host, sizeof r->host, "%.*s", (int)sizeof nf->host_server_name,
+		 nf->host_server_name);
+
+	/* l4.tcp is ours to read: only TCP packets come here.  (IMAP after
+	 * STARTTLS nDPI 4.2 calls IMAPS outright; SMTP and FTP keep their name
+	 * and set auth_tls.) */
+	r->starttls = (is_starttls_proto(r->master_protocol) ||
+		       is_starttls_proto(r->app_protocol)) &&
+		      nf->l4.tcp.ftp_imap_pop_smtp.auth_tls;
+
+	if (is_tls_proto(r->master_protocol) || is_tls_proto(r->app_protocol)) {
+		if (nf->l4.tcp.tls.fingerprint_set) {
+			r->have_sha1 = true;
+			memcpy(r->sha1, nf->protos.tls_quic.sha1_certificate_fingerprint,
+			       sizeof r->sha1);
+		}
+		r->issuer = copy_dn(nf->protos.tls_quic.issuerDN);
+		r->subject = copy_dn(nf->protos.tls_quic.subjectDN);
+	}
+
+	ndpi_flow_free(nf);
+	f->nf = NULL;
+	d->c.live--;
+	r->done = true;
+}
+
+bool dpi_packet(struct dpi *d, struct dpi_flow *f, const struct cap_pkt *p, int from_client)
+{
+	if (!f || !f->nf)
+		return false;
+	/* A bare ACK (or a SYN, FIN, RST) carries nothing nDPI classifies by;
+	 * feeding it would only spend the packet bound. */
+	if (!p->l3 || p->l3_len == 0 || p->payload_len == 0)
+		return true;
+
+	/* An IP datagram's total length fits in 16 bits (jumbograms aside,
+	 * which nDPI cannot take either): the bound is for the type only. */
+	unsigned short len = p->l3_len > 0xffff ? 0xffff : (unsigned short)p->l3_len;
+	bool had_cert = f->nf->l4.tcp.tls.fingerprint_set;
+	ndpi_protocol proto = ndpi_detection_process_packet(d->mod, f->nf, p->l3, len,
+							     p->ts_us / 1000);
+	/* nDPI fingerprints the first Certificate message it sees, whichever
+	 * side sent it; remember which, so a client's certificate is never
+	 * taken for the server's leaf. */
+	if (!had_cert && f->nf->l4.tcp.tls.fingerprint_set)
+		f->r.cert_from_client = from_client;
+	f->r.packets++;
+	d->c.packets++;
+
+	bool named = proto.master_protocol != NDPI_PROTOCOL_UNKNOWN ||
+		     proto.app_protocol != NDPI_PROTOCOL_UNKNOWN;
+	if (f->nf->l4.tcp.tls.message.buffer_len > d->c.peak_tls_buffer_bytes)
+		d->c.peak_tls_buffer_bytes = f->nf->l4.tcp.tls.message.buffer_len;
+	/* Named, nDPI may still want the certificate; but once it has used
+	 * its own extra-packet allowance (12 for TLS) it looks no further, even
+	 * though ndpi_extra_dissection_possible() keeps saying yes. */
+	bool looking = f->nf->check_extra_packets && f->nf->extra_packets_func &&
+		       ndpi_extra_dissection_possible(d->mod, f->nf);
+	if ((named && !looking) || f->r.packets >= DPI_MAX_PACKETS) {
+		freeze(d, f, proto);
+		return false;
+	}
+	return true;
+}
+
+void dpi_flow_finish(struct dpi *d, struct dpi_flow *f)
+{
+	if (!f || !f->nf)
+		return;
+	ndpi_protocol proto = {
+		.master_protocol = f->nf->detected_protocol_stack[1],
+		.app_protocol = f->nf->detected_protocol_stack[0],
+		.category = f->nf->category,
+	};
+	freeze(d, f, proto);
+}
+
+const struct dpi_result *dpi_result(const struct dpi_flow *f)
+{
+	return &f->r;
+}
+
+void dpi_flow_free(struct dpi *d, struct dpi_flow *f)
+{
+	if (!f)
+		return;
+	if (f->nf) {
+		ndpi_flow_free(f->nf);
+		d->c.live--;
+	}
+	free(f->r.issuer);
+	free(f->r.subject);
+	free(f);
+}
+
+size_t dpi_live_flows(const struct dpi *d)
+{
+	return d->c.live;
+}
+
+const struct dpi_counters *dpi_counters(const struct dpi *d)
+{
+	return &d->c;
+}
+
+bool dpi_is_tls_family(const struct dpi_result *r)
+{
+	return is_tls_proto(r->master_protocol) || is_tls_proto(r->app_protocol) ||
+	       r->starttls;
+}
+
+bool dpi_leaf(const struct dpi_result *r, const char **issuer, const char **subject,
+	      const uint8_t **sha1)
+{
+	bool server = r->have_sha1 && !r->cert_from_client;
+	if (issuer)
+		*issuer = server ? r->issuer : NULL;
+	if (subject)
+		*subject = server ? r->subject : NULL;
+	if (sha1)
+		*sha1 = server ? r->sha1 : NULL;
+	return server;
+}
+
+bool dpi_disagrees(const struct dpi_result *r, const char *our_issuer,
+		   const char *our_subject, const uint8_t our_sha1[20])
+{
+	if (!r->have_sha1 || r->cert_from_client)
+		return false;
+	return !our_sha1 || memcmp(r->sha1, our_sha1, sizeof r->sha1) != 0;
+}

@@ -1,0 +1,125 @@
+/*
+ * dpi.h — nDPI classification of a flow's first packets: the application
+ * name, nDPI's flow risks, and a second opinion on the server's leaf
+ * certificate.
+ *
+ * One nDPI detection module per process (dpi_new).  A flow gets nDPI state
+ * (struct ndpi_flow_struct, 688 bytes in nDPI 4.2, plus whatever nDPI's TLS
+ * reassembly buffers) only while it is being classified: dpi_flow_new() at
+ * its first payload packet, dpi_packet() for each packet after that until it
+ * returns false.  Then the result is frozen into struct dpi_result and the
+ * nDPI state is freed at once; the flow keeps only the result until
+ * dpi_flow_free().  dpi_live_flows() counts the nDPI objects alive, so a test
+ * (or the summary) can show that finished flows hold none.
+ */
+#ifndef CERTTRACE_DPI_H
+#define CERTTRACE_DPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture/capture.h"
+
+/* Packets with payload of one flow nDPI sees at most (both directions; bare
+ * ACKs are not given to nDPI and do not count).  A TLS 1.2 handshake with a
+ * full chain takes 3 to 8; some protocols want a dozen or two.  Past this
+ * nDPI is asked to give up. */
+#define DPI_MAX_PACKETS     32
+#define DPI_APP_LEN         64    /* "TLS.Microsoft365": master.app */
+#define DPI_MAX_RISKS       16    /* as many as struct rep_handshake keeps */
+#define DPI_HOST_LEN        80    /* nDPI's host_server_name (SNI for TLS) */
+#define DPI_DN_MAX_BYTES    1024  /* longest DN text copied out of nDPI */
+
+struct dpi_result {
+	bool done;                     /* classification over: the rest is final */
+	bool given_up;                 /* nDPI had to be asked (ndpi_detection_giveup) */
+	uint16_t master_protocol;      /* nDPI protocol ids, NDPI_PROTOCOL_UNKNOWN = 0 */
+	uint16_t app_protocol;
+	char app[DPI_APP_LEN];         /* ndpi_protocol2name(), "" when unknown */
+	bool starttls;                 /* nDPI saw STARTTLS in SMTP, POP or FTP */
+
+	uint64_t risk;                 /* nDPI's bitmask of ndpi_risk_enum */
+	unsigned n_risks;
+	const char *risks[DPI_MAX_RISKS];   /* ndpi_risk2str(): static strings */
+
+	char host[DPI_HOST_LEN];       /* SNI / host name as nDPI read it */
+
+	/* From nDPI's TLS dissector: the first certificate of the first
+	 * Certificate message it parsed (the server's leaf, unless the capture
+	 * shows only the client's Certificate). */
+	bool have_sha1;
+	bool cert_from_client;         /* that message came from the client */
+	uint8_t sha1[20];              /* SHA-1 of that certificate's DER */
+	char *issuer, *subject;        /* nDPI's DN text ("C=US, O=x, CN=y"), or NULL */
+
+	uint32_t packets;              /* packets given to nDPI */
+};
+
+struct dpi_counters {
+	uint64_t flows;                /* flows that got nDPI state */
+	uint64_t live;                 /* nDPI flow objects allocated now */
+	uint64_t peak_live;
+	uint64_t packets;              /* packets given to nDPI */
+	uint64_t classified;           /* nDPI named the flow on its own */
+	uint64_t given_up;             /* detection given up (at the packet bound or at close) */
+	uint64_t unknown;              /* still unknown after giving up */
+	uint64_t peak_tls_buffer_bytes;/* largest TLS reassembly buffer nDPI grew */
+	uint64_t alloc_failures;
+};
+
+struct dpi;
+struct dpi_flow;
+
+/* The detection module (about 9 MB and 25 ms to build in nDPI 4.2).
+ * NULL with a one-line reason in err. */
+struct dpi *dpi_new(char *err, size_t errlen);
+void dpi_free(struct dpi *d);
+
+/* State for a flow whose first payload packet just arrived; NULL when out
+ * of memory (the flow goes unclassified; counted). */
+struct dpi_flow *dpi_flow_new(struct dpi *d);
+
+/* One packet of the flow (p->l3 is the innermost IP header).  Returns true
+ * while nDPI wants more packets; false once the result is frozen. */
+bool dpi_packet(struct dpi *d, struct dpi_flow *f, const struct cap_pkt *p, int from_client);
+
+/* The flow ends (or its consumer loses interest): give up if still
+ * classifying, freeze the result and free nDPI's state.  Idempotent. */
+void dpi_flow_finish(struct dpi *d, struct dpi_flow *f);
+
+/* The result; final once r->done (dpi_flow_finish makes it so).  Valid
+ * until dpi_flow_free. */
+const struct dpi_result *dpi_result(const struct dpi_flow *f);
+
+/* Releases everything, at any point of the classification. */
+void dpi_flow_free(struct dpi *d, struct dpi_flow *f);
+
+size_t dpi_live_flows(const struct dpi *d);
+const struct dpi_counters *dpi_counters(const struct dpi *d);
+
+/* nDPI says this flow carried TLS: the master or application protocol is
+ * TLS, DTLS or a TLS mail protocol (SMTPS, IMAPS, POPS; nDPI 4.2 calls IMAP
+ * after STARTTLS IMAPS), or nDPI saw STARTTLS in SMTP or FTP (r->starttls).
+ * Protocols nDPI 4.2 does not follow into TLS (XMPP, LDAP, POP3 STLS) are
+ * not TLS to it.  A port guess never counts: certtrace
+ * asks nDPI to give up without guessing. */
+bool dpi_is_tls_family(const struct dpi_result *r);
+
+/* What nDPI extracted from the server's leaf certificate: pointers into r
+ * (NULL when nDPI found none, or only the client's).  Returns whether nDPI
+ * has the server leaf's fingerprint. */
+bool dpi_leaf(const struct dpi_result *r, const char **issuer, const char **subject,
+	      const uint8_t **sha1);
+
+/* nDPI's server leaf and ours (the first certificate of our server chain)
+ * differ.  Only the SHA-1 of the DER is compared: nDPI 4.2 keeps only some
+ * attributes of a DN (C, ST, L, O, OU, CN...), in DER order, joined by ", "
+ * and unescaped, so its text cannot be matched to RFC 2253 reliably.  False
+ * when nDPI has no server leaf fingerprint; true when it has one and
+ * our_sha1 is NULL (we saw no certificate where nDPI did) or different.  The
+ * DNs are taken so a caller can report them side by side; not compared. */
+bool dpi_disagrees(const struct dpi_result *r, const char *our_issuer,
+		   const char *our_subject, const uint8_t our_sha1[20]);
+
+#endif
