@@ -185,7 +185,7 @@ make_pki() {
 # Addresses per role, all on the namespace's lo.
 FE1=127.0.10.1 FE2=127.0.10.2 CAS=127.0.20.1 EDGE=127.0.30.1
 PHONE1=127.0.40.1 PHONE2=127.0.40.2 PHONE3=127.0.40.3
-FE1_6=fd00::10:1 CAS_6=fd00::20:1 PHONE1_6=fd00::40:1
+FE1_6=fd00::10:1 CAS_6=fd00::20:1 PHONE1_6=fd00::40:1 PHONE2_6=fd00::40:2
 
 nsx() { ip netns exec "$NS" "$@"; }
 
@@ -198,7 +198,7 @@ ns_up() {
 	for a in $FE1 $FE2 $CAS $EDGE $PHONE1 $PHONE2 $PHONE3; do
 		ip -n "$NS" addr add "$a/32" dev lo
 	done
-	for a in $FE1_6 $CAS_6 $PHONE1_6; do
+	for a in $FE1_6 $CAS_6 $PHONE1_6 $PHONE2_6; do
 		ip -n "$NS" addr add "$a/128" dev lo nodad
 	done
 }
@@ -237,7 +237,7 @@ capture_start() {
 	shift
 	local opts=("$@")
 	[ ${#opts[@]} -gt 0 ] || opts=(-i lo)
-	ip netns exec "$NS" tcpdump "${opts[@]}" -s 0 -U --immediate-mode -Z root -n -w "$out" \
+	ip netns exec "$NS" tcpdump "${opts[@]}" -s 0 -B 32768 -U --immediate-mode -Z root -n -w "$out" \
 		2>"$WORK/tcpdump.log" &
 	CAPTURE_PID=$!
 	PIDS+=("$CAPTURE_PID")
@@ -294,7 +294,8 @@ servers_done() {
 # client EXPECT SRC ADDR:PORT SNI [s_client options]: one TLS connection with
 # openssl s_client from SRC.  EXPECT: "ok" (handshake completes and the chain verifies),
 # "reject" (the client sends a fatal alert about the certificate and gives up),
-# "any" (handshake completes; the client does not enforce verification).
+# "any" (handshake completes; the client does not enforce verification),
+# "resumed" (an abbreviated handshake resuming the session given with -sess_in).
 NCLIENT=0
 client() {
 	local expect=$1 src=$2 connect=$3 sni=$4
@@ -320,6 +321,10 @@ client() {
 	any)
 		[ $rc -eq 0 ] && grep -q '^Server certificate' "$clog" ||
 			{ cat "$clog" >&2; die "client $src -> $connect ($sni) should have completed"; }
+		;;
+	resumed)
+		[ $rc -eq 0 ] && grep -q '^Reused, ' "$clog" ||
+			{ cat "$clog" >&2; die "client $src -> $connect ($sni) should have resumed its session"; }
 		;;
 	esac
 }
@@ -387,35 +392,234 @@ scenario_fixed() {
 	servers_done
 }
 
+# missing-intermediate: the CAS sends its leaf without the issuing CA.
+scenario_missing_intermediate() {
+	server "$CAS:443" 1 casarray - casarray
+	lenient "$PHONE3" "$CAS:443" autodiscover.contoso.com -tls1_2
+	servers_done
+}
+
+# expired: the FE pool still presents its 2012-2014 certificate.
+scenario_expired() {
+	server "$FE1:5061" 1 lyncpool-2012 issuing-ca lyncpool
+	lenient "$PHONE1" "$FE1:5061" lyncpool.contoso.com -tls1_2
+	servers_done
+}
+
+# name-mismatch: the client asks for mail.contoso.com, which the CAS certificate lacks.
+scenario_name_mismatch() {
+	server "$CAS:443" 1 casarray issuing-ca casarray
+	lenient "$PHONE3" "$CAS:443" mail.contoso.com -tls1_2
+	servers_done
+}
+
+# same-name-different-key: the CAS certificate comes from "Issuing CA for contoso,com"
+# after that CA was renewed with a new key; the phone's copy of the CA has the old key.
+scenario_same_name_different_key() {
+	server "$FE1:5061" 1 lyncpool issuing-ca lyncpool "${WEAK[@]}"
+	server "$CAS:443" 1 casarray-rekeyed issuing-ca-rekeyed casarray "${WEAK[@]}"
+	phone ok "$PHONE1" "$FE1:5061" lyncpool.contoso.com
+	phone reject "$PHONE1" "$CAS:443" casarray.contoso.com
+	servers_done
+}
+
+# mtls-5061: FE to FE server-to-server MTLS.  Each server asks for a client certificate
+# (CertificateRequest naming the contoso CAs) and each FE presents its own certificate.
+scenario_mtls_5061() {
+	local mtls=(-Verify 1 -CAfile "$WORK/contoso-cas.pem" -verify_return_error)
+	server "$FE1:5061" 1 lyncpool issuing-ca lyncpool "${mtls[@]}"
+	server "$FE2:5061" 1 fe02 issuing-ca fe02 "${mtls[@]}"
+	client ok "$FE2" "$FE1:5061" fe01.contoso.com -tls1_2 \
+		-cert "$PKI/fe02.pem" -key "$PKI/fe02.key" -cert_chain "$PKI/issuing-ca.pem" \
+		-CAfile "$WORK/contoso-cas.pem" -verify_hostname fe01.contoso.com -verify_return_error
+	client ok "$FE1" "$FE2:5061" fe02.contoso.com -tls1_2 \
+		-cert "$PKI/lyncpool.pem" -key "$PKI/lyncpool.key" -cert_chain "$PKI/issuing-ca.pem" \
+		-CAfile "$WORK/contoso-cas.pem" -verify_hostname fe02.contoso.com -verify_return_error
+	servers_done
+}
+
+# tls13: a TLS 1.3 client; the certificates travel encrypted.  Its key log is kept.
+scenario_tls13() {
+	server "$CAS:443" 1 casarray issuing-ca casarray
+	client ok "$PHONE3" "$CAS:443" autodiscover.contoso.com -tls1_3 \
+		-CAfile "$WORK/phone-trust.pem" -partial_chain -verify_return_error \
+		-keylogfile "$WORK/tls13.keylog"
+	servers_done
+}
+
+# resumption: a full TLS 1.2 handshake, then the same client resumes its session.
+scenario_resumption() {
+	server "$CAS:443" 2 casarray issuing-ca casarray
+	client ok "$PHONE3" "$CAS:443" casarray.contoso.com -tls1_2 \
+		-CAfile "$WORK/phone-trust.pem" -partial_chain -sess_out "$WORK/session.pem"
+	client resumed "$PHONE3" "$CAS:443" casarray.contoso.com -tls1_2 \
+		-CAfile "$WORK/phone-trust.pem" -partial_chain -sess_in "$WORK/session.pem"
+	servers_done
+}
+
+# pool-issuer-split: fe02 of the pool got its certificate from the look-alike CA; the
+# phones signed in to fe02 refuse it.
+scenario_pool_issuer_split() {
+	server "$FE1:5061" 1 lyncpool issuing-ca lyncpool "${WEAK[@]}"
+	server "$FE2:5061" 1 fe02-lookalike lookalike-ca fe02 "${WEAK[@]}"
+	phone ok "$PHONE1" "$FE1:5061" lyncpool.contoso.com
+	phone reject "$PHONE2" "$FE2:5061" lyncpool.contoso.com
+	servers_done
+}
+
+# starttls-smtp: the Exchange receive connector on 25 speaks SMTP, then STARTTLS; an
+# Edge Transport server (127.0.30.1) sends with openssl s_client -starttls smtp.
+# openssl s_server cannot do STARTTLS, so a few lines of Python (its ssl module is
+# OpenSSL too) play the server.
+scenario_starttls_smtp() {
+	cat "$PKI/casarray.pem" "$PKI/issuing-ca.pem" >"$WORK/casarray-chain.pem"
+	cat >"$WORK/smtpd.py" <<'PY'
+import socket, ssl, sys
+addr, port, chain, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(chain, key)
+srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((addr, port))
+srv.listen(1)
+print("ACCEPT", flush=True)
+conn, _ = srv.accept()
+f = conn.makefile("rb")
+conn.sendall(b"220 cas01.contoso.com Microsoft ESMTP MAIL Service ready\r\n")
+for line in f:
+    cmd = line.strip().upper()
+    if cmd.startswith(b"EHLO"):
+        conn.sendall(b"250-cas01.contoso.com Hello\r\n250-SIZE 37748736\r\n"
+                     b"250-PIPELINING\r\n250-STARTTLS\r\n250 8BITMIME\r\n")
+    elif cmd == b"STARTTLS":
+        conn.sendall(b"220 2.0.0 SMTP server ready\r\n")
+        break
+    else:
+        conn.sendall(b"500 5.3.3 Unrecognized command\r\n")
+tls = ctx.wrap_socket(conn, server_side=True)
+try:
+    while tls.recv(4096):
+        pass
+except (ssl.SSLError, OSError):
+    pass
+tls.close()
+PY
+	NSERVER=$((NSERVER + 1))
+	local slog=$WORK/server$NSERVER.log
+	ip netns exec "$NS" python3 "$WORK/smtpd.py" "$CAS" 25 "$WORK/casarray-chain.pem" \
+		"$PKI/casarray.key" </dev/null >"$slog" 2>&1 &
+	SERVERS+=($!)
+	PIDS+=($!)
+	wait_for "$slog" '^ACCEPT' "the SMTP server on $CAS:25"
+	client ok "$EDGE" "$CAS:25" cas01.contoso.com -starttls smtp -name edge01.contoso.com -tls1_2 \
+		-CAfile "$WORK/contoso-cas.pem" -verify_hostname cas01.contoso.com -verify_return_error
+	servers_done
+}
+
 # ---------------------------------------------------------------------------
 # Samples
 # ---------------------------------------------------------------------------
 
-# sample NAME: capture scenario_NAME into pcaps/NAME.pcap.
+# sample NAME SCENARIO [tcpdump options]: capture scenario_SCENARIO into pcaps/NAME.pcap.
 sample() {
-	local name=$1 scen=${2:-$1}
+	local name=$1 scen=$2
+	shift 2
 	log "$name.pcap"
-	capture_start "$WORK/$name.pcap"
+	capture_start "$WORK/$name.pcap" "$@"
 	"scenario_$scen"
 	capture_stop
 	mv "$WORK/$name.pcap" "$HERE/$name.pcap"
 }
 
-ALL_SAMPLES=(seed-issuer-mismatch fixed)
+# The seed scenario once more, as the input of the rewritten samples.
+BASE=$WORK/base-seed.pcap
+base_seed() {
+	[ -s "$BASE" ] && return 0
+	capture_start "$BASE"
+	scenario_seed
+	capture_stop
+	build_rewrite
+}
+
+ALL_SAMPLES=(seed-issuer-mismatch fixed missing-intermediate expired name-mismatch
+	same-name-different-key mtls-5061 tls13 resumption ipv6 sll2 vlan qinq
+	pool-issuer-split out-of-order-retransmit truncated-cert starttls-smtp)
 
 make_sample() {
 	case $1 in
-	seed-issuer-mismatch) sample seed-issuer-mismatch seed ;;
-	fixed) sample fixed ;;
-	*) die "unknown sample '$1' (known: ${ALL_SAMPLES[*]})" ;;
+	seed-issuer-mismatch) sample "$1" seed ;;
+	fixed) sample "$1" fixed ;;
+	missing-intermediate) sample "$1" missing_intermediate ;;
+	expired) sample "$1" expired ;;
+	name-mismatch) sample "$1" name_mismatch ;;
+	same-name-different-key) sample "$1" same_name_different_key ;;
+	mtls-5061) sample "$1" mtls_5061 ;;
+	starttls-smtp) sample "$1" starttls_smtp ;;
+	resumption) sample "$1" resumption ;;
+	tls13)
+		rm -f "$WORK/tls13.keylog"
+		sample "$1" tls13
+		cp "$WORK/tls13.keylog" "$HERE/tls13.keylog"
+		;;
+	ipv6)
+		log "ipv6.pcap"
+		capture_start "$WORK/ipv6.pcap"
+		scenario_seed "$FE1_6" "$CAS_6" "$PHONE1_6" "$PHONE2_6"
+		capture_stop
+		mv "$WORK/ipv6.pcap" "$HERE/ipv6.pcap"
+		;;
+	sll2)
+		# "any" is captured with Linux cooked headers; v2 carries the interface index.
+		sample "$1" seed -i any -y LINUX_SLL2
+		;;
+	vlan)
+		log "vlan.pcap"
+		base_seed
+		"$REWRITE" --vlan 100 "$BASE" "$WORK/vlan.pcap"
+		mv "$WORK/vlan.pcap" "$HERE/vlan.pcap"
+		;;
+	qinq)
+		log "qinq.pcap"
+		base_seed
+		"$REWRITE" --qinq 200,100 "$BASE" "$WORK/qinq.pcap"
+		mv "$WORK/qinq.pcap" "$HERE/qinq.pcap"
+		;;
+	out-of-order-retransmit)
+		log "out-of-order-retransmit.pcap"
+		base_seed
+		"$REWRITE" --reorder 5061 "$BASE" "$WORK/reordered-fe.pcap"
+		"$REWRITE" --reorder 443 "$WORK/reordered-fe.pcap" "$WORK/ooo.pcap"
+		mv "$WORK/ooo.pcap" "$HERE/out-of-order-retransmit.pcap"
+		;;
+	truncated-cert)
+		log "truncated-cert.pcap"
+		base_seed
+		"$REWRITE" --cut 5061 "$BASE" "$WORK/cut.pcap"
+		mv "$WORK/cut.pcap" "$HERE/truncated-cert.pcap"
+		;;
+	pool-issuer-split)
+		# tcpdump writes pcap only; editcap turns it into pcapng with a file comment.
+		log "pool-issuer-split.pcapng"
+		capture_start "$WORK/pool.pcap"
+		scenario_pool_issuer_split
+		capture_stop
+		editcap -F pcapng --capture-comment \
+			"certtrace sample: fe02 of lyncpool.contoso.com has a certificate from the look-alike Issuing-CA for contoso" \
+			"$WORK/pool.pcap" "$WORK/pool.pcapng"
+		mv "$WORK/pool.pcapng" "$HERE/pool-issuer-split.pcapng"
+		;;
+	*) die "no recipe for sample '$1'" ;;
 	esac
 }
 
-make_pki
-ns_up
 if [ $# -eq 0 ]; then
 	set -- "${ALL_SAMPLES[@]}"
 fi
+for s in "$@"; do
+	[[ " ${ALL_SAMPLES[*]} " == *" $s "* ]] || die "unknown sample '$s' (known: ${ALL_SAMPLES[*]})"
+done
+make_pki
+ns_up
 for s in "$@"; do
 	make_sample "$s"
 done
