@@ -64,13 +64,27 @@ static json_t *jendpoint(const struct rep_endpoint *ep)
 	return json_pack("{s:o,s:i}", "ip", jstr(ep->ip), "port", (json_int_t)ep->port);
 }
 
+/* One line: serialised into a reused buffer and written with one fwrite
+ * (json_dumpf writes token by token, which costs more than building). */
 static void emit(struct rep *r, json_t *obj)
 {
+	const size_t flags = JSON_COMPACT | JSON_ENSURE_ASCII;
+
 	if (!obj)
 		return;
-	if (r->out) {
-		json_dumpf(obj, r->out, JSON_COMPACT | JSON_ENSURE_ASCII);
-		fputc('\n', r->out);
+	size_t n = json_dumpb(obj, r->line, r->line_cap, flags);
+	if (n + 1 > r->line_cap) {
+		size_t cap = (n + 1) * 2;
+		char *b = realloc(r->line, cap);
+		if (b) {
+			r->line = b;
+			r->line_cap = cap;
+			n = json_dumpb(obj, r->line, r->line_cap, flags);
+		}
+	}
+	if (r->out && n && n + 1 <= r->line_cap) {
+		r->line[n] = '\n';
+		fwrite(r->line, 1, n + 1, r->out);
 		fflush(r->out);
 	}
 	json_decref(obj);

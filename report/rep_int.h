@@ -215,6 +215,8 @@ struct rep {
 	uint64_t handshakes;
 	uint64_t wire_certs;           /* distinct certificates seen on the wire */
 	int status;                    /* rep_finish's answer */
+	char *line;                    /* jsonl: one event, reused */
+	size_t line_cap;
 	bool export_warned;
 	bool finished;
 	unsigned n_by_severity[3];

@@ -350,6 +350,7 @@ void rep_free(struct rep *r)
 	rep_findings_free(r);
 	rep_inventory_free(r);
 	x509_cache_free(r->cache);
+	free(r->line);
 	free(r);
 }
 

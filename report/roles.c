@@ -11,7 +11,8 @@
  *      certificate DNS name autodiscover.* (Exchange certificates carry it
  *      even when clients ask for casarray.contoso.com, as in the seed).
  *   4. At the end (rep_roles_refine): an HTTPS server on those ports that
- *      presents a certificate an Exchange server presents is exchange too.
+ *      presents the certificate of a Lync FE (its web services) is lync-fe,
+ *      else one that presents an Exchange server's certificate is exchange.
  * Everything else is "other".  Each decision keeps a reason in words, e.g.
  * "SAN autodiscover.contoso.com", because the report must say how it knew.
  *
@@ -268,11 +269,30 @@ static bool shares_leaf(const struct rep_server *a, const struct rep_server *b,
 	return false;
 }
 
+/* A server decided directly (not itself by sharing) with this role whose
+ * leaf certificate s also presents. */
+static const struct rep_server *sharer(const struct rep *r, const struct rep_server *s,
+				       enum rep_role role, const struct rep_cert **leaf)
+{
+	for (size_t j = 0; j < r->server_list.n; j++) {
+		const struct rep_server *x = r->server_list.v[j];
+		if (x != s && x->role == role && strncmp(x->role_reason, "shares", 6) &&
+		    shares_leaf(s, x, leaf))
+			return x;
+	}
+	return NULL;
+}
+
 void rep_roles_refine(struct rep *r)
 {
-	/* Decide everything once more with all names known, then let the
-	 * certificate of an Exchange server pull its siblings in.  One pass
-	 * suffices: sharing is checked against servers decided directly. */
+	/* Decide everything once more with all names known, then let a Lync
+	 * FE's or an Exchange server's certificate pull in the HTTPS servers
+	 * that present it too (an FE's web services on 443/4443 carry the
+	 * pool certificate).  The FE is asked first: a certificate an FE
+	 * presents on 5061 is the pool's, whatever else presents it.  One
+	 * pass suffices: sharing is checked against servers decided directly. */
+	static const enum rep_role pull[] = { ROLE_LYNC_FE, ROLE_EXCHANGE };
+
 	for (size_t i = 0; i < r->server_list.n; i++)
 		rep_role_decide(r, r->server_list.v[i]);
 
@@ -280,19 +300,16 @@ void rep_roles_refine(struct rep *r)
 		struct rep_server *s = r->server_list.v[i];
 		if (s->role_explicit || s->role != ROLE_OTHER || !https_port(s->ep.port))
 			continue;
-		for (size_t j = 0; j < r->server_list.n; j++) {
-			struct rep_server *x = r->server_list.v[j];
+		for (unsigned k = 0; k < 2; k++) {
 			const struct rep_cert *leaf;
+			const struct rep_server *x = sharer(r, s, pull[k], &leaf);
 			char addr[80];
-
-			if (x == s || x->role != ROLE_EXCHANGE || !strncmp(x->role_reason, "shares", 6))
+			if (!x)
 				continue;
-			if (!shares_leaf(s, x, &leaf))
-				continue;
-			s->role = ROLE_EXCHANGE;
+			s->role = pull[k];
 			snprintf(s->role_reason, sizeof(s->role_reason),
-				 "shares certificate %s with exchange server %s",
-				 leaf->xi->thumbprint, rep_server_addr(x, addr, sizeof(addr)));
+				 "shares certificate %s with %s server %s", leaf->xi->thumbprint,
+				 rep_role_name(pull[k]), rep_server_addr(x, addr, sizeof(addr)));
 			break;
 		}
 	}

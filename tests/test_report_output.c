@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <openssl/pem.h>
 
 #include "report/rep_int.h"
 #include "tests/pki_fixture.h"
@@ -257,16 +258,21 @@ Test(rep_roles, port_sni_and_san_decide_and_say_how)
 {
 	struct rep_run run;
 	const char *why;
+	X509 *mail = rep_leaf("mail.contoso.com", key, cas_ca, cas_ca_key,
+			      (const char *[]){ "mail.contoso.com", NULL });
 
 	rep_run_start(&run, NULL);
 	feed_seed(&run);
 	rep_run_feed(&run, "10.0.0.20", "10.0.0.7", 443,
-		     rep_session(T_2012, "autodiscover.contoso.com", (X509 *[]){ fe, NULL }));
+		     rep_session(T_2012, "autodiscover.contoso.com", (X509 *[]){ mail, NULL }));
 	rep_run_feed(&run, "10.0.0.20", "10.0.0.8", 8443,
-		     rep_session(T_2012, "autodiscover.contoso.com", (X509 *[]){ fe, NULL }));
-	/* shares the CAS certificate, asked by another name */
+		     rep_session(T_2012, "autodiscover.contoso.com", (X509 *[]){ mail, NULL }));
+	/* shares the certificate of 10.0.0.7, asked by another name */
 	rep_run_feed(&run, "10.0.0.20", "10.0.0.9", 444,
-		     rep_session(T_2012, "cas01.contoso.com", (X509 *[]){ cas, NULL }));
+		     rep_session(T_2012, "mail.contoso.com", (X509 *[]){ mail, NULL }));
+	/* the FE's web services carry the pool certificate */
+	rep_run_feed(&run, "10.0.0.20", "10.0.0.5", 4443,
+		     rep_session(T_2012, "pool01.contoso.com", (X509 *[]){ fe, fe_ca, NULL }));
 	rep_run_finish(&run);
 	cr_assert_str_eq(role_of(&run, "10.0.0.5", 5061, &why), "lync-fe");
 	cr_assert_str_eq(why, "port 5061 (SIP over TLS)");
@@ -276,7 +282,11 @@ Test(rep_roles, port_sni_and_san_decide_and_say_how)
 	cr_assert_str_eq(why, "SNI autodiscover.contoso.com");
 	cr_assert_str_eq(role_of(&run, "10.0.0.8", 8443, &why), "other");
 	cr_assert_str_eq(role_of(&run, "10.0.0.9", 444, &why), "exchange");
+	cr_assert(strstr(why, "with exchange server 10.0.0.7:443"), "%s", why);
+	cr_assert_str_eq(role_of(&run, "10.0.0.5", 4443, &why), "lync-fe");
+	cr_assert(strstr(why, "with lync-fe server 10.0.0.5:5061"), "%s", why);
 	rep_run_free(&run);
+	X509_free(mail);
 }
 
 Test(rep_roles, role_option_always_wins)
@@ -368,4 +378,82 @@ Test(rep_exit, no_findings_exit_zero_even_at_info)
 		     rep_session(T_2012, "pool01.contoso.com", (X509 *[]){ fe, fe_ca, NULL }));
 	cr_assert_eq(rep_run_finish(&run), 0, "%s", run.buf);
 	rep_run_free(&run);
+}
+
+TestSuite(rep_files, .init = setup, .fini = teardown);
+
+Test(rep_files, export_certs_writes_each_certificate_once_as_pem)
+{
+	char dir[] = "/tmp/rep_export_XXXXXX";
+	struct rep_options opt = { .format = REP_JSONL, .fail_on = REP_NEVER };
+	struct rep_run run;
+
+	cr_assert_not_null(mkdtemp(dir));
+	opt.export_dir = dir;
+	rep_run_start(&run, &opt);
+	feed_seed(&run);
+	feed_seed(&run);
+	rep_run_finish(&run);
+	struct x509_info *xi = pki_info(cas_ca);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/%s.pem", dir, xi->sha1_hex);
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "no %s", path);
+	X509 *back = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	cr_assert_not_null(back);
+	cr_assert_eq(X509_cmp(back, cas_ca), 0);
+	X509_free(back);
+	x509_unref(xi);
+	rep_run_free(&run);
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "test $(ls %s | wc -l) -eq 4 && rm -r %s", dir, dir);
+	cr_assert_eq(system(cmd), 0, "expected exactly the 4 certificates in %s", dir);
+}
+
+/* The FE exported as a PEM chain, the Exchange side captured. */
+Test(rep_files, cert_option_reads_a_pem_chain_as_a_pseudo_server)
+{
+	char path[] = "/tmp/rep_fe_XXXXXX";
+	struct rep_options opt = { .format = REP_JSONL, .fail_on = REP_CRITICAL };
+	struct rep_run run;
+	int fd = mkstemp(path);
+
+	cr_assert(fd >= 0);
+	close(fd);
+	pki_write_pem(path, fe, fe_ca, NULL);
+	opt.certs[0].role = ROLE_LYNC_FE;
+	opt.certs[0].file = path;
+	opt.n_certs = 1;
+	rep_run_start(&run, &opt);
+	rep_run_feed(&run, "10.0.0.20", "10.0.0.6", 443,
+		     rep_session(T_2012, "casarray.contoso.com", (X509 *[]){ cas, cas_ca, NULL }));
+	cr_assert_eq(rep_run_finish(&run), 1);
+	json_t *ps = rep_run_server(&run, NULL, 0);
+	cr_assert_not_null(ps);
+	cr_assert_str_eq(json_string_value(json_object_get(ps, "name")), "pool01.contoso.com");
+	cr_assert_str_eq(json_string_value(json_object_get(ps, "role")), "lync-fe");
+	json_t *c = json_array_get(json_object_get(ps, "chains"), 0);
+	cr_assert_eq(json_array_size(json_object_get(c, "certificates")), 2);
+	cr_assert_not_null(rep_run_finding(&run, "issuer-mismatch", "casarray.contoso.com"));
+	rep_run_free(&run);
+	unlink(path);
+}
+
+Test(rep_files, a_file_that_is_no_certificate_is_refused)
+{
+	char path[] = "/tmp/rep_junk_XXXXXX";
+	struct rep_options opt = { .format = REP_JSONL, .fail_on = REP_CRITICAL };
+	char err[256] = "";
+	int fd = mkstemp(path);
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, "hello", 5), 5);
+	close(fd);
+	opt.certs[0].role = ROLE_EXCHANGE;
+	opt.certs[0].file = path;
+	opt.n_certs = 1;
+	cr_assert_null(rep_new(&opt, stdout, err, sizeof(err)));
+	cr_assert(strstr(err, "not a PEM or DER certificate"), "%s", err);
+	unlink(path);
 }

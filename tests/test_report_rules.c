@@ -261,7 +261,7 @@ Test(rep_rules, lync_and_exchange_certificates_need_a_crl_dp)
 	rep_run_start(&run, NULL);
 	rep_run_feed(&run, "10.0.0.20", "10.0.0.5", 5061,
 		     rep_session(T_2012, "pool01.contoso.com", (X509 *[]){ leaf, ca, NULL }));
-	rep_run_feed(&run, "10.0.0.20", "10.0.0.9", 443,
+	rep_run_feed(&run, "10.0.0.20", "10.0.0.9", 8443,    /* role other */
 		     rep_session(T_2012, "pool01.contoso.com", (X509 *[]){ leaf, ca, NULL }));
 	rep_run_finish(&run);
 	cr_assert_eq(rep_run_count(&run, "missing-crl-dp"), 1);
