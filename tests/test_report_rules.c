@@ -437,3 +437,31 @@ Test(rep_rules, handshakes_without_certificates_are_info)
 	rep_run_free(&run);
 	X509_free(leaf);
 }
+
+Test(rep_rules, unparsable_certificates_are_reported_not_fatal)
+{
+	struct rep_run run;
+	X509 *leaf = rep_leaf("pool01.contoso.com", key, ca, ca_key,
+			      (const char *[]){ "pool01.contoso.com", NULL });
+	static const uint8_t junk[] = { 0x30, 0x82, 0x01, 0x00, 0x02, 0x01, 0x00 };
+
+	rep_run_start(&run, NULL);
+	struct tls_session *t = rep_session(T_2012, "pool01.contoso.com", NULL);
+	t->server_chain.certs[0].data = malloc(sizeof(junk));
+	memcpy(t->server_chain.certs[0].data, junk, sizeof(junk));
+	t->server_chain.certs[0].len = sizeof(junk);
+	t->server_chain.n = 1;
+	t->server_chain.present = true;
+	rep_run_feed(&run, "10.0.0.20", "10.0.0.5", 5061, t);
+	rep_run_feed(&run, "10.0.0.20", "10.0.0.6", 443,
+		     rep_session(T_2012, "autodiscover.contoso.com", (X509 *[]){ leaf, ca, NULL }));
+	rep_run_finish(&run);
+	json_t *c = rep_run_event(&run, "certificate", 0);
+	cr_assert_not_null(c);
+	cr_assert(json_is_string(json_object_get(c, "error")));
+	cr_assert_null(json_object_get(c, "subject"));
+	/* the FE's issuing CA is unknown: nothing to compare the Exchange chain with */
+	cr_assert_eq(rep_run_count(&run, "issuer-mismatch"), 0);
+	rep_run_free(&run);
+	X509_free(leaf);
+}
