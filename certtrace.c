@@ -21,8 +21,10 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "capture/capture.h"
+#include "dissect/dpi.h"
 #include "dissect/tls.h"
 #include "report/report.h"
 
@@ -49,12 +51,21 @@ struct options {
 	int verbose;
 	const char *write_file;        /* -w */
 	const char *user;              /* -Z */
+	bool no_dpi;
+};
+
+/* What a flow in its handshake holds: our dissector and nDPI's state. */
+struct flow_state {
+	struct tls_conn *tls;
+	struct dpi_flow *dpi;
+	bool dpi_tried;
 };
 
 struct run {
 	struct options *o;
 	struct flow_table *flows;
 	struct rep *rep;
+	struct dpi *dpi;               /* NULL with --no-dpi */
 	int dlt;
 	struct rep_capture_stats st;
 	uint64_t handshakes;
@@ -93,6 +104,7 @@ static void usage(FILE *f)
 "  -p                   not promiscuous\n"
 "  -D                   list interfaces\n"
 "  --max-flows N        flow-table cap, oldest idle evicted (default 1000000)\n"
+"  --no-dpi             skip nDPI classification (app names, risks)\n"
 "\n"
 "what servers are:\n"
 "  --role NAME=ROLE     NAME: IP, IP:PORT, or host name/glob over SNI and SAN;\n"
@@ -182,6 +194,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_PORTS = 256, OPT_ROLE, OPT_TRUST, OPT_CERT, OPT_FORMAT, OPT_FAIL_ON,
 		OPT_EXPORT, OPT_DURATION, OPT_MAX_FLOWS, OPT_DEBUG_FLOWS, OPT_VERSION,
+		OPT_NO_DPI,
 	};
 	static const struct option longopts[] = {
 		{ "ports", required_argument, 0, OPT_PORTS },
@@ -194,6 +207,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "duration", required_argument, 0, OPT_DURATION },
 		{ "max-flows", required_argument, 0, OPT_MAX_FLOWS },
 		{ "debug-flows", no_argument, 0, OPT_DEBUG_FLOWS },
+		{ "no-dpi", no_argument, 0, OPT_NO_DPI },
 		{ "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, OPT_VERSION },
 		{ 0, 0, 0, 0 },
@@ -325,6 +339,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_DEBUG_FLOWS:
 			o->debug_flows = true;
 			break;
+		case OPT_NO_DPI:
+			o->no_dpi = true;
+			break;
 		default:
 			return 2;
 		}
@@ -366,14 +383,38 @@ static enum flow_verdict tls_verdict(enum tls_verdict v)
 	return v == TLS_CONTINUE ? FLOW_MORE : FLOW_DONE;
 }
 
+static struct flow_state *state_of(struct flow *f)
+{
+	struct flow_state *s = flow_user(f);
+	if (!s && (s = calloc(1, sizeof *s)))
+		flow_set_user(f, s);
+	return s;
+}
+
 static struct tls_conn *conn_of(struct flow *f)
 {
-	struct tls_conn *c = flow_user(f);
-	if (!c) {
-		c = tls_conn_new();
-		flow_set_user(f, c);
+	struct flow_state *s = state_of(f);
+	if (s && !s->tls)
+		s->tls = tls_conn_new();
+	return s ? s->tls : NULL;
+}
+
+/* nDPI sees the first packets of every flow with payload (the flow table
+ * only calls this from the first payload on); it never ends the flow. */
+static enum flow_verdict on_packet(void *ctx, struct flow *f, enum flow_dir d,
+				   const struct cap_pkt *p)
+{
+	struct run *run = ctx;
+	struct flow_state *s = state_of(f);
+	if (!s)
+		return FLOW_MORE;
+	if (!s->dpi_tried) {
+		s->dpi = dpi_flow_new(run->dpi);
+		s->dpi_tried = true;
 	}
-	return c;
+	if (s->dpi && !dpi_result(s->dpi)->done)
+		dpi_packet(run->dpi, s->dpi, p, d == FLOW_FROM_CLIENT);
+	return FLOW_MORE;
 }
 
 static enum flow_verdict on_data(void *ctx, struct flow *f, enum flow_dir d,
@@ -396,26 +437,72 @@ static enum flow_verdict on_gap(void *ctx, struct flow *f, enum flow_dir d,
 				   missing));
 }
 
+/* Second opinion: nDPI's server leaf against ours, by SHA-1 (nDPI drops DC=
+ * components from DNs, so names cannot be compared). */
+static void compare_with_dpi(struct run *run, const struct dpi_result *dr,
+			     const struct tls_session *ts, const struct rep_endpoint *server)
+{
+	uint8_t ours[20];
+	const uint8_t *ours_p = NULL;
+	if (ts->server_chain.n) {
+		SHA1(ts->server_chain.certs[0].data, ts->server_chain.certs[0].len, ours);
+		ours_p = ours;
+	}
+	if (!dpi_disagrees(dr, NULL, NULL, ours_p))
+		return;
+	run->st.dpi_disagreements++;
+	if (run->o->verbose > 0)
+		fprintf(stderr, "certtrace: nDPI and certtrace disagree on the leaf of %s:%u\n",
+			server->ip, server->port);
+}
+
 static void on_close(void *ctx, struct flow *f, enum flow_close_reason why)
 {
 	struct run *run = ctx;
-	struct tls_conn *c = flow_user(f);
-	if (!c)
+	struct flow_state *s = flow_user(f);
+	if (!s)
 		return;
-	tls_end(c);
-	if (tls_is_tls(c)) {
-		struct rep_handshake h = { .tls = tls_session(c) };
+	const struct dpi_result *dr = NULL;
+	if (s->dpi) {
+		dpi_flow_finish(run->dpi, s->dpi);
+		dr = dpi_result(s->dpi);
+	}
+	if (s->tls)
+		tls_end(s->tls);
+	if (s->tls && tls_is_tls(s->tls)) {
+		struct rep_handshake h = { .tls = tls_session(s->tls) };
 		flow_endpoint(f, FLOW_FROM_CLIENT, h.client.ip, sizeof h.client.ip, &h.client.port);
 		flow_endpoint(f, FLOW_FROM_SERVER, h.server.ip, sizeof h.server.ip, &h.server.port);
+		if (dr) {
+			if (dr->app[0])
+				h.app = dr->app;
+			h.n_risks = dr->n_risks;
+			memcpy(h.risks, dr->risks, dr->n_risks * sizeof h.risks[0]);
+		}
 		rep_handshake(run->rep, &h);
+		if (dr)
+			compare_with_dpi(run, dr, h.tls, &h.server);
 		run->handshakes++;
 		if (run->o->count && run->handshakes >= run->o->count) {
 			stop_requested = 1;
 			if (live_source)
 				cap_break(live_source);
 		}
+	} else if (dr && dpi_is_tls_family(dr)) {
+		/* nDPI calls it TLS and we found no handshake: a detection miss. */
+		run->st.dpi_detection_misses++;
+		if (run->o->verbose > 0) {
+			char ip[46];
+			uint16_t port;
+			flow_endpoint(f, FLOW_FROM_SERVER, ip, sizeof ip, &port);
+			fprintf(stderr, "certtrace: nDPI says %s on %s:%u, no TLS handshake found\n",
+				dr->app, ip, port);
+		}
 	}
-	tls_conn_free(c);
+	if (s->dpi)
+		dpi_flow_free(run->dpi, s->dpi);
+	tls_conn_free(s->tls);
+	free(s);
 	flow_set_user(f, NULL);
 }
 
@@ -600,6 +687,14 @@ int main(int argc, char **argv)
 	if (o.debug_flows) {
 		dbg = cap_debug_new(stdout, &consumer);
 	} else {
+		if (!o.no_dpi) {
+			run.dpi = dpi_new(err, sizeof err);
+			if (!run.dpi) {
+				fprintf(stderr, "certtrace: %s (try --no-dpi)\n", err);
+				return 2;
+			}
+			consumer.packet = on_packet;
+		}
 		run.rep = rep_new(&o.rep, stdout, err, sizeof err);
 		if (!run.rep) {
 			fprintf(stderr, "certtrace: %s\n", err);
@@ -718,6 +813,7 @@ int main(int argc, char **argv)
 		rep_free(run.rep);
 	}
 	flow_table_free(run.flows);
+	dpi_free(run.dpi);
 	if (run.dump)
 		pcap_dump_close(run.dump);
 	free(o.filter_owned);
