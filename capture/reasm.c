@@ -58,7 +58,9 @@ static enum flow_verdict deliver(struct reasm_dir *d, struct reasm_budget *b,
 	int32_t off = seq_diff(seq, d->next_seq);
 	if (off > 0)
 		return FLOW_MORE;         /* not in order: caller's bug, ignore */
-	uint32_t skip = (uint32_t)-off;
+	/* How far behind, in unsigned arithmetic: -off overflows when the
+	 * segment is exactly 2^31 behind (off == INT32_MIN). */
+	uint32_t skip = d->next_seq - seq;
 	if (skip >= len) {
 		b->retransmitted_bytes += len;
 		return FLOW_MORE;
