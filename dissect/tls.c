@@ -22,7 +22,8 @@
  *    Anything else is held (at most TLS_DETECT_WINDOW bytes per direction)
  *    while a few recognisers look for a cleartext preamble we know ends in
  *    TLS: a STARTTLS-like command answered by the server, a PostgreSQL
- *    SSLRequest, a MySQL SSL request, HTTP CONNECT, SOCKS 4/4a/5.  Once one
+ *    SSLRequest, a MySQL SSL request, HTTP CONNECT, SOCKS 4/4a/5, or any
+ *    client text whose last complete line is followed by a ClientHello.  Once one
  *    is recognised, each direction is scanned for the 11 bytes a TLS record
  *    carrying a ClientHello (ServerHello, or a server alert) must start with,
  *    and the record layer starts there.  Binary junk, HTTP requests and the
@@ -1326,6 +1327,33 @@ enum tls_det {
 	TLS_DET_PREAMBLE,       /* c->s.preamble set; scan from cfrom / sfrom */
 };
 
+/*
+ * Other line protocols that switch to TLS without a command we know
+ * (NoMachine's "NXSH-" banner exchange, Gnutella's TLS upgrade, ...): the
+ * client's text ends at a complete line and a ClientHello follows at once.
+ * The server's text before it is scanned past like any preamble.
+ */
+static enum tls_det tls_text_then_hello(struct tls_conn *c, const uint8_t *cp, uint32_t cn,
+					uint32_t tlen, uint32_t *cfrom, uint32_t *sfrom)
+{
+	if (tlen == cn)
+		return TLS_DET_MORE;
+	if (cp[tlen - 1] != '\n')
+		return TLS_DET_NOT;
+	switch (tls_sig_client(cp + tlen, cn - tlen)) {
+	case TLS_SIG_MORE:
+		return TLS_DET_MORE;
+	case TLS_SIG_NO:
+		return TLS_DET_NOT;
+	case TLS_SIG_YES:
+		break;
+	}
+	c->s.preamble = "cleartext preamble";
+	*cfrom = tlen;
+	*sfrom = 0;
+	return TLS_DET_PREAMBLE;
+}
+
 /* Server-first protocols whose banner may precede STARTTLS or SSL. */
 static enum tls_det tls_server_banner(const uint8_t *sp, uint32_t sn)
 {
@@ -1530,7 +1558,7 @@ static enum tls_det tls_detect(struct tls_conn *c, uint32_t *cfrom, uint32_t *sf
 			c->srv_mark = sn;
 		}
 		if (c->cmd == TLS_CMD_NONE)
-			return tlen < cn ? TLS_DET_NOT : TLS_DET_MORE;
+			return tls_text_then_hello(c, cp, cn, tlen, cfrom, sfrom);
 	}
 	if (!(c->s.preamble = tls_text_answer(c, sp, sn, sfrom)))
 		return TLS_DET_MORE;

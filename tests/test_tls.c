@@ -429,6 +429,57 @@ Test(tls_handshake, tls13_hides_certificates_and_ends_at_server_hello)
 	tlsfx_transcript_free(&t);
 }
 
+Test(tls_handshake, tls13_hello_retry_request_then_server_hello)
+{
+	struct tlsfx_opts o = {
+		.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION,
+		.client_groups = "X25519:P-256", .server_groups = "P-256",
+	};
+	struct tlsfx_transcript t;
+	struct tls_conn *c;
+	const struct tls_session *s;
+
+	tlsfx_transcript_init(&t);
+	make_handshake(&o, &t);
+	cr_assert(t.client_done && t.server_done);
+	c = replay_all_splits(&t, TLS_DONE);
+	s = tls_session(c);
+	cr_assert(s->hello_retry_request);
+	cr_assert(s->have_server_hello, "the real ServerHello after the retry");
+	cr_assert_eq(s->status, TLS_ST_COMPLETE, "reason: %s", s->reason ? s->reason : "-");
+	cr_assert_eq(s->version, 0x0304);
+	cr_assert_eq(s->cipher, t.cipher);
+	cr_assert(s->ccs_seen[TLS_FROM_CLIENT], "the client's compatibility ChangeCipherSpec");
+	cr_assert(memcmp(s->client_random, t.client_random, 32) == 0, "the first ClientHello is kept");
+	tls_conn_free(c);
+	tlsfx_transcript_free(&t);
+}
+
+Test(tls_handshake, server_refuses_old_client_with_protocol_version)
+{
+	struct tlsfx_opts o = {
+		.max_version = TLS1_VERSION, .server_min_version = TLS1_2_VERSION,
+		.cipher_list = "ALL:@SECLEVEL=0",
+	};
+	struct tlsfx_transcript t;
+	struct tls_conn *c;
+	const struct tls_session *s;
+
+	tlsfx_transcript_init(&t);
+	make_handshake(&o, &t);
+	cr_assert(!t.client_done && !t.server_done);
+	c = replay_all_splits(&t, TLS_DONE);
+	s = tls_session(c);
+	cr_assert_eq(s->status, TLS_ST_COMPLETE);
+	cr_assert(!s->have_server_hello);
+	cr_assert_eq(s->n_alerts, 1);
+	cr_assert_eq(s->alerts[0].from, TLS_FROM_SERVER);
+	cr_assert_eq(s->alerts[0].level, 2);
+	cr_assert_str_eq(tls_alert_name(s->alerts[0].description), "protocol_version");
+	tls_conn_free(c);
+	tlsfx_transcript_free(&t);
+}
+
 Test(tls_handshake, unidirectional_server_capture_yields_the_chain)
 {
 	struct tlsfx_opts o = {
@@ -876,6 +927,12 @@ static void pre_socks4a(struct tlsfx_transcript *t)
 	tlsfx_add(t, TLS_FROM_SERVER, rep, sizeof(rep));
 }
 
+static void pre_banners(struct tlsfx_transcript *t)
+{
+	tlsfx_add_str(t, TLS_FROM_CLIENT, "NXSH-8.10.1\n");
+	tlsfx_add_str(t, TLS_FROM_SERVER, "NXD-8.10.1\n");
+}
+
 Test(tls_preamble, smtp_starttls) { preamble_case(pre_smtp, "SMTP STARTTLS"); }
 Test(tls_preamble, imap_starttls) { preamble_case(pre_imap, "IMAP STARTTLS"); }
 Test(tls_preamble, pop3_stls) { preamble_case(pre_pop3, "POP3 STLS"); }
@@ -888,6 +945,7 @@ Test(tls_preamble, mysql_ssl_request) { preamble_case(pre_mysql, "MySQL SSL"); }
 Test(tls_preamble, http_connect) { preamble_case(pre_connect, "HTTP CONNECT"); }
 Test(tls_preamble, socks5) { preamble_case(pre_socks5, "SOCKS5"); }
 Test(tls_preamble, socks4a) { preamble_case(pre_socks4a, "SOCKS4a"); }
+Test(tls_preamble, any_text_then_client_hello) { preamble_case(pre_banners, "cleartext preamble"); }
 
 Test(tls_preamble, refused_starttls_is_not_tls)
 {

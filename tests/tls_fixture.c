@@ -160,6 +160,12 @@ bool tlsfx_pair_init(struct tlsfx_pair *pair, struct tlsfx_pki *pki, const struc
 		SSL_CTX_set_max_proto_version(c, o->max_version);
 		SSL_CTX_set_max_proto_version(s, o->max_version);
 	}
+	if (o->server_min_version)
+		SSL_CTX_set_min_proto_version(s, o->server_min_version);
+	if (o->client_groups && !SSL_CTX_set1_groups_list(c, o->client_groups))
+		goto fail;
+	if (o->server_groups && !SSL_CTX_set1_groups_list(s, o->server_groups))
+		goto fail;
 	if (o->cipher_list && (!SSL_CTX_set_cipher_list(c, o->cipher_list) ||
 			       !SSL_CTX_set_cipher_list(s, o->cipher_list)))
 		goto fail;

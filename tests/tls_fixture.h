@@ -61,6 +61,9 @@ struct tlsfx_opts {
 	unsigned alpn_len;
 	const char *cipher_list;            /* TLS <= 1.2 ciphers, OpenSSL names */
 	bool no_tickets;                    /* resume by session id, not ticket */
+	const char *client_groups;          /* key share groups, first gets a share */
+	const char *server_groups;          /* a mismatch forces a HelloRetryRequest */
+	int server_min_version;             /* server only: refuse older clients */
 };
 
 struct tlsfx_pair {
