@@ -750,6 +750,12 @@ int main(int argc, char **argv)
 				break;
 			}
 			status_update(&run, false);
+			/* Capture time stands still when nothing arrives: let the
+			 * wall clock close lingering flows so their events appear. */
+			struct timespec rt;
+			clock_gettime(CLOCK_REALTIME, &rt);
+			flow_table_expire(run.flows, (uint64_t)rt.tv_sec * 1000000u +
+						     (uint64_t)rt.tv_nsec / 1000u);
 			if (n == -1 && !stop_requested)
 				continue;
 			if (o.duration_s > 0) {

@@ -14,8 +14,10 @@
  *           consumer's own per-flow state.
  *   DONE    the consumer said it is finished: back to the slot only; each
  *           later packet is one hash lookup.
- * FIN in both directions or RST removes the flow, so a reused 5-tuple starts
- * a new one.
+ * FIN in both directions or RST moves the flow to a closing list where it
+ * lingers FLOW_LINGER_US (2 s) of capture time for segments still in flight,
+ * then it is removed; a SYN with a new ISN on the same 5-tuple starts a new
+ * flow at once.
  *
  * Which side is the server: the SYN's receiver, the SYN-ACK's sender; when
  * the capture started mid-conversation (no SYN), a well-known port, else the
@@ -32,6 +34,7 @@
 
 #define FLOW_CHUNK_SHIFT 16
 #define FLOW_CHUNK (1u << FLOW_CHUNK_SHIFT)
+#define FLOW_LINGER_US (2ull * 1000000)   /* a closed flow stays this long */
 
 enum flow_state { FS_FREE = 0, FS_NEW, FS_ACTIVE, FS_DONE };
 
@@ -41,6 +44,7 @@ enum {
 	FF_FIN1 = 0x04,
 	FF_ISN0 = 0x08,           /* isn[0] valid */
 	FF_ISN1 = 0x10,
+	FF_CLOSING = 0x20,        /* FIN both ways or RST: on the closing list */
 };
 
 struct flow_active {
@@ -63,6 +67,10 @@ struct flow {
 	struct flow_active *act;
 };
 
+struct flow_list {
+	uint32_t head, tail;
+};
+
 struct flow_table {
 	struct flow_options opt;
 	struct flow_consumer c;
@@ -72,7 +80,8 @@ struct flow_table {
 	uint32_t next_unused;     /* slots never used: 1.. */
 	uint32_t *buckets;
 	uint32_t n_buckets;       /* a power of two */
-	uint32_t lru_head, lru_tail;
+	struct flow_list lru;     /* open flows, least recently active first */
+	struct flow_list closing; /* closed flows lingering, oldest close first */
 	uint64_t last_expire_us;
 	struct flow_active *act_free;
 	struct reasm_budget budget;
@@ -192,30 +201,35 @@ static uint32_t slot_alloc(struct flow_table *t)
 	return idx;
 }
 
-static void lru_unlink(struct flow_table *t, uint32_t idx)
+static void list_unlink(struct flow_table *t, struct flow_list *l, uint32_t idx)
 {
 	struct flow *f = slot(t, idx);
 	if (f->lprev)
 		slot(t, f->lprev)->lnext = f->lnext;
 	else
-		t->lru_head = f->lnext;
+		l->head = f->lnext;
 	if (f->lnext)
 		slot(t, f->lnext)->lprev = f->lprev;
 	else
-		t->lru_tail = f->lprev;
+		l->tail = f->lprev;
 	f->lprev = f->lnext = 0;
 }
 
-static void lru_append(struct flow_table *t, uint32_t idx)
+static void list_append(struct flow_table *t, struct flow_list *l, uint32_t idx)
 {
 	struct flow *f = slot(t, idx);
-	f->lprev = t->lru_tail;
+	f->lprev = l->tail;
 	f->lnext = 0;
-	if (t->lru_tail)
-		slot(t, t->lru_tail)->lnext = idx;
+	if (l->tail)
+		slot(t, l->tail)->lnext = idx;
 	else
-		t->lru_head = idx;
-	t->lru_tail = idx;
+		l->head = idx;
+	l->tail = idx;
+}
+
+static struct flow_list *list_of(struct flow_table *t, const struct flow *f)
+{
+	return (f->flags & FF_CLOSING) ? &t->closing : &t->lru;
 }
 
 /* ---- delivery to the consumer ------------------------------------------ */
@@ -278,7 +292,7 @@ static void flow_remove(struct flow_table *t, uint32_t idx, enum flow_close_reas
 		at = &slot(t, *at)->hnext;
 	if (*at)
 		*at = f->hnext;
-	lru_unlink(t, idx);
+	list_unlink(t, list_of(t, f), idx);
 	memset(f, 0, sizeof *f);
 	f->hnext = t->free_head;
 	t->free_head = idx;
@@ -346,8 +360,13 @@ static uint32_t lookup(struct flow_table *t, const uint8_t addr[2][16],
 static uint32_t create(struct flow_table *t, const struct cap_pkt *p,
 		       const uint8_t addr[2][16], const uint16_t port[2], int src_ep)
 {
-	if (t->cnt.active >= t->opt.max_flows && t->lru_head)
-		flow_remove(t, t->lru_head, FLOW_CLOSE_EVICTED);
+	if (t->cnt.active >= t->opt.max_flows) {
+		/* Closed flows go first: they are only lingering. */
+		if (t->closing.head)
+			flow_remove(t, t->closing.head, FLOW_CLOSE_FIN);
+		else if (t->lru.head)
+			flow_remove(t, t->lru.head, FLOW_CLOSE_EVICTED);
+	}
 	uint32_t idx = slot_alloc(t);
 	if (!idx)
 		return 0;
@@ -375,7 +394,7 @@ static uint32_t create(struct flow_table *t, const struct cap_pkt *p,
 	uint32_t h = (uint32_t)hash_key(f->addr, f->port, f->ipv) & (t->n_buckets - 1);
 	f->hnext = t->buckets[h];
 	t->buckets[h] = idx;
-	lru_append(t, idx);
+	list_append(t, &t->lru, idx);
 	t->cnt.flows++;
 	t->cnt.active++;
 	if (t->cnt.active > t->cnt.peak_active)
@@ -396,13 +415,65 @@ static struct flow_active *active_alloc(struct flow_table *t)
 
 /* ---- the packet path --------------------------------------------------- */
 
+/* FIN both ways or RST: the flow moves to the closing list and lingers for
+ * FLOW_LINGER_US of capture time, so segments still in flight (a server's
+ * Certificate after the client's RST is common) reach the consumer and do
+ * not start a stray flow of their own. */
+static void start_closing(struct flow_table *t, uint32_t idx, uint64_t now_us)
+{
+	struct flow *f = slot(t, idx);
+	if (f->flags & FF_CLOSING)
+		return;
+	list_unlink(t, &t->lru, idx);
+	f->flags |= FF_CLOSING;
+	f->last_us = now_us;
+	list_append(t, &t->closing, idx);
+}
+
+/* A SYN that opens a new connection on a 5-tuple still in the table: the
+ * old one is over.  A retransmitted SYN of this one carries the same ISN. */
+static bool reuses_tuple(const struct flow *f, const struct cap_pkt *p, int src_ep)
+{
+	if ((p->tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN)
+		return false;
+	if (f->state == FS_NEW && !(f->flags & FF_CLOSING))
+		return false;
+	return !((f->flags & (src_ep ? FF_ISN1 : FF_ISN0)) && f->isn[src_ep] == p->seq);
+}
+
+static void deliver_segment(struct flow_table *t, struct flow *f, enum flow_dir dir,
+			    const struct cap_pkt *p)
+{
+	t->cur = f;
+	t->cur_ts = p->ts_us;
+	if (t->c.packet && t->c.packet(t->c.ctx, f, dir, p) == FLOW_DONE) {
+		end_interest(t, f, FLOW_CLOSE_DONE);
+		return;
+	}
+	struct reasm_sink s = { sink_data, sink_gap, t };
+	if (p->tcp_flags & TCP_SYN)
+		reasm_syn(&f->act->dir[dir], p->seq);
+	uint32_t seq = p->seq + ((p->tcp_flags & TCP_SYN) ? 1 : 0);
+	enum flow_verdict v = FLOW_MORE;
+	if (p->tcp_flags & TCP_ACK) {
+		t->cur_dir = (enum flow_dir)(1 - dir);
+		v = reasm_peer_ack(&f->act->dir[1 - dir], &t->budget, p->ack, &s);
+	}
+	if (v == FLOW_MORE && p->payload_wire_len) {
+		t->cur_dir = dir;
+		v = reasm_segment(&f->act->dir[dir], &t->budget, seq, p->payload,
+				  p->payload_len, p->payload_wire_len, &s);
+	}
+	if (v == FLOW_DONE)
+		end_interest(t, f, FLOW_CLOSE_DONE);
+}
+
 bool flow_table_packet(struct flow_table *t, const struct cap_pkt *p)
 {
 	uint8_t addr[2][16];
 	uint16_t port[2];
 	int src_ep;
 	uint32_t bucket;
-	bool interesting = true;
 
 	t->cnt.packets++;
 	if (p->ts_us >= t->last_expire_us + 1000000) {
@@ -413,42 +484,21 @@ bool flow_table_packet(struct flow_table *t, const struct cap_pkt *p)
 	uint32_t idx = lookup(t, addr, port, p->ipv, &bucket);
 	struct flow *f = idx ? slot(t, idx) : NULL;
 
-	if (f && f->state == FS_DONE) {
-		t->cnt.done_packets++;
-		interesting = false;
-		f->last_us = p->ts_us;
-		lru_unlink(t, idx);
-		lru_append(t, idx);
-		if (p->tcp_flags & TCP_RST) {
-			flow_remove(t, idx, FLOW_CLOSE_FIN);
-			return interesting;
-		}
-		if (p->tcp_flags & TCP_FIN)
-			f->flags |= src_ep ? FF_FIN1 : FF_FIN0;
-		if ((f->flags & (FF_FIN0 | FF_FIN1)) == (FF_FIN0 | FF_FIN1)) {
-			flow_remove(t, idx, FLOW_CLOSE_FIN);
-			return interesting;
-		}
-		/* A new connection on a reused 5-tuple: the old one is over.
-		 * (A retransmitted SYN of this one carries the same ISN.) */
-		if ((p->tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN ||
-		    ((f->flags & (src_ep ? FF_ISN1 : FF_ISN0)) && f->isn[src_ep] == p->seq))
-			return interesting;
+	if (f && reuses_tuple(f, p, src_ep)) {
 		flow_remove(t, idx, FLOW_CLOSE_FIN);
 		f = NULL;
-		interesting = true;
 	}
 	if (!f) {
 		if (p->tcp_flags & TCP_RST)
 			return false;     /* nothing to learn from a lone RST */
 		idx = create(t, p, addr, port, src_ep);
 		if (!idx)
-			return interesting;
+			return false;
 		f = slot(t, idx);
-	} else {
+	} else if (!(f->flags & FF_CLOSING)) {
 		f->last_us = p->ts_us;
-		lru_unlink(t, idx);
-		lru_append(t, idx);
+		list_unlink(t, &t->lru, idx);
+		list_append(t, &t->lru, idx);
 		if (f->state == FS_NEW && !(f->flags & FF_SYN_SEEN) &&
 		    (p->tcp_flags & TCP_SYN)) {
 			/* A SYN after a stray packet still tells the roles. */
@@ -457,16 +507,26 @@ bool flow_table_packet(struct flow_table *t, const struct cap_pkt *p)
 		}
 	}
 
+	if (f->state == FS_DONE) {
+		t->cnt.done_packets++;
+		if (p->tcp_flags & TCP_RST)
+			start_closing(t, idx, p->ts_us);
+		if (p->tcp_flags & TCP_FIN)
+			f->flags |= src_ep ? FF_FIN1 : FF_FIN0;
+		if ((f->flags & (FF_FIN0 | FF_FIN1)) == (FF_FIN0 | FF_FIN1))
+			start_closing(t, idx, p->ts_us);
+		return false;
+	}
+
 	enum flow_dir dir = src_ep == f->server ? FLOW_FROM_SERVER : FLOW_FROM_CLIENT;
-	if (p->tcp_flags & TCP_SYN) {
+	if ((p->tcp_flags & TCP_SYN) && f->state == FS_NEW) {
 		f->isn[src_ep] = p->seq;
 		f->flags |= src_ep ? FF_ISN1 : FF_ISN0;
 	}
-
 	if (f->state == FS_NEW && p->payload_wire_len > 0) {
 		f->act = active_alloc(t);
 		if (!f->act)
-			return interesting;
+			return false;
 		f->state = FS_ACTIVE;
 		t->cnt.consumers_live++;
 		for (int e = 0; e < 2; e++)
@@ -475,56 +535,40 @@ bool flow_table_packet(struct flow_table *t, const struct cap_pkt *p)
 				reasm_syn(&f->act->dir[d], f->isn[e]);
 			}
 	}
-	if (f->state == FS_ACTIVE) {
-		t->cur = f;
-		t->cur_ts = p->ts_us;
-		if (t->c.packet && t->c.packet(t->c.ctx, f, dir, p) == FLOW_DONE) {
-			end_interest(t, f, FLOW_CLOSE_DONE);
-			goto flags;
-		}
-		struct reasm_sink s = { sink_data, sink_gap, t };
-		if (p->tcp_flags & TCP_SYN)
-			reasm_syn(&f->act->dir[dir], p->seq);
-		uint32_t seq = p->seq + ((p->tcp_flags & TCP_SYN) ? 1 : 0);
-		enum flow_verdict v = FLOW_MORE;
-		if (p->tcp_flags & TCP_ACK) {
-			t->cur_dir = (enum flow_dir)(1 - dir);
-			v = reasm_peer_ack(&f->act->dir[1 - dir], &t->budget, p->ack, &s);
-		}
-		if (v == FLOW_MORE && p->payload_wire_len) {
-			t->cur_dir = dir;
-			v = reasm_segment(&f->act->dir[dir], &t->budget, seq, p->payload,
-					  p->payload_len, p->payload_wire_len, &s);
-		}
-		if (v == FLOW_DONE)
-			end_interest(t, f, FLOW_CLOSE_DONE);
-	}
-flags:
-	if (p->tcp_flags & TCP_RST) {
-		flow_remove(t, idx, FLOW_CLOSE_FIN);
-		return interesting;
-	}
+	if (f->state == FS_ACTIVE)
+		deliver_segment(t, f, dir, p);
+
+	if (p->tcp_flags & TCP_RST)
+		start_closing(t, idx, p->ts_us);
 	if (p->tcp_flags & TCP_FIN)
 		f->flags |= src_ep ? FF_FIN1 : FF_FIN0;
 	if ((f->flags & (FF_FIN0 | FF_FIN1)) == (FF_FIN0 | FF_FIN1))
-		flow_remove(t, idx, FLOW_CLOSE_FIN);
-	return interesting;
+		start_closing(t, idx, p->ts_us);
+	return true;
 }
 
 void flow_table_expire(struct flow_table *t, uint64_t now_us)
 {
-	while (t->lru_head) {
-		struct flow *f = slot(t, t->lru_head);
+	while (t->closing.head) {
+		struct flow *f = slot(t, t->closing.head);
+		if (f->last_us + FLOW_LINGER_US >= now_us)
+			break;
+		flow_remove(t, t->closing.head, FLOW_CLOSE_FIN);
+	}
+	while (t->lru.head) {
+		struct flow *f = slot(t, t->lru.head);
 		if (f->last_us + t->opt.idle_timeout_us >= now_us)
 			break;
-		flow_remove(t, t->lru_head, FLOW_CLOSE_IDLE);
+		flow_remove(t, t->lru.head, FLOW_CLOSE_IDLE);
 	}
 }
 
 void flow_table_finish(struct flow_table *t)
 {
-	while (t->lru_head)
-		flow_remove(t, t->lru_head, FLOW_CLOSE_END);
+	while (t->closing.head)
+		flow_remove(t, t->closing.head, FLOW_CLOSE_FIN);
+	while (t->lru.head)
+		flow_remove(t, t->lru.head, FLOW_CLOSE_END);
 }
 
 const struct flow_counters *flow_table_counters(const struct flow_table *t)

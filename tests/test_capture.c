@@ -412,9 +412,49 @@ Test(flow, consumer_done_leaves_a_flow_that_costs_one_lookup)
 	cr_assert_eq(flow_table_counters(t)->active, 1);
 	seg(t, 1, 110, TCP_ACK | TCP_FIN, NULL, 5);
 	seg(t, 0, 900, TCP_ACK | TCP_FIN, NULL, 6);
+	/* closed: it lingers two seconds of capture time, then goes */
+	cr_assert_eq(flow_table_counters(t)->active, 1);
+	flow_table_expire(t, 6 + 2100000);
 	cr_assert_eq(flow_table_counters(t)->active, 0);
+	cr_assert_eq(flow_table_counters(t)->closed, 1);
 	flow_table_free(t);
 	cr_assert_eq(r.closes, 1);
+}
+
+Test(flow, data_in_flight_after_a_reset_still_reaches_the_consumer)
+{
+	struct rec r;
+	struct flow_table *t = table(&r, 0);
+	seg(t, 1, 100, TCP_SYN, NULL, 1);
+	seg(t, 0, 900, TCP_SYN | TCP_ACK, NULL, 2);
+	seg(t, 1, 101, TCP_ACK, "hello", 3);
+	seg(t, 1, 106, TCP_RST, NULL, 4);         /* the client gives up ... */
+	seg(t, 0, 901, TCP_ACK, "cert", 5);       /* ... the server's flight was on its way */
+	seg(t, 0, 905, TCP_ACK, "ificate", 6);
+	cr_assert(memcmp(r.data[FLOW_FROM_SERVER], "certificate", 11) == 0);
+	cr_assert_eq(flow_table_counters(t)->flows, 1);
+	cr_assert_eq(r.closes, 0);
+	flow_table_expire(t, 7 + 2100000);
+	cr_assert_eq(r.closes, 1);
+	cr_assert_eq(r.last_close, FLOW_CLOSE_FIN);
+	flow_table_free(t);
+}
+
+Test(flow, a_new_syn_on_a_closed_tuple_starts_a_new_flow)
+{
+	struct rec r;
+	struct flow_table *t = table(&r, 0);
+	seg(t, 1, 100, TCP_SYN, NULL, 1);
+	seg(t, 1, 101, TCP_ACK, "one", 2);
+	seg(t, 1, 104, TCP_RST, NULL, 3);
+	seg(t, 1, 100, TCP_SYN, NULL, 4);         /* same ISN: a retransmission */
+	cr_assert_eq(flow_table_counters(t)->flows, 1);
+	seg(t, 1, 5000, TCP_SYN, NULL, 5);        /* new ISN: a new connection */
+	seg(t, 1, 5001, TCP_ACK, "two", 6);
+	cr_assert_eq(flow_table_counters(t)->flows, 2);
+	cr_assert_eq(r.closes, 1);
+	cr_assert(memcmp(r.data[FLOW_FROM_CLIENT], "onetwo", 6) == 0);
+	flow_table_free(t);
 }
 
 Test(flow, idle_flows_expire_by_capture_time)
