@@ -138,8 +138,10 @@ struct cap_source *cap_open_live(const struct cap_live_options *o, char *err,
 			hint = " (run as root or give the binary CAP_NET_RAW: setcap cap_net_raw,cap_net_admin=eip certtrace)";
 		else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
 			hint = " (certtrace -D lists the interfaces)";
+		const char *status = pcap_statustostr(rc);
+		bool same = !why || !*why || strcmp(why, status) == 0;
 		snprintf(err, errlen, "%s: cannot capture: %s%s%s", o->iface,
-			 pcap_statustostr(rc), why && *why ? ": " : "", why && *why ? why : "");
+			 status, same ? "" : ": ", same ? "" : why);
 		strncat(err, hint, errlen - strlen(err) - 1);
 		pcap_close(s->pcap);
 		free(s);

@@ -51,7 +51,7 @@ cat "$pki/issuing-ca.pem" "$pki/contoso-root.pem" > "$work/fe-chain.pem"
 cat "$pki/lookalike-ca.pem" > "$work/cas-chain.pem"
 ip netns exec "$srv" openssl s_server -quiet -accept 127.0.10.1:5061 -naccept 100 \
 	-cert "$pki/lyncpool.pem" -key "$pki/lyncpool.key" -cert_chain "$work/fe-chain.pem" \
-	>/dev/null 2>&1 &
+	-tls1_2 >/dev/null 2>&1 &
 pids="$pids $!"
 ip netns exec "$srv" openssl s_server -quiet -accept 127.0.20.1:443 -naccept 100 \
 	-cert "$pki/casarray-seed.pem" -key "$pki/casarray-1024.key" -cert_chain "$work/cas-chain.pem" \
