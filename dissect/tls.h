@@ -91,9 +91,16 @@ struct tls_alert {
 struct tls_session {
 	uint64_t ts_us;                /* capture time of the ClientHello (or first record) */
 	enum tls_status status;
-	const char *reason;            /* static string when MALFORMED/TRUNCATED */
+	const char *reason;            /* when MALFORMED/TRUNCATED: a static string or
+					* text held by the conn (valid until
+					* tls_conn_free(); copy it to keep it) */
 
-	const char *preamble;          /* "SMTP STARTTLS", "HTTP CONNECT", ... or NULL */
+	const char *preamble;          /* "SMTP STARTTLS", "IMAP STARTTLS", "POP3 STLS",
+					* "FTP AUTH TLS", "IRC STARTTLS", "XMPP STARTTLS",
+					* "LDAP StartTLS", "PostgreSQL SSLRequest",
+					* "MySQL SSL", "HTTP CONNECT", "SOCKS4",
+					* "SOCKS4a", "SOCKS5", "cleartext preamble"
+					* (other text, then a ClientHello), or NULL */
 
 	/* ClientHello */
 	bool have_client_hello;

@@ -947,6 +947,35 @@ Test(tls_preamble, socks5) { preamble_case(pre_socks5, "SOCKS5"); }
 Test(tls_preamble, socks4a) { preamble_case(pre_socks4a, "SOCKS4a"); }
 Test(tls_preamble, any_text_then_client_hello) { preamble_case(pre_banners, "cleartext preamble"); }
 
+Test(tls_preamble, server_side_only_starttls_capture)
+{
+	struct tlsfx_opts o = {
+		.min_version = TLS1_2_VERSION, .max_version = TLS1_2_VERSION, .send_chain = true,
+	};
+	struct tlsfx_transcript t, server_only;
+	struct tls_conn *c;
+	const struct tls_session *s;
+
+	tlsfx_transcript_init(&t);
+	tlsfx_transcript_init(&server_only);
+	pre_smtp(&t);
+	make_handshake(&o, &t);
+	for (unsigned i = 0; i < t.n_flights; i++)
+		if (t.flights[i].dir == TLS_FROM_SERVER)
+			tlsfx_add(&server_only, TLS_FROM_SERVER, t.data[1] + t.flights[i].off, t.flights[i].len);
+	c = replay_all_splits(&server_only, TLS_CONTINUE);
+	s = tls_session(c);
+	cr_assert(tls_is_tls(c));
+	cr_assert_str_eq(s->preamble, "cleartext preamble");
+	cr_assert_eq(s->server_chain.n, 3);
+	assert_blob_der(&s->server_chain.certs[2], pki->root, "root");
+	tls_end(c);
+	cr_assert_eq(s->status, TLS_ST_COMPLETE);
+	tls_conn_free(c);
+	tlsfx_transcript_free(&server_only);
+	tlsfx_transcript_free(&t);
+}
+
 Test(tls_preamble, refused_starttls_is_not_tls)
 {
 	struct tls_conn *c = tls_conn_new();
