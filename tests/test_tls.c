@@ -544,6 +544,32 @@ Test(tls_mutual, client_chain_and_acceptable_ca_names)
 	tlsfx_transcript_free(&t);
 }
 
+Test(tls_mutual, tls10_certificate_request_has_no_signature_algorithms)
+{
+	struct tlsfx_opts o = {
+		.min_version = TLS1_VERSION, .max_version = TLS1_VERSION,
+		.cipher_list = "ALL:@SECLEVEL=0",
+		.request_client_cert = true, .client_cert = true,
+	};
+	struct tlsfx_transcript t;
+	struct tls_conn *c;
+	const struct tls_session *s;
+
+	tlsfx_transcript_init(&t);
+	make_handshake(&o, &t);
+	cr_assert(t.client_done && t.server_done);
+	c = replay_all_splits(&t, TLS_DONE);
+	s = tls_session(c);
+	cr_assert_eq(s->version, 0x0301);
+	cr_assert_eq(s->n_ca_names, 2);
+	assert_blob_name(&s->ca_names[0], pki->client_ca, "first CA name");
+	assert_blob_name(&s->ca_names[1], pki->root, "second CA name");
+	cr_assert_eq(s->client_chain.n, 1);
+	assert_blob_der(&s->client_chain.certs[0], pki->client, "client leaf");
+	tls_conn_free(c);
+	tlsfx_transcript_free(&t);
+}
+
 Test(tls_mutual, client_without_certificate_sends_an_empty_chain)
 {
 	struct tlsfx_opts o = {
@@ -776,6 +802,80 @@ Test(tls_sslv2, compatible_client_hello_then_tls_server)
 		cr_assert_eq(s->server_chain.certs[0].len, 40);
 		tls_conn_free(c);
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* SSL 3.0 (OpenSSL 3 cannot speak it: hand-built)                     */
+
+TestSuite(tls_ssl3);
+
+static void tb_record_v(struct tb *out, unsigned type, uint16_t version, const struct tb *body)
+{
+	tb_u8(out, type);
+	tb_u16(out, version);
+	tb_u16(out, (unsigned)body->n);
+	tb_bytes(out, body->b, body->n);
+}
+
+Test(tls_ssl3, full_handshake_in_ssl3_records)
+{
+	struct tb client = { .n = 0 }, server = { .n = 0 }, hs = { .n = 0 };
+	static const unsigned lens[] = { 300, 200 };
+	static const uint8_t ccs[] = { 20, 3, 0, 0, 1, 1 };
+	struct tls_conn *c;
+	enum tls_verdict v;
+	const struct tls_session *s;
+	size_t msg, list;
+
+	/* ClientHello without extensions, as SSL 3.0 clients send it. */
+	tb_u8(&hs, TLS_HS_CLIENT_HELLO);
+	msg = tb_open(&hs, 3);
+	tb_u16(&hs, 0x0300);
+	tb_bytes(&hs, zero_random, 32);
+	tb_u8(&hs, 0);
+	list = tb_open(&hs, 2);
+	tb_u16(&hs, 0x0005);
+	tb_u16(&hs, 0x000a);
+	tb_close(&hs, list);
+	tb_u8(&hs, 1);
+	tb_u8(&hs, 0);
+	tb_close(&hs, msg);
+	tb_record_v(&client, TLS_CT_HANDSHAKE, 0x0300, &hs);
+
+	hs.n = 0;
+	tb_u8(&hs, TLS_HS_SERVER_HELLO);
+	msg = tb_open(&hs, 3);
+	tb_u16(&hs, 0x0300);
+	tb_bytes(&hs, zero_random, 32);
+	tb_u8(&hs, 0);
+	tb_u16(&hs, 0x0005);
+	tb_u8(&hs, 0);
+	tb_close(&hs, msg);
+	tb_certificate(&hs, 2, lens);
+	tb_u8(&hs, TLS_HS_SERVER_HELLO_DONE);
+	tb_u24(&hs, 0);
+	tb_record_v(&server, TLS_CT_HANDSHAKE, 0x0300, &hs);
+
+	c = feed_pair(&client, &server, &v);
+	cr_assert_eq(v, TLS_CONTINUE);
+	cr_assert_eq(tls_feed(c, TLS_FROM_CLIENT, ccs, sizeof(ccs), 30), TLS_CONTINUE);
+	cr_assert_eq(tls_feed(c, TLS_FROM_SERVER, ccs, sizeof(ccs), 40), TLS_DONE);
+	s = tls_session(c);
+	cr_assert_eq(s->status, TLS_ST_COMPLETE);
+	cr_assert_str_eq(tls_version_name(s->version), "SSL 3.0");
+	cr_assert_eq(s->cipher, 0x0005);
+	cr_assert(!s->resumed);
+	cr_assert(s->certificates_visible);
+	cr_assert_eq(s->server_chain.n, 2);
+	cr_assert_eq(s->server_chain.certs[1].len, 200);
+	{
+		char want[33];
+		md5_hex("768,5-10,,,", want);
+		cr_assert_str_eq(s->ja3, want);
+		md5_hex("768,5,", want);
+		cr_assert_str_eq(s->ja3s, want);
+	}
+	tls_conn_free(c);
 }
 
 /* ------------------------------------------------------------------ */
