@@ -430,6 +430,17 @@ static void start_closing(struct flow_table *t, uint32_t idx, uint64_t now_us)
 	list_append(t, &t->closing, idx);
 }
 
+/* RST, or the second direction's FIN, closes the flow. */
+static void note_close(struct flow_table *t, uint32_t idx, const struct cap_pkt *p, int src_ep)
+{
+	struct flow *f = slot(t, idx);
+	if (p->tcp_flags & TCP_FIN)
+		f->flags |= src_ep ? FF_FIN1 : FF_FIN0;
+	if ((p->tcp_flags & TCP_RST) ||
+	    (f->flags & (FF_FIN0 | FF_FIN1)) == (FF_FIN0 | FF_FIN1))
+		start_closing(t, idx, p->ts_us);
+}
+
 /* A SYN that opens a new connection on a 5-tuple still in the table: the
  * old one is over.  A retransmitted SYN of this one carries the same ISN. */
 static bool reuses_tuple(const struct flow *f, const struct cap_pkt *p, int src_ep)
@@ -509,12 +520,7 @@ bool flow_table_packet(struct flow_table *t, const struct cap_pkt *p)
 
 	if (f->state == FS_DONE) {
 		t->cnt.done_packets++;
-		if (p->tcp_flags & TCP_RST)
-			start_closing(t, idx, p->ts_us);
-		if (p->tcp_flags & TCP_FIN)
-			f->flags |= src_ep ? FF_FIN1 : FF_FIN0;
-		if ((f->flags & (FF_FIN0 | FF_FIN1)) == (FF_FIN0 | FF_FIN1))
-			start_closing(t, idx, p->ts_us);
+		note_close(t, idx, p, src_ep);
 		return false;
 	}
 
@@ -537,13 +543,7 @@ bool flow_table_packet(struct flow_table *t, const struct cap_pkt *p)
 	}
 	if (f->state == FS_ACTIVE)
 		deliver_segment(t, f, dir, p);
-
-	if (p->tcp_flags & TCP_RST)
-		start_closing(t, idx, p->ts_us);
-	if (p->tcp_flags & TCP_FIN)
-		f->flags |= src_ep ? FF_FIN1 : FF_FIN0;
-	if ((f->flags & (FF_FIN0 | FF_FIN1)) == (FF_FIN0 | FF_FIN1))
-		start_closing(t, idx, p->ts_us);
+	note_close(t, idx, p, src_ep);
 	return true;
 }
 
