@@ -18,16 +18,20 @@ struct cap_debug {
 	uint64_t flows;
 };
 
+static struct dbg_flow *dbg_state(struct flow *f)
+{
+	struct dbg_flow *s = flow_user(f);
+	if (!s && (s = calloc(1, sizeof *s)))
+		flow_set_user(f, s);
+	return s;
+}
+
 static enum flow_verdict dbg_data(void *ctx, struct flow *f, enum flow_dir d,
 				  const uint8_t *p, size_t n, uint64_t ts_us)
 {
-	struct dbg_flow *s = flow_user(f);
-	if (!s) {
-		s = calloc(1, sizeof *s);
-		if (!s)
-			return FLOW_DONE;
-		flow_set_user(f, s);
-	}
+	struct dbg_flow *s = dbg_state(f);
+	if (!s)
+		return FLOW_DONE;
 	s->bytes[d] += n;
 	return FLOW_MORE;
 }
@@ -35,13 +39,9 @@ static enum flow_verdict dbg_data(void *ctx, struct flow *f, enum flow_dir d,
 static enum flow_verdict dbg_gap(void *ctx, struct flow *f, enum flow_dir d,
 				 uint64_t missing, uint64_t ts_us)
 {
-	struct dbg_flow *s = flow_user(f);
-	if (!s) {
-		s = calloc(1, sizeof *s);
-		if (!s)
-			return FLOW_DONE;
-		flow_set_user(f, s);
-	}
+	struct dbg_flow *s = dbg_state(f);
+	if (!s)
+		return FLOW_DONE;
 	s->gaps[d]++;
 	s->gap_bytes[d] += missing;
 	return FLOW_MORE;
