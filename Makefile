@@ -55,7 +55,7 @@ FUZZ_CC  ?= clang
 CORPUS   ?= ../shared/corpus/real
 SEED_PCAP := pcaps/seed-issuer-mismatch.pcap
 
-.PHONY: all deps run test unit test-unit test-san test-golden test-corpus test-live golden \
+.PHONY: all deps run test unit test-unit test-san test-golden test-corpus test-flows test-live golden \
         install clean fuzz fuzz-build fuzz-regress test-valgrind bench
 
 all: certtrace
@@ -97,6 +97,7 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz-regress SANITIZE=1
 	@$(MAKE) --no-print-directory test-golden
 	@$(MAKE) --no-print-directory test-corpus
+	@$(MAKE) --no-print-directory test-flows
 	@$(MAKE) --no-print-directory test-live
 
 unit test-unit: $(BUILD)/tests/unit $(BUILD)/certtrace
@@ -113,6 +114,18 @@ golden: certtrace
 
 test-corpus: certtrace
 	@sh tests/corpus.sh ./certtrace $(CORPUS)
+
+# --debug-flows reassembly figures against tshark's sequence numbers, one
+# capture per link type and reassembly case.
+FLOW_FILES := $(addprefix $(CORPUS)/,zeek/client-certificate.pcap ndpi/ftp-start-tls.pcap \
+	suricata-verify/tls-subjectaltname/input.pcap ndpi/teams.pcap ndpi/psiphon3.pcap \
+	arkime/socks4-https.pcap ndpi/6in4tunnel.pcap arkime/pppoe.pcap \
+	ndpi/ja3_lots_of_cipher_suites.pcap zeek/irc-starttls.pcap zeek/pop3-starttls.pcap \
+	zeek/ml-dsa-44-cert.pcap) \
+	pcaps/out-of-order-retransmit.pcap pcaps/vlan.pcap pcaps/qinq.pcap pcaps/sll2.pcap \
+	pcaps/ipv6.pcap pcaps/pool-issuer-split.pcapng
+test-flows: certtrace
+	@python3 tests/flows.py ./certtrace $(FLOW_FILES)
 
 # Live capture through a veth pair between two namespaces (root; skips without).
 test-live: certtrace
