@@ -1,0 +1,480 @@
+/*
+ * keylog.c — the NSS key log reader and the store of TLS 1.3 handshake
+ * secrets, keyed by ClientHello random.
+ *
+ * A line is cut into whitespace-separated fields through the bounded
+ * reader; the label decides what the fields must be.  A line that lies
+ * whole in the caller's bytes is parsed in place; only a line cut by a
+ * read boundary is copied into one carry buffer of KL_MAX_LINE_BYTES (a
+ * longer line is garbage by definition: the longest real one is under 200
+ * bytes).  The store is a chained hash table of the 32-byte randoms,
+ * doubled when it holds as many sessions as buckets, capped at
+ * KL_MAX_SESSIONS.  A later line for the same random and label wins, as
+ * it does in Wireshark.
+ *
+ * pcapng Decryption Secrets Blocks (pcapng spec, block type 0x0000000A,
+ * secrets type 0x544c534b "TLSK") hold the same text; the block walker
+ * reads only block headers until the first packet block.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dissect/keylog.h"
+#include "lib/reader.h"
+
+#define KL_MIN_BUCKETS          64
+#define KL_READ_BYTES           (64 * 1024)
+
+/* pcapng block types and the DSB's secrets type. */
+#define PCAPNG_SHB              0x0A0D0D0Au
+#define PCAPNG_PB               0x00000002u   /* obsolete Packet Block */
+#define PCAPNG_SPB              0x00000003u
+#define PCAPNG_EPB              0x00000006u
+#define PCAPNG_DSB              0x0000000Au
+#define PCAPNG_BYTE_ORDER_MAGIC 0x1A2B3C4Du
+#define PCAPNG_SECRETS_TLS      0x544c534bu   /* "TLSK": NSS key log text */
+
+enum kl_use { KL_USE_NONE, KL_USE_CLIENT_HS, KL_USE_SERVER_HS };
+
+static const struct {
+	const char *label;
+	enum kl_use use;
+} kl_labels[] = {
+	{ "CLIENT_HANDSHAKE_TRAFFIC_SECRET", KL_USE_CLIENT_HS },
+	{ "SERVER_HANDSHAKE_TRAFFIC_SECRET", KL_USE_SERVER_HS },
+	/* Recognised, not needed to see certificates. */
+	{ "CLIENT_RANDOM", KL_USE_NONE },            /* TLS <= 1.2 master secret */
+	{ "RSA", KL_USE_NONE },                      /* RSA premaster, by encrypted prefix */
+	{ "CLIENT_EARLY_TRAFFIC_SECRET", KL_USE_NONE },
+	{ "EARLY_EXPORTER_SECRET", KL_USE_NONE },
+	{ "EARLY_EXPORTER_MASTER_SECRET", KL_USE_NONE },
+	{ "CLIENT_TRAFFIC_SECRET_0", KL_USE_NONE },
+	{ "SERVER_TRAFFIC_SECRET_0", KL_USE_NONE },
+	{ "EXPORTER_SECRET", KL_USE_NONE },
+	{ "ECH_SECRET", KL_USE_NONE },
+	{ "ECH_CONFIG", KL_USE_NONE },
+};
+
+struct kl_entry {
+	struct kl_entry *next;
+	uint8_t random[KL_RANDOM_BYTES];
+	struct kl_secrets sec;
+};
+
+struct kl_store {
+	struct kl_entry **buckets;
+	size_t n_buckets;               /* a power of two, or 0 before the first */
+	struct kl_stats st;
+
+	/* A line cut by a read boundary. */
+	uint8_t carry[KL_MAX_LINE_BYTES];
+	size_t carry_len;
+	bool carry_long;                /* the line outgrew the carry: garbage */
+};
+
+/* FNV-1a over the whole random: the lookup key comes off the wire. */
+static size_t kl_hash(const uint8_t *random)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (int i = 0; i < KL_RANDOM_BYTES; i++) {
+		h ^= random[i];
+		h *= 0x100000001b3ull;
+	}
+	return (size_t)(h ^ (h >> 32));
+}
+
+struct kl_store *kl_store_new(void)
+{
+	return calloc(1, sizeof(struct kl_store));
+}
+
+void kl_store_free(struct kl_store *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_buckets; i++) {
+		struct kl_entry *e = s->buckets[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+	}
+	free(s->buckets);
+	free(s);
+}
+
+static struct kl_entry *kl_lookup(const struct kl_store *s, const uint8_t *random)
+{
+	struct kl_entry *e;
+
+	if (!s->n_buckets)
+		return NULL;
+	for (e = s->buckets[kl_hash(random) & (s->n_buckets - 1)]; e; e = e->next)
+		if (memcmp(e->random, random, KL_RANDOM_BYTES) == 0)
+			return e;
+	return NULL;
+}
+
+/* Doubles the table; on allocation failure the old one stays (just longer chains). */
+static void kl_grow(struct kl_store *s)
+{
+	size_t n = s->n_buckets ? s->n_buckets * 2 : KL_MIN_BUCKETS;
+	struct kl_entry **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < s->n_buckets; i++) {
+		struct kl_entry *e = s->buckets[i], *next;
+
+		for (; e; e = next) {
+			size_t at = kl_hash(e->random) & (n - 1);
+
+			next = e->next;
+			e->next = b[at];
+			b[at] = e;
+		}
+	}
+	free(s->buckets);
+	s->buckets = b;
+	s->n_buckets = n;
+}
+
+static struct kl_entry *kl_insert(struct kl_store *s, const uint8_t *random)
+{
+	struct kl_entry *e = kl_lookup(s, random);
+	size_t at;
+
+	if (e)
+		return e;
+	if (s->st.sessions >= KL_MAX_SESSIONS)
+		return NULL;
+	if (s->st.sessions >= s->n_buckets)
+		kl_grow(s);
+	if (!s->n_buckets || !(e = calloc(1, sizeof(*e))))
+		return NULL;
+	memcpy(e->random, random, KL_RANDOM_BYTES);
+	at = kl_hash(random) & (s->n_buckets - 1);
+	e->next = s->buckets[at];
+	s->buckets[at] = e;
+	s->st.sessions++;
+	return e;
+}
+
+const struct kl_secrets *kl_find(const struct kl_store *s, const uint8_t random[KL_RANDOM_BYTES])
+{
+	const struct kl_entry *e = s ? kl_lookup(s, random) : NULL;
+
+	return e ? &e->sec : NULL;
+}
+
+const struct kl_stats *kl_stats(const struct kl_store *s)
+{
+	return &s->st;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lines                                                               */
+
+static bool kl_is_space(uint8_t b)
+{
+	return b == ' ' || b == '\t' || b == '\r';
+}
+
+/* The next run of non-blank bytes, after any blanks; false at the end. */
+static bool kl_field(struct reader *line, struct reader *field)
+{
+	uint8_t b;
+	size_t n = 0;
+
+	while (rd_peek_u8(line, 0, &b) && kl_is_space(b))
+		rd_skip(line, 1);
+	while (rd_peek_u8(line, n, &b) && !kl_is_space(b))
+		n++;
+	return n && rd_sub(line, n, field);
+}
+
+static int kl_nibble(uint8_t b)
+{
+	if (b >= '0' && b <= '9')
+		return b - '0';
+	if (b >= 'a' && b <= 'f')
+		return b - 'a' + 10;
+	if (b >= 'A' && b <= 'F')
+		return b - 'A' + 10;
+	return -1;
+}
+
+/* Hex text to bytes; false unless all of it is hex and fits `max` (out may
+ * be NULL to check only). */
+static bool kl_hex(struct reader field, uint8_t *out, size_t max, size_t *n)
+{
+	uint8_t hi, lo;
+	size_t k = 0;
+
+	if (rd_left(&field) % 2 || rd_left(&field) / 2 > max)
+		return false;
+	while (rd_u8(&field, &hi) && rd_u8(&field, &lo)) {
+		int h = kl_nibble(hi), l = kl_nibble(lo);
+
+		if (h < 0 || l < 0)
+			return false;
+		if (out)
+			out[k] = (uint8_t)(h << 4 | l);
+		k++;
+	}
+	*n = k;
+	return true;
+}
+
+static bool kl_label_is(struct reader label, const char *name)
+{
+	size_t n = strlen(name);
+
+	return rd_left(&label) == n && memcmp(rd_ptr(&label), name, n) == 0;
+}
+
+static void kl_parse_line(struct kl_store *s, struct reader line)
+{
+	struct reader label, random_hex, secret_hex, extra;
+	uint8_t random[KL_RANDOM_BYTES], secret[KL_MAX_SECRET_BYTES];
+	size_t random_len, secret_len;
+	struct kl_entry *e;
+	struct kl_secret *slot;
+	uint8_t b = 0;
+	size_t i;
+
+	s->st.lines++;
+	if (!kl_field(&line, &label))
+		return;                 /* blank */
+	if (rd_peek_u8(&label, 0, &b) && b == '#')
+		return;
+	if (!kl_field(&line, &random_hex) || !kl_field(&line, &secret_hex) ||
+	    kl_field(&line, &extra)) {
+		s->st.garbage++;
+		return;
+	}
+	for (i = 0; i < sizeof(kl_labels) / sizeof(kl_labels[0]); i++)
+		if (kl_label_is(label, kl_labels[i].label))
+			break;
+	if (i == sizeof(kl_labels) / sizeof(kl_labels[0])) {
+		s->st.garbage++;
+		return;
+	}
+	if (kl_labels[i].use == KL_USE_NONE) {
+		/* Some shape checking, so a mangled line is not called "unused". */
+		if (kl_hex(random_hex, NULL, SIZE_MAX, &random_len) &&
+		    kl_hex(secret_hex, NULL, SIZE_MAX, &secret_len) && random_len && secret_len)
+			s->st.unused++;
+		else
+			s->st.garbage++;
+		return;
+	}
+	/* TLS 1.3 secrets are as long as the suite's hash: SHA-256 or SHA-384. */
+	if (!kl_hex(random_hex, random, sizeof(random), &random_len) ||
+	    random_len != KL_RANDOM_BYTES ||
+	    !kl_hex(secret_hex, secret, sizeof(secret), &secret_len) ||
+	    (secret_len != 32 && secret_len != 48)) {
+		s->st.garbage++;
+		return;
+	}
+	if (!(e = kl_insert(s, random))) {
+		s->st.dropped++;
+		return;
+	}
+	slot = kl_labels[i].use == KL_USE_CLIENT_HS ? &e->sec.client_hs : &e->sec.server_hs;
+	memcpy(slot->b, secret, secret_len);
+	slot->len = (uint8_t)secret_len;
+	s->st.used++;
+}
+
+/* Bytes of a key log, in order; a line cut at the end waits in the carry. */
+static void kl_feed(struct kl_store *s, const uint8_t *p, size_t n)
+{
+	struct reader in, line;
+
+	rd_init(&in, p, n);
+	while (rd_left(&in)) {
+		const uint8_t *nl = memchr(rd_ptr(&in), '\n', rd_left(&in));
+		size_t len = nl ? (size_t)(nl - rd_ptr(&in)) : rd_left(&in);
+		const uint8_t *q = NULL;
+
+		if (!rd_bytes(&in, len, &q))
+			return;
+		if (!nl || s->carry_len || s->carry_long) {
+			if (s->carry_long || len > sizeof(s->carry) - s->carry_len) {
+				s->carry_long = true;
+			} else {
+				memcpy(s->carry + s->carry_len, q, len);
+				s->carry_len += len;
+			}
+			if (!nl)
+				return;
+			if (s->carry_long) {
+				s->st.lines++;
+				s->st.garbage++;
+			} else {
+				rd_init(&line, s->carry, s->carry_len);
+				kl_parse_line(s, line);
+			}
+			s->carry_len = 0;
+			s->carry_long = false;
+		} else {
+			rd_init(&line, q, len);
+			kl_parse_line(s, line);
+		}
+		rd_skip(&in, 1);        /* the newline */
+	}
+}
+
+/* The last line, when the text does not end in a newline. */
+static void kl_feed_end(struct kl_store *s)
+{
+	static const uint8_t nl = '\n';
+
+	if (s->carry_len || s->carry_long)
+		kl_feed(s, &nl, 1);
+}
+
+void kl_add_text(struct kl_store *s, const void *p, size_t n)
+{
+	kl_feed(s, p, n);
+	kl_feed_end(s);
+}
+
+bool kl_load_file(struct kl_store *s, const char *path, char *err, size_t err_len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf;
+	size_t n;
+	bool ok;
+
+	if (!f) {
+		snprintf(err, err_len, "--keylog %s: %s", path, strerror(errno));
+		return false;
+	}
+	if (!(buf = malloc(KL_READ_BYTES))) {
+		fclose(f);
+		snprintf(err, err_len, "--keylog %s: out of memory", path);
+		return false;
+	}
+	while ((n = fread(buf, 1, KL_READ_BYTES, f)) > 0)
+		kl_feed(s, buf, n);
+	kl_feed_end(s);
+	ok = !ferror(f);
+	if (!ok)
+		snprintf(err, err_len, "--keylog %s: %s", path, strerror(errno ? errno : EIO));
+	free(buf);
+	fclose(f);
+	return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* pcapng Decryption Secrets Blocks                                    */
+
+static bool kl_u32(const uint8_t *p, bool big_endian, uint32_t *out)
+{
+	struct reader r;
+
+	rd_init(&r, p, 4);
+	return big_endian ? rd_u32(&r, out) : rd_le(&r, 4, out);
+}
+
+/* A DSB's body: secrets type, secrets length, the secrets (then padding
+ * and options, which we do not need). */
+static bool kl_dsb(struct kl_store *s, const uint8_t *body, size_t len, bool big_endian)
+{
+	struct reader r, secrets;
+	const uint8_t *p;
+	uint32_t type, n;
+
+	rd_init(&r, body, len);
+	if (!rd_bytes(&r, 4, &p) || !kl_u32(p, big_endian, &type) ||
+	    !rd_bytes(&r, 4, &p) || !kl_u32(p, big_endian, &n) || !rd_sub(&r, n, &secrets))
+		return false;
+	if (type == PCAPNG_SECRETS_TLS) {
+		kl_add_text(s, rd_ptr(&secrets), rd_left(&secrets));
+		s->st.dsb++;
+	}
+	return true;
+}
+
+int kl_load_pcapng(struct kl_store *s, const char *path, char *err, size_t err_len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t hdr[12];
+	bool big_endian = false, first = true;
+	int found = 0;
+
+	if (!f) {
+		snprintf(err, err_len, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Block: type, total length, body, total length again (all 32-bit,
+	 * in the byte order the Section Header Block declares). */
+	while (fread(hdr, 1, 8, f) == 8) {
+		uint32_t type, total, magic;
+		long skip;
+
+		if (first || memcmp(hdr, "\x0a\x0d\x0d\x0a", 4) == 0) {
+			if (memcmp(hdr, "\x0a\x0d\x0d\x0a", 4) != 0)
+				break;          /* not pcapng: nothing to do */
+			if (fread(hdr + 8, 1, 4, f) != 4)
+				break;
+			kl_u32(hdr + 8, true, &magic);
+			if (magic == PCAPNG_BYTE_ORDER_MAGIC)
+				big_endian = true;
+			else if (kl_u32(hdr + 8, false, &magic), magic == PCAPNG_BYTE_ORDER_MAGIC)
+				big_endian = false;
+			else
+				break;
+			first = false;
+			kl_u32(hdr + 4, big_endian, &total);
+			if (total < 28 || total % 4)
+				break;
+			skip = (long)total - 12;
+		} else {
+			kl_u32(hdr, big_endian, &type);
+			kl_u32(hdr + 4, big_endian, &total);
+			if (total < 12 || total % 4)
+				break;          /* libpcap will say what is wrong */
+			if (type == PCAPNG_EPB || type == PCAPNG_SPB || type == PCAPNG_PB)
+				break;
+			skip = (long)total - 8;
+			if (type == PCAPNG_DSB) {
+				uint8_t *body;
+				size_t len = total - 12;
+				bool ok;
+
+				if (len > KL_MAX_DSB_BYTES) {
+					snprintf(err, err_len, "%s: a Decryption Secrets Block of %u bytes "
+						 "exceeds the %u-byte limit", path, total, KL_MAX_DSB_BYTES);
+					fclose(f);
+					return -1;
+				}
+				if (!(body = malloc(len ? len : 1))) {
+					snprintf(err, err_len, "%s: out of memory", path);
+					fclose(f);
+					return -1;
+				}
+				ok = fread(body, 1, len, f) == len && kl_dsb(s, body, len, big_endian);
+				free(body);
+				if (!ok) {
+					snprintf(err, err_len, "%s: a Decryption Secrets Block is cut "
+						 "short or overruns its length", path);
+					fclose(f);
+					return -1;
+				}
+				found++;
+				skip = 4;       /* the trailing length */
+			}
+		}
+		if (fseek(f, skip, SEEK_CUR) != 0)
+			break;
+	}
+	fclose(f);
+	return found;
+}
