@@ -30,11 +30,14 @@
 
 #define CERTTRACE_VERSION "0.1.0"
 #define MAX_FILES 256
+#define MAX_EVENTS 256
 #define BATCH 4096
 
 struct options {
 	const char *files[MAX_FILES];
 	unsigned n_files;
+	const char *events[MAX_EVENTS];  /* --events: earlier runs' jsonl */
+	unsigned n_events;
 	const char *iface;
 	const char *filter;
 	char *filter_owned;
@@ -111,12 +114,25 @@ static void usage(FILE *f)
 "                       ROLE: lync-fe, lync-edge, exchange, other\n"
 "  --trust FILE.pem     CA certificates phones also trust (New-CsWebTrustedCACertificate)\n"
 "  --cert ROLE=FILE     a server certificate exported from a server (PEM or DER)\n"
+"  --phone-log FILE     a Lync Phone Edition log (CELog/UCD_LOG lines as text): its\n"
+"                       EWS urls make those servers exchange, and its errors\n"
+"                       (errorCode=12045, hr=...) are tied to the findings that\n"
+"                       explain them; repeatable\n"
+"\n"
+"several runs:\n"
+"  --events FILE.jsonl  also report over an earlier run's jsonl output (\"-\" is\n"
+"                       stdin); repeat it for each run (several capture points);\n"
+"                       combines with -r and -i\n"
+"  --baseline FILE.jsonl  compare with an earlier run's jsonl: certificate-changed\n"
+"                       for a server whose certificate or issuing CA differs, or\n"
+"                       that appeared or disappeared\n"
 "\n"
 "output:\n"
 "  --format FMT         text, jsonl or dot (default: text on a terminal, else jsonl)\n"
 "  --fail-on SEV        exit 1 on findings at or above critical|warning|info, or never\n"
 "                       (default critical)\n"
-"  --export-certs DIR   write every certificate seen as PEM, named by SHA-1\n"
+"  --export-certs DIR   write every certificate seen to DIR as <sha1>.pem and\n"
+"                       <sha1>.cer (DER, for Windows), and DIR/index.tsv\n"
 "  -w FILE              save the handshake packets of every flow (not the bulk) to FILE\n"
 "  -Z USER              drop privileges to USER after opening the interface\n"
 "                       (started as root without -Z, certtrace parses the network\n"
@@ -194,7 +210,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_PORTS = 256, OPT_ROLE, OPT_TRUST, OPT_CERT, OPT_FORMAT, OPT_FAIL_ON,
 		OPT_EXPORT, OPT_DURATION, OPT_MAX_FLOWS, OPT_DEBUG_FLOWS, OPT_VERSION,
-		OPT_NO_DPI,
+		OPT_NO_DPI, OPT_PHONE_LOG, OPT_EVENTS, OPT_BASELINE,
 	};
 	static const struct option longopts[] = {
 		{ "ports", required_argument, 0, OPT_PORTS },
@@ -208,6 +224,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-flows", required_argument, 0, OPT_MAX_FLOWS },
 		{ "debug-flows", no_argument, 0, OPT_DEBUG_FLOWS },
 		{ "no-dpi", no_argument, 0, OPT_NO_DPI },
+		{ "phone-log", required_argument, 0, OPT_PHONE_LOG },
+		{ "events", required_argument, 0, OPT_EVENTS },
+		{ "baseline", required_argument, 0, OPT_BASELINE },
 		{ "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, OPT_VERSION },
 		{ 0, 0, 0, 0 },
@@ -342,6 +361,21 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_NO_DPI:
 			o->no_dpi = true;
 			break;
+		case OPT_PHONE_LOG:
+			if (o->rep.n_phone_logs == REP_MAX_PHONE_LOGS)
+				return die_usage("too many --phone-log files (%s)", optarg);
+			o->rep.phone_logs[o->rep.n_phone_logs++] = optarg;
+			break;
+		case OPT_EVENTS:
+			if (o->n_events == MAX_EVENTS)
+				return die_usage("too many --events files (at most %s)", "256");
+			o->events[o->n_events++] = optarg;
+			break;
+		case OPT_BASELINE:
+			if (o->rep.baseline)
+				return die_usage("give one --baseline, not several (%s)", optarg);
+			o->rep.baseline = optarg;
+			break;
 		default:
 			return 2;
 		}
@@ -364,8 +398,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 			return die_usage("a capture filter (\"%s\") only applies to -i; "
 					 "certtrace reads every TCP flow of a file", o->filter);
 	}
-	if (!o->list_ifaces && !o->iface && o->n_files == 0)
-		return die_usage("nothing to read: give -r FILE or -i IFACE%s", "");
+	if (!o->list_ifaces && !o->iface && o->n_files == 0 && o->n_events == 0)
+		return die_usage("nothing to read: give -r FILE, -i IFACE or --events FILE%s", "");
+	if (o->n_events && o->debug_flows)
+		return die_usage("--debug-flows reads captures, not --events%s", "");
 	if (o->iface && o->n_files)
 		return die_usage("give -r or -i, not both%s", "");
 	o->rep.verbose = o->verbose;
@@ -698,6 +734,16 @@ int main(int argc, char **argv)
 		run.rep = rep_new(&o.rep, stdout, err, sizeof err);
 		if (!run.rep) {
 			fprintf(stderr, "certtrace: %s\n", err);
+			free(o.filter_owned);
+			return 2;
+		}
+	}
+	/* --events first: earlier runs' handshakes, then this run's captures. */
+	for (unsigned i = 0; run.rep && i < o.n_events; i++) {
+		if (!rep_replay_events(run.rep, o.events[i], err, sizeof err)) {
+			fprintf(stderr, "certtrace: --events %s\n", err);
+			rep_free(run.rep);
+			dpi_free(run.dpi);
 			free(o.filter_owned);
 			return 2;
 		}

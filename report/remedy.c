@@ -275,6 +275,52 @@ static void describe_name(struct rep_finding *f, const char *who, const char *li
 	free(names);
 }
 
+/* certificate-changed: what --baseline had and what this run saw. */
+static void describe_changed(struct rep_finding *f, const char *who, const char *cw)
+{
+	const char *change = fact(f, "change", "certificate");
+	const char *base = fact(f, "baseline", "the baseline");
+	const char *old = fact(f, "baseline_certificate", "another certificate");
+	const char *old_ca = fact(f, "baseline_issuing_ca", "?");
+
+	if (!strcmp(change, "appeared")) {
+		f->message = rep_asprintf("%s is new since %s: it presents %s, issued by %s.", who, base,
+					  cw, fact(f, "issuing_ca", "?"));
+		f->symptom = rep_asprintf("None by itself; the trust rules above say whether "
+					  "clients accept it.");
+		f->remedy = rep_asprintf("Check that this server is meant to be there; if it serves "
+					 "Lync or Exchange, its certificate must come from the FE pool's CA.");
+		return;
+	}
+	if (!strcmp(change, "disappeared")) {
+		f->message = rep_asprintf("%s%s%s%s presented %s in %s and was not seen in this run.",
+					  who, rep_finding_fact(f, "baseline_name") ? " (" : "",
+					  fact(f, "baseline_name", ""),
+					  rep_finding_fact(f, "baseline_name") ? ")" : "", old, base);
+		f->symptom = rep_asprintf("Clients that used it fail to connect, unless another "
+					  "server took its place or this capture did not see its traffic.");
+		f->remedy = rep_asprintf("Check that the server is up and that the capture point "
+					 "sees its traffic (clients, ports, the capture filter).");
+		return;
+	}
+	bool ca = !strcmp(change, "certificate and issuing CA");
+	f->message = rep_asprintf("%s now presents %s, issued by %s; in %s it presented %s%s%s%s.",
+				  who, cw, fact(f, "issuing_ca", "?"), base, old,
+				  ca ? ", issued by " : " from the same CA", ca ? old_ca : "",
+				  ca ? ": the issuing CA changed too" : "");
+	f->symptom = ca
+		? rep_asprintf("Clients that trusted only the old CA reject the new certificate: "
+			       "on Lync phones %s, unless the new CA is the FE pool's (issuer-mismatch "
+			       "is reported when it is not).", SYMPTOM_12045)
+		: rep_asprintf("None if the renewal was planned; clients that pinned the old "
+			       "certificate reject the new one.");
+	f->remedy = ca
+		? rep_asprintf("Check that the change was intended; the new certificate must come "
+			       "from the CA that issued the Lync FE pool certificate, or that CA must "
+			       "be added for phones with New-CsWebTrustedCACertificate.")
+		: rep_asprintf("Check that the change was intended (a planned renewal).");
+}
+
 void rep_finding_describe(struct rep *r, struct rep_finding *f)
 {
 	char who[600], cw[600];
@@ -452,10 +498,7 @@ void rep_finding_describe(struct rep *r, struct rep_finding *f)
 					 "reissue the certificate.", xi->issuer);
 		break;
 	case RC_CERTIFICATE_CHANGED:
-		f->message = rep_asprintf("%s presents a different certificate than in the baseline.",
-					  who);
-		f->symptom = rep_asprintf("Depends on the new certificate.");
-		f->remedy = rep_asprintf("Check that the change was intended.");
+		describe_changed(f, who, cw);
 		break;
 	case RC_PSS_SIGNATURE:
 		f->message = rep_asprintf("%s presents %s, signed with RSASSA-PSS.", who, cw);

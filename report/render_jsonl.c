@@ -6,7 +6,9 @@
  * certificate the first time it is named, then the "tls" event naming it;
  * at the end one "server" event per server (the inventory, with roles as
  * finally decided -- an addition to the contract), the "finding" events,
- * and "summary" last.
+ * a "phone_error" event per error of a --phone-log, and "summary" last.
+ * A "certificate" event carries the DER ("der", base64) so that --events
+ * can rebuild the certificates of an earlier run.
  *
  * Every string we print is already safe (x509.c escapes hostile bytes; SNI
  * is printable ASCII), but jansson refuses invalid UTF-8 outright, so
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "report/rep_int.h"
 
@@ -90,6 +93,22 @@ static void emit(struct rep *r, json_t *obj)
 	json_decref(obj);
 }
 
+/* The certificate itself, base64 without line breaks: --events rebuilds
+ * full certificates from it in a later run. */
+static json_t *jder(const struct x509_info *xi)
+{
+	if (!xi->der || !xi->der_len || xi->der_len > INT32_MAX / 2)
+		return json_null();
+	size_t cap = 4 * ((xi->der_len + 2) / 3) + 1;
+	unsigned char *b = malloc(cap);
+	if (!b)
+		return json_null();
+	EVP_EncodeBlock(b, xi->der, (int)xi->der_len);
+	json_t *v = json_string((const char *)b);
+	free(b);
+	return v ? v : json_null();
+}
+
 static json_t *cert_event(const struct x509_info *xi)
 {
 	json_t *o = json_object();
@@ -100,6 +119,7 @@ static json_t *cert_event(const struct x509_info *xi)
 	json_object_set_new(o, "sha1", jstr(xi->sha1_hex));
 	json_object_set_new(o, "sha256", jstr(xi->sha256_hex));
 	json_object_set_new(o, "thumbprint", jstr(xi->thumbprint));
+	json_object_set_new(o, "der", jder(xi));
 	if (!xi->parsed) {
 		json_object_set_new(o, "error", jstr(xi->error[0] ? xi->error : "unparsable"));
 		return o;
@@ -194,6 +214,9 @@ void rep_jsonl_handshake(struct rep *r, struct rep_server *s, const struct rep_h
 	json_object_set_new(o, "resumed", json_boolean(t->resumed));
 	json_object_set_new(o, "certificates_visible", json_boolean(t->certificates_visible));
 	json_object_set_new(o, "server_chain", chain_array(server_certs, n_server));
+	json_object_set_new(o, "server_chain_truncated", json_boolean(t->server_chain.truncated));
+	json_object_set_new(o, "server_chain_ts", t->server_chain.present && t->server_chain.ts_us
+			    ? jtime(t->server_chain.ts_us) : json_null());
 	json_object_set_new(o, "client_chain", chain_array(client_certs, n_client));
 	json_t *cas = json_array();
 	for (unsigned i = 0; cas && i < t->n_ca_names && i < TLS_MAX_CA_NAMES; i++) {
@@ -205,7 +228,7 @@ void rep_jsonl_handshake(struct rep *r, struct rep_server *s, const struct rep_h
 	json_t *alerts = json_array();
 	for (unsigned i = 0; alerts && i < t->n_alerts && i < TLS_MAX_ALERTS; i++) {
 		const struct tls_alert *a = &t->alerts[i];
-		json_t *ao = json_pack("{s:s,s:s,s:o}",
+		json_t *ao = json_pack("{s:o,s:s,s:s,s:o}", "ts", jtime(a->ts_us),
 				       "from", a->from == TLS_FROM_CLIENT ? "client" : "server",
 				       "level", a->encrypted ? "encrypted" :
 				       a->level == 2 ? "fatal" : a->level == 1 ? "warning" : "unknown",
@@ -261,6 +284,8 @@ static json_t *server_event(const struct rep_server *s)
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "role_reason", jstr(s->role_reason));
+	if (s->baseline_only)
+		json_object_set_new(o, "baseline_only", json_true());
 	json_t *ev = json_object();
 	json_object_set_new(ev, "event", json_string("server"));
 	json_object_update(ev, o);
@@ -346,12 +371,50 @@ static json_t *finding_event(const struct rep_finding *f)
 	return o;
 }
 
+/* --phone-log: one event per error, with the finding that explains it. */
+static json_t *phone_error_event(const struct rep_phone_error *e)
+{
+	struct rep_phone_words w;
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	rep_phone_describe(e, &w);
+	json_object_set_new(o, "event", json_string("phone_error"));
+	json_object_set_new(o, "ts", jstr_or_null(e->ts));
+	json_object_set_new(o, "code", jstr(w.code));
+	json_object_set_new(o, "name", jstr(w.name));
+	json_object_set_new(o, "meaning", jstr(w.meaning));
+	json_object_set_new(o, "text", jstr_or_null(e->text));
+	json_object_set_new(o, "hr", jstr_or_null(w.hr));
+	if (w.hr[0]) {
+		json_object_set_new(o, "hr_name", jstr(w.hr_name));
+		json_object_set_new(o, "hr_meaning", jstr(w.hr_meaning));
+	}
+	json_object_set_new(o, "url", jstr_or_null(e->url));
+	json_object_set_new(o, "host", jstr_or_null(e->host));
+	json_object_set_new(o, "port", e->url ? json_integer(e->port) : json_null());
+	json_object_set_new(o, "file", jstr(e->file));
+	json_object_set_new(o, "line", json_integer(e->line));
+	if (e->explained_by) {
+		const struct rep_finding *f = e->explained_by;
+		json_object_set_new(o, "explained_by", json_pack("{s:s,s:s,s:o,s:o}",
+			"code", rep_codes[f->code].name, "severity", rep_severity_name(f->severity),
+			"server", server_ref(f->server), "via", jstr(e->via)));
+	} else {
+		json_object_set_new(o, "explained_by", json_null());
+	}
+	return o;
+}
+
 void rep_jsonl_finish(struct rep *r, const struct rep_capture_stats *st)
 {
 	for (size_t i = 0; i < r->server_list.n; i++)
 		emit(r, server_event(r->server_list.v[i]));
 	for (size_t i = 0; i < r->finding_list.n; i++)
 		emit(r, finding_event(r->finding_list.v[i]));
+	for (size_t i = 0; i < r->phone.errors.n; i++)
+		emit(r, phone_error_event(r->phone.errors.v[i]));
 
 	json_t *o = json_object();
 	if (!o)
@@ -362,7 +425,7 @@ void rep_jsonl_finish(struct rep *r, const struct rep_capture_stats *st)
 	json_object_set_new(o, "flows", json_integer((json_int_t)st->flows));
 	json_object_set_new(o, "tcp_flows", json_integer((json_int_t)st->tcp_flows));
 	json_object_set_new(o, "handshakes", json_integer((json_int_t)r->handshakes));
-	json_object_set_new(o, "servers", json_integer((json_int_t)r->server_list.n));
+	json_object_set_new(o, "servers", json_integer((json_int_t)rep_server_count(r)));
 	json_object_set_new(o, "certificates", json_integer((json_int_t)r->wire_certs));
 	json_object_set_new(o, "findings", json_pack("{s:i,s:i,s:i}",
 		"critical", (json_int_t)r->n_by_severity[REP_CRITICAL],
@@ -379,6 +442,18 @@ void rep_jsonl_finish(struct rep *r, const struct rep_capture_stats *st)
 		json_object_set_new(o, "kernel_received", json_integer((json_int_t)st->kernel_received));
 		json_object_set_new(o, "kernel_dropped", json_integer((json_int_t)st->kernel_dropped));
 		json_object_set_new(o, "kernel_ifdropped", json_integer((json_int_t)st->kernel_ifdropped));
+	}
+	if (r->phone.files) {
+		unsigned explained = 0;
+		for (size_t i = 0; i < r->phone.errors.n; i++)
+			explained += ((const struct rep_phone_error *)r->phone.errors.v[i])->explained_by != NULL;
+		json_object_set_new(o, "phone_log", json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}",
+			"files", (json_int_t)r->phone.files,
+			"lines", (json_int_t)r->phone.lines,
+			"not_understood", (json_int_t)r->phone.not_understood,
+			"errors", (json_int_t)(r->phone.errors.n + r->phone.errors_dropped),
+			"explained", (json_int_t)explained,
+			"ews_urls", (json_int_t)r->phone.ews.n));
 	}
 	json_object_set_new(o, "exit_status", json_integer(r->status));
 	emit(r, o);

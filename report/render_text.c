@@ -106,7 +106,9 @@ static void print_server(struct rep *r, const struct rep_server *s)
 			fprintf(o, " %s", s->clients[i]);
 		fprintf(o, "%s\n", s->n_clients > 8 ? " ..." : "");
 	}
-	if (!s->file)
+	if (s->baseline_only)
+		fprintf(o, "    handshakes: none in this run (known from --baseline)\n");
+	else if (!s->file)
 		print_seen(o, "    ", &s->seen);
 	if (s->resumed || s->hidden)
 		fprintf(o, "    without certificates: %llu resumed, %llu TLS 1.3 hidden\n",
@@ -173,6 +175,76 @@ static void print_finding(struct rep *r, const struct rep_finding *f)
 	fputc('\n', o);
 }
 
+static bool same_phone_error(const struct rep_phone_error *a, const struct rep_phone_error *b)
+{
+	return a->file == b->file && a->win32 == b->win32 && a->hr == b->hr &&
+	       a->explained_by == b->explained_by && !a->url == !b->url &&
+	       (!a->url || !strcmp(a->url, b->url));
+}
+
+/* --phone-log: the EWS urls the phones were given and the server each
+ * reached, then the errors (a run of the same error as one line) with the
+ * finding that explains each. */
+static void print_phone_log(struct rep *r)
+{
+	FILE *o = r->out;
+	const struct rep_phonelog *pl = &r->phone;
+
+	if (!pl->files)
+		return;
+	fprintf(o, "%sphone log%s: %u file%s, %llu lines (%llu not understood), %zu error%s\n",
+		col(r, C_BOLD), col(r, C_RESET), pl->files, pl->files == 1 ? "" : "s",
+		(unsigned long long)pl->lines, (unsigned long long)pl->not_understood,
+		pl->errors.n, pl->errors.n == 1 ? "" : "s");
+	for (size_t i = 0; i < pl->ews.n; i++) {
+		const struct rep_phone_ews *w = pl->ews.v[i];
+		const struct rep_server *s = rep_phone_ews_server(r, w);
+		char addr[300];
+		fprintf(o, "  %s %s: ", w->which, w->url);
+		if (s)
+			fprintf(o, "%s server %s\n", rep_role_name(s->role),
+				rep_server_addr(s, addr, sizeof(addr)));
+		else
+			fprintf(o, "not seen in the capture%s\n", r->handshakes == 1 ? "" : "s");
+	}
+	for (size_t i = 0; i < pl->errors.n;) {
+		const struct rep_phone_error *e = pl->errors.v[i];
+		size_t j = i + 1;
+		while (j < pl->errors.n && same_phone_error(e, pl->errors.v[j]))
+			j++;
+		const struct rep_phone_error *last = pl->errors.v[j - 1];
+		struct rep_phone_words w;
+		rep_phone_describe(e, &w);
+		fprintf(o, "  phone %s%s%s: %s%s%s %s", e->ts[0] ? e->ts : "(no time)",
+			j - i > 1 ? " .. " : "", j - i > 1 ? last->ts : "",
+			e->text ? e->text : "", e->text ? " " : "", w.code, w.name);
+		if (e->url)
+			fprintf(o, " on %s", e->url);
+		if (j - i > 1)
+			fprintf(o, " (%zu times)", j - i);
+		const struct rep_finding *f = e->explained_by;
+		if (f) {
+			char addr[300];
+			const char *name = e->host[0] ? e->host : rep_server_name(f->server);
+			fprintf(o, " %s\u2190 %s%s%s on %s%s(%s)\n", sev_colour(r, f->severity),
+				rep_codes[f->code].name, col(r, C_RESET), "", name, *name ? " " : "",
+				rep_server_addr(f->server, addr, sizeof(addr)));
+		} else {
+			fprintf(o, " %s\u2190 no finding explains it%s\n", col(r, C_DIM), col(r, C_RESET));
+		}
+		fprintf(o, "    %s%s", col(r, C_DIM), w.meaning);
+		if (w.hr[0] && e->win32 && strcmp(w.hr_name, "unknown"))
+			fprintf(o, "; hr %s %s: %s", w.hr, w.hr_name, w.hr_meaning);
+		else if (w.hr[0] && e->win32)
+			fprintf(o, "; hr %s: %s", w.hr, w.hr_meaning);
+		if (!e->url)
+			fprintf(o, "; no url logged%s%s", f ? ", matched on " : "", f ? e->via : "");
+		fprintf(o, " [%s line %u]%s\n", e->file, e->line, col(r, C_RESET));
+		i = j;
+	}
+	fputc('\n', o);
+}
+
 void rep_text_finish(struct rep *r, const struct rep_capture_stats *st)
 {
 	static const enum rep_role order[] = {
@@ -184,7 +256,8 @@ void rep_text_finish(struct rep *r, const struct rep_capture_stats *st)
 		return;
 	fprintf(o, "%scerttrace%s: %llu handshake%s, %zu server%s, %llu certificate%s",
 		col(r, C_BOLD), col(r, C_RESET), (unsigned long long)r->handshakes,
-		r->handshakes == 1 ? "" : "s", r->server_list.n, r->server_list.n == 1 ? "" : "s",
+		r->handshakes == 1 ? "" : "s", (size_t)rep_server_count(r),
+		rep_server_count(r) == 1 ? "" : "s",
 		(unsigned long long)r->wire_certs, r->wire_certs == 1 ? "" : "s");
 	if (st->packets)
 		fprintf(o, " (%llu packets, %llu flows)", (unsigned long long)st->packets,
@@ -216,6 +289,8 @@ void rep_text_finish(struct rep *r, const struct rep_capture_stats *st)
 		for (size_t i = 0; i < r->finding_list.n; i++)
 			print_finding(r, r->finding_list.v[i]);
 	}
+
+	print_phone_log(r);
 
 	unsigned crit = r->n_by_severity[REP_CRITICAL], warn = r->n_by_severity[REP_WARNING],
 		 info = r->n_by_severity[REP_INFO];

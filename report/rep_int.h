@@ -119,6 +119,7 @@ struct rep_server {
 
 	struct rep_seen seen;          /* every handshake */
 	uint64_t resumed, hidden, failed;
+	bool baseline_only;            /* in --baseline, not seen in this run */
 };
 
 /* Display name: first SNI, else the leaf's first DNS name or CN, else "". */
@@ -147,7 +148,7 @@ enum rep_code {
 	RC_HANDSHAKE_TRUNCATED,
 	RC_MISSING_SERVER_AUTH_EKU,
 	RC_MISSING_CRL_DP,
-	RC_CERTIFICATE_CHANGED,        /* reserved for --baseline */
+	RC_CERTIFICATE_CHANGED,        /* against --baseline (events.c) */
 	RC_PSS_SIGNATURE,
 	RC_COUNT
 };
@@ -181,6 +182,73 @@ struct rep_finding {
 };
 
 const char *rep_finding_fact(const struct rep_finding *f, const char *key);
+
+/* ---- --phone-log (phonelog.c) --------------------------------------------------- */
+
+struct rep_phone_ews {                 /* "InternalEwsUrl is https://..." */
+	const char *file;              /* the --phone-log argument */
+	const char *which;             /* "InternalEwsUrl" or "ExternalEwsUrl" */
+	char *url;
+	char host[256];                /* lowercase; an IPv6 literal without brackets */
+	uint16_t port;
+};
+
+struct rep_phone_error {
+	const char *file;
+	unsigned line, last_line;      /* first and last line of the failure */
+	char ts[32];                   /* as logged, "10/19/2012 14:50:27.850"; "" none */
+	char *text;                    /* "Insecure server", or NULL */
+	uint32_t win32;                /* errorCode= (WinINet/WinHTTP), 0 none */
+	uint32_t hr;                   /* hr= (HRESULT), 0 none */
+	char *url;                     /* NULL when no line gave one */
+	char host[256];
+	uint16_t port;
+	/* rep_phone_explain() */
+	struct rep_finding *explained_by;
+	const char *via;               /* how the server was found (static) */
+};
+
+struct rep_phone_words {               /* what rep_phone_describe() says of an error */
+	char code[16];                 /* "12045" or "0x80f10043" */
+	const char *name, *meaning;    /* "unknown" when not known */
+	char hr[16];                   /* "" when no hr */
+	const char *hr_name;
+	char hr_meaning[160];
+};
+
+struct rep_phonelog {
+	struct rep_vec ews;            /* struct rep_phone_ews */
+	struct rep_vec errors;         /* struct rep_phone_error, in log order */
+	unsigned files;
+	uint64_t lines, not_understood, errors_dropped;
+};
+
+/* Never fails: what it cannot read is counted in not_understood.  file is
+ * kept as a pointer (the option string). */
+void rep_phonelog_parse(struct rep_phonelog *pl, const char *file, const uint8_t *buf,
+			size_t len);
+void rep_phonelog_free(struct rep_phonelog *pl);
+void rep_phone_describe(const struct rep_phone_error *e, struct rep_phone_words *w);
+/* roles.c: a server an EWS url names is exchange */
+bool rep_phone_role(struct rep *r, struct rep_server *s);
+const struct rep_server *rep_phone_ews_server(const struct rep *r, const struct rep_phone_ews *w);
+/* After the rules: each error's explaining finding. */
+void rep_phone_explain(struct rep *r);
+
+/* ---- --events and --baseline (events.c) ------------------------------------------ */
+
+struct rep_baseline;
+bool rep_baseline_load(struct rep *r, const char *path, char *err, size_t errlen);
+/* rules.c, at the end: certificate-changed against the baseline */
+void rep_baseline_rules(struct rep *r);
+void rep_baseline_free(struct rep *r);
+
+/* ---- --export-certs (export.c) --------------------------------------------------- */
+
+bool rep_export_open(struct rep *r, char *err, size_t errlen);
+void rep_export_cert(struct rep *r, struct rep_cert *c);
+void rep_export_index(struct rep *r);
+void rep_export_close(struct rep *r);
 
 /* ---- the report ----------------------------------------------------------- */
 
@@ -218,6 +286,11 @@ struct rep {
 	char *line;                    /* jsonl: one event, reused */
 	size_t line_cap;
 	bool export_warned;
+	int export_fd;                 /* --export-certs directory, -1 none */
+	struct rep_phonelog phone;     /* --phone-log */
+	struct rep_baseline *baseline; /* --baseline */
+	struct rep_capture_stats replayed;  /* --events: the runs' own counters */
+	unsigned baseline_only_servers;
 	bool finished;
 	unsigned n_by_severity[3];
 };
@@ -280,5 +353,7 @@ void rep_iso_us(uint64_t ts_us, char *buf, size_t len);   /* ...T14:50:27.214000
 const char *rep_severity_name(enum rep_severity s);
 char *rep_strdup(const char *s);
 char *rep_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A whole file (at most max_bytes) NUL-terminated; NULL with err. */
+uint8_t *rep_read_file(const char *path, size_t max_bytes, size_t *len, char *err, size_t errlen);
 
 #endif

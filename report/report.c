@@ -26,6 +26,7 @@
 #include "report/rep_int.h"
 
 #define REP_MAX_FILE_BYTES (16 * 1024 * 1024)   /* a --trust/--cert file, at most */
+#define REP_MAX_PHONE_LOG_BYTES (256u * 1024 * 1024)
 
 /* ---- small helpers the renderers share ------------------------------------------- */
 
@@ -73,7 +74,7 @@ const char *rep_severity_name(enum rep_severity s)
 
 /* ---- option files ------------------------------------------------------------------ */
 
-static uint8_t *read_file(const char *path, size_t *len, char *err, size_t errlen)
+uint8_t *rep_read_file(const char *path, size_t max_bytes, size_t *len, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
 	uint8_t *buf = NULL;
@@ -85,9 +86,8 @@ static uint8_t *read_file(const char *path, size_t *len, char *err, size_t errle
 	}
 	for (;;) {
 		if (n == cap) {
-			if (cap >= REP_MAX_FILE_BYTES) {
-				snprintf(err, errlen, "%s: larger than %d MiB, not a certificate file",
-					 path, REP_MAX_FILE_BYTES >> 20);
+			if (cap >= max_bytes) {
+				snprintf(err, errlen, "%s: larger than %zu MiB", path, max_bytes >> 20);
 				goto fail;
 			}
 			cap = cap ? cap * 2 : 16384;
@@ -123,7 +123,7 @@ static bool load_certs(struct rep *r, const char *path, struct rep_cert **out, u
 		       unsigned *n, char *err, size_t errlen)
 {
 	size_t len;
-	uint8_t *data = read_file(path, &len, err, errlen);
+	uint8_t *data = rep_read_file(path, REP_MAX_FILE_BYTES, &len, err, errlen);
 	bool ok = false;
 
 	*n = 0;
@@ -193,7 +193,18 @@ static bool load_options(struct rep *r, char *err, size_t errlen)
 		snprintf(s->role_reason, sizeof(s->role_reason), "--cert %s=%s",
 			 rep_role_name(s->role), file);
 	}
-	return true;
+	for (unsigned i = 0; i < r->opt.n_phone_logs && i < REP_MAX_PHONE_LOGS; i++) {
+		const char *file = r->opt.phone_logs[i];
+		size_t len;
+		uint8_t *data = rep_read_file(file, REP_MAX_PHONE_LOG_BYTES, &len, err, errlen);
+		if (!data)
+			return false;
+		rep_phonelog_parse(&r->phone, file, data, len);
+		free(data);
+	}
+	if (r->opt.baseline && !rep_baseline_load(r, r->opt.baseline, err, errlen))
+		return false;
+	return rep_export_open(r, err, errlen);
 }
 
 struct rep *rep_new(const struct rep_options *opt, FILE *out, char *err, size_t errlen)
@@ -206,6 +217,7 @@ struct rep *rep_new(const struct rep_options *opt, FILE *out, char *err, size_t 
 	}
 	r->opt = *opt;
 	r->out = out;
+	r->export_fd = -1;
 	r->cache = x509_cache_new(X509_CACHE_DEFAULT_ENTRIES);
 	if (!r->cache) {
 		snprintf(err, errlen, "out of memory");
@@ -220,26 +232,6 @@ struct rep *rep_new(const struct rep_options *opt, FILE *out, char *err, size_t 
 }
 
 /* ---- handshakes ------------------------------------------------------------------------ */
-
-static void export_cert(struct rep *r, struct rep_cert *c)
-{
-	c->exported = true;
-	if (!r->opt.export_dir)
-		return;
-	char *path = rep_asprintf("%s/%s.pem", r->opt.export_dir, c->xi->sha1_hex);
-	FILE *f = path ? fopen(path, "w") : NULL;
-	bool ok = f && PEM_write(f, "CERTIFICATE", "", c->xi->der, (long)c->xi->der_len) > 0;
-
-	if (f && fclose(f) != 0)
-		ok = false;
-	if (!ok && !r->export_warned) {
-		r->export_warned = true;
-		fprintf(stderr, "certtrace: --export-certs: cannot write %s: %s\n",
-			path ? path : r->opt.export_dir, strerror(errno));
-	}
-	ERR_clear_error();
-	free(path);
-}
 
 static unsigned intern_chain(struct rep *r, const struct tls_chain *ch, struct rep_cert **out)
 {
@@ -258,7 +250,7 @@ static unsigned intern_chain(struct rep *r, const struct tls_chain *ch, struct r
 			r->wire_certs++;
 		}
 		if (!c->exported)
-			export_cert(r, c);
+			rep_export_cert(r, c);
 		out[n++] = c;
 	}
 	return n;
@@ -319,7 +311,24 @@ int rep_finish(struct rep *r, const struct rep_capture_stats *st)
 	r->finished = true;
 	if (!st)
 		st = &none;
+	/* --events: the earlier runs' capture counters add to this one's. */
+	struct rep_capture_stats sum = *st;
+	const struct rep_capture_stats *x = &r->replayed;
+	sum.packets += x->packets;
+	sum.bytes += x->bytes;
+	sum.flows += x->flows;
+	sum.tcp_flows += x->tcp_flows;
+	sum.truncated_packets += x->truncated_packets;
+	sum.skipped_packets += x->skipped_packets;
+	sum.fragments_skipped += x->fragments_skipped;
+	sum.evicted_flows += x->evicted_flows;
+	sum.gaps += x->gaps;
+	sum.dpi_detection_misses += x->dpi_detection_misses;
+	sum.dpi_disagreements += x->dpi_disagreements;
+	st = &sum;
 	rep_rules_finish(r);
+	rep_phone_explain(r);
+	rep_export_index(r);
 	memset(r->n_by_severity, 0, sizeof(r->n_by_severity));
 	for (size_t i = 0; i < r->finding_list.n; i++) {
 		const struct rep_finding *f = r->finding_list.v[i];
@@ -349,6 +358,9 @@ void rep_free(struct rep *r)
 		return;
 	rep_findings_free(r);
 	rep_inventory_free(r);
+	rep_phonelog_free(&r->phone);
+	rep_baseline_free(r);
+	rep_export_close(r);
 	x509_cache_free(r->cache);
 	free(r->line);
 	free(r);
@@ -361,5 +373,5 @@ uint64_t rep_handshake_count(const struct rep *r)
 
 uint64_t rep_server_count(const struct rep *r)
 {
-	return r ? r->server_list.n : 0;
+	return r ? r->server_list.n - r->baseline_only_servers : 0;
 }

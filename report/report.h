@@ -26,6 +26,7 @@ enum rep_role { ROLE_UNKNOWN = 0, ROLE_LYNC_FE, ROLE_LYNC_EDGE, ROLE_EXCHANGE, R
 #define REP_MAX_ROLE_RULES 64
 #define REP_MAX_TRUST      64
 #define REP_MAX_CERTS      64
+#define REP_MAX_PHONE_LOGS 64
 
 struct rep_role_rule {
 	char name[256];          /* IP, IP:PORT, or host name / glob over SNI and SAN */
@@ -44,6 +45,9 @@ struct rep_options {
 	unsigned n_certs;
 	struct { enum rep_role role; const char *file; } certs[REP_MAX_CERTS];  /* --cert */
 	const char *export_dir;        /* --export-certs */
+	unsigned n_phone_logs;
+	const char *phone_logs[REP_MAX_PHONE_LOGS];   /* --phone-log FILE */
+	const char *baseline;          /* --baseline FILE.jsonl */
 };
 
 struct rep_endpoint {
@@ -75,6 +79,10 @@ struct rep;
 /* NULL with a one-line reason in err when an option file cannot be read. */
 struct rep *rep_new(const struct rep_options *opt, FILE *out, char *err, size_t errlen);
 void rep_handshake(struct rep *r, const struct rep_handshake *h);
+/* --events: every handshake of an earlier run's jsonl output ("-" stdin),
+ * as if captured now.  false with a reason when the file cannot be read;
+ * lines that are not certtrace events are counted and skipped. */
+bool rep_replay_events(struct rep *r, const char *path, char *err, size_t errlen);
 /* Rules, findings, summary.  Returns the exit status (0 or 1 per fail_on). */
 int rep_finish(struct rep *r, const struct rep_capture_stats *st);
 void rep_free(struct rep *r);

@@ -6,11 +6,13 @@
  *      (fnmatch, case-insensitive) over the SNI names clients asked for and
  *      the DNS names on the server's certificates.  First rule of the most
  *      specific kind wins.
- *   2. TCP 5061 (SIP over TLS) is lync-fe.
- *   3. On 443/444/4443, an SNI autodiscover.* is exchange, then a
+ *   2. --phone-log: a server that an EWS url of a phone's log names (SNI,
+ *      address or certificate name, and the url's port) is exchange.
+ *   3. TCP 5061 (SIP over TLS) is lync-fe.
+ *   4. On 443/444/4443, an SNI autodiscover.* is exchange, then a
  *      certificate DNS name autodiscover.* (Exchange certificates carry it
  *      even when clients ask for casarray.contoso.com, as in the seed).
- *   4. At the end (rep_roles_refine): an HTTPS server on those ports that
+ *   5. At the end (rep_roles_refine): an HTTPS server on those ports that
  *      presents the certificate of a Lync FE (its web services) is lync-fe,
  *      else one that presents an Exchange server's certificate is exchange.
  * Everything else is "other".  Each decision keeps a reason in words, e.g.
@@ -218,8 +220,10 @@ void rep_role_decide(struct rep *r, struct rep_server *s)
 {
 	if (s->file)
 		return;                /* --cert: the role was given with the file */
+	if (s->baseline_only)
+		return;                /* --baseline: the role it had there */
 	s->role_explicit = false;
-	if (explicit_role(r, s))
+	if (explicit_role(r, s) || rep_phone_role(r, s))
 		return;
 	if (s->ep.port == 5061) {
 		s->role = ROLE_LYNC_FE;

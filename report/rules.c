@@ -915,6 +915,7 @@ void rep_rules_finish(struct rep *r)
 	pool_split(&rr, ROLE_LYNC_FE);
 	pool_split(&rr, ROLE_LYNC_EDGE);
 	pool_split(&rr, ROLE_EXCHANGE);
+	rep_baseline_rules(r);
 
 	for (size_t i = 0; i < r->finding_list.n; i++)
 		rep_finding_describe(r, r->finding_list.v[i]);

@@ -382,7 +382,7 @@ Test(rep_exit, no_findings_exit_zero_even_at_info)
 
 TestSuite(rep_files, .init = setup, .fini = teardown);
 
-Test(rep_files, export_certs_writes_each_certificate_once_as_pem)
+Test(rep_files, export_certs_writes_each_certificate_once_as_pem_and_der)
 {
 	char dir[] = "/tmp/rep_export_XXXXXX";
 	struct rep_options opt = { .format = REP_JSONL, .fail_on = REP_NEVER };
@@ -406,9 +406,12 @@ Test(rep_files, export_certs_writes_each_certificate_once_as_pem)
 	X509_free(back);
 	x509_unref(xi);
 	rep_run_free(&run);
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "test $(ls %s | wc -l) -eq 4 && rm -r %s", dir, dir);
-	cr_assert_eq(system(cmd), 0, "expected exactly the 4 certificates in %s", dir);
+	char cmd[320];
+	snprintf(cmd, sizeof(cmd), "cd %s && test $(ls | wc -l) -eq 9 && test $(ls *.pem | wc -l) -eq 4 "
+		 "&& test $(ls *.cer | wc -l) -eq 4 && test $(wc -l < index.tsv) -eq 5 && rm -r %s",
+		 dir, dir);
+	cr_assert_eq(system(cmd), 0, "expected the 4 certificates as .pem and .cer and index.tsv "
+		     "in %s", dir);
 }
 
 /* The FE exported as a PEM chain, the Exchange side captured. */
