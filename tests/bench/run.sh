@@ -1,0 +1,220 @@
+#!/bin/bash
+# run.sh — `make bench`: certtrace against a bare libpcap read loop and its peers on the
+# captures make-captures.sh builds, with /usr/bin/time -v for wall time and peak RSS.
+#
+#   tests/bench/run.sh ./certtrace [CAPTURE ...]
+#
+# Without captures it runs make-captures.sh first (root for the seed; SMALL=1 for the
+# ~100 MB capture).  Each tool runs RUNS times (default 3; tshark and ssldump
+# SLOW_RUNS, default 1, they take minutes on 1 GiB); the table shows the median wall
+# time, throughput, the largest peak RSS, and the ratio to the floor (pcapfloor: a
+# pcap_dispatch loop summing lengths) and, for floods, to the hash floor (the same loop
+# hashing every 5-tuple into a table).  Then the Certificate-message counts of certtrace
+# and tshark, and certtrace's flow and eviction counts.
+#
+# Tools missing from the machine are skipped with a note; as root the script installs
+# them from Debian: time, tcpdump, tshark, libndpi-bin (ndpiReader), ssldump.
+# Variables: RUNS, SLOW_RUNS, TIMEOUT_S (one run, default 1200), BENCH_DIR, SMALL,
+#   PEERS ("tcpdump ndpiReader tshark ssldump", or fewer).
+
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PROG=run.sh
+BIN=$(readlink -f "${1:?usage: run.sh ./certtrace [CAPTURE ...]}")
+shift
+RUNS=${RUNS:-3}
+SLOW_RUNS=${SLOW_RUNS:-1}
+TIMEOUT_S=${TIMEOUT_S:-1200}
+BENCH_DIR=${BENCH_DIR:-/var/tmp/certtrace-bench}
+PEERS=${PEERS:-tcpdump ndpiReader tshark ssldump}
+export BENCH_DIR
+
+log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+
+# --- tools --------------------------------------------------------------------
+need=""
+[ -x /usr/bin/time ] || need="$need time"
+command -v tcpdump >/dev/null 2>&1 || need="$need tcpdump"
+command -v tshark >/dev/null 2>&1 || need="$need tshark"
+command -v ndpiReader >/dev/null 2>&1 || need="$need libndpi-bin"
+command -v ssldump >/dev/null 2>&1 || need="$need ssldump"
+if [ -n "$need" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	log "installing$need"
+	export DEBIAN_FRONTEND=noninteractive
+	echo 'wireshark-common wireshark-common/install-setuid boolean false' |
+		debconf-set-selections 2>/dev/null || true
+	apt-get update -qq >/dev/null 2>&1
+	apt-get install -y -qq --no-install-recommends $need >/dev/null 2>&1 ||
+		log "apt-get install$need failed; those tools are skipped"
+fi
+[ -x /usr/bin/time ] || { log "needs /usr/bin/time (apt-get install time)"; exit 2; }
+
+# --- captures -----------------------------------------------------------------
+if [ $# -eq 0 ]; then
+	mapfile -t CAPTURES < <("$HERE/make-captures.sh") || exit 2
+else
+	CAPTURES=("$@")
+fi
+[ ${#CAPTURES[@]} -gt 0 ] || { log "no captures"; exit 2; }
+FLOOR=$BENCH_DIR/bin/pcapfloor
+if [ ! -x "$FLOOR" ] || [ "$HERE/pcapfloor.c" -nt "$FLOOR" ]; then
+	mkdir -p "$BENCH_DIR/bin"
+	cc -std=gnu11 -O2 -o "$FLOOR" "$HERE/pcapfloor.c" -lpcap || exit 2
+fi
+
+WORK=$(mktemp -d /tmp/ct-benchrun.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+# measure NAME RUNS CMD...: runs CMD (stdout to $WORK/NAME.out) and records the
+# median wall seconds and the largest max RSS (KiB) in $WORK/NAME.res.
+measure() {
+	local name=$1 runs=$2
+	shift 2
+	local i walls=() rss=0 ok=1
+	for i in $(seq 1 "$runs"); do
+		local t0 t1
+		t0=$(date +%s.%N)
+		if ! /usr/bin/time -v -o "$WORK/$name.time" timeout "$TIMEOUT_S" "$@" \
+			>"$WORK/$name.out" 2>"$WORK/$name.err"; then
+			# certtrace exits 1 on findings; timeout exits 124.
+			if grep -q 'Exit status: 124' "$WORK/$name.time" 2>/dev/null ||
+			   ! grep -q 'Exit status: [01]$' "$WORK/$name.time"; then
+				ok=0
+				log "$name failed or timed out: $(tail -2 "$WORK/$name.err" | tr '\n' ' ')"
+				break
+			fi
+		fi
+		t1=$(date +%s.%N)
+		# Wall time by the clock around the run: /usr/bin/time rounds to 10 ms.
+		walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')")
+		local r
+		r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/$name.time")
+		[ "$r" -gt "$rss" ] && rss=$r
+	done
+	if [ $ok = 1 ]; then
+		local med
+		med=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+		echo "$med $rss ${#walls[@]}" >"$WORK/$name.res"
+	else
+		echo "- - 0" >"$WORK/$name.res"
+	fi
+}
+
+row() {   # NAME LABEL BYTES PACKETS FLOOR_S [HASH_FLOOR_S]
+	local name=$1 label=$2 bytes=$3 pkts=$4 floor=$5 hfloor=${6:-}
+	read -r wall rss n <"$WORK/$name.res"
+	if [ "$wall" = - ]; then
+		printf '| %-24s |    - |   failed |        - |          - |       - |       - |%s\n' \
+			"$label" "${hfloor:+            - |}"
+		return
+	fi
+	awk -v l="$label" -v n="$n" -v w="$wall" -v r="$rss" -v b="$bytes" -v p="$pkts" \
+	    -v f="$floor" -v h="$hfloor" 'BEGIN {
+		if (w <= 0) w = 0.005
+		printf "| %-24s | %4d | %8.3f | %8.0f | %10.0f | %8.1f | %6.1fx |", \
+			l, n, w, b / w / 1e6, p / w, r / 1024, w / f
+		if (h != "") printf " %11.1fx |", w / h
+		printf "\n" }'
+}
+
+certmsgs_certtrace() {   # jsonl on stdin: Certificate messages seen (server + client)
+	python3 -c '
+import json, sys
+n = 0
+for line in sys.stdin:
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    if e.get("event") == "tls":
+        n += bool(e.get("server_chain")) + bool(e.get("client_chain"))
+print(n)'
+}
+
+summary_field() {   # FIELD, jsonl on stdin: the summary's value
+	python3 -c '
+import json, sys
+v = "-"
+for line in sys.stdin:
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    if e.get("event") == "summary":
+        v = e.get(sys.argv[1], "-")
+print(v)' "$1"
+}
+
+echo "certtrace bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), $RUNS runs per tool (tshark, ssldump: $SLOW_RUNS), file in the page cache"
+echo "$($BIN --version)"
+for cap in "${CAPTURES[@]}"; do
+	[ -s "$cap" ] || { log "$cap: missing"; continue; }
+	bytes=$(stat -c %s "$cap")
+	cat "$cap" >/dev/null             # into the page cache
+	flood=0
+	case $(basename "$cap") in flood-*) flood=1 ;; esac
+
+	measure floor "$RUNS" "$FLOOR" "$cap"
+	pkts=$(sed -n 's/.*packets=\([0-9]*\).*/\1/p' "$WORK/floor.out")
+	read -r floor_s _ _ <"$WORK/floor.res"
+	measure hfloor "$RUNS" "$FLOOR" --hash "$cap"
+	read -r hfloor_s _ _ <"$WORK/hfloor.res"
+	measure nodpi "$RUNS" "$BIN" -r "$cap" --no-dpi --format jsonl --fail-on never -q
+	cp "$WORK/nodpi.out" "$WORK/nodpi.jsonl"
+	measure dpi "$RUNS" "$BIN" -r "$cap" --format jsonl --fail-on never -q
+	cp "$WORK/dpi.out" "$WORK/dpi.jsonl"
+	for peer in $PEERS; do
+		case $peer in
+		tcpdump)
+			command -v tcpdump >/dev/null 2>&1 &&
+				measure tcpdump "$RUNS" tcpdump -n -r "$cap" -w /dev/null ;;
+		ndpiReader)
+			command -v ndpiReader >/dev/null 2>&1 &&
+				measure ndpiReader "$RUNS" ndpiReader -q -i "$cap" ;;
+		tshark)
+			command -v tshark >/dev/null 2>&1 &&
+				measure tshark "$SLOW_RUNS" tshark -n -r "$cap" \
+					-o tcp.reassemble_out_of_order:TRUE -o tcp.try_heuristic_first:TRUE \
+					-Y "tls.handshake.type == 11" -T fields -e tls.handshake.certificate &&
+				cp "$WORK/tshark.out" "$WORK/tshark.fields" ;;
+		ssldump)
+			# ssldump keeps every connection it has seen: not on the flood.
+			[ $flood = 0 ] && command -v ssldump >/dev/null 2>&1 &&
+				measure ssldump "$SLOW_RUNS" ssldump -n -r "$cap" ;;
+		esac
+	done
+
+	echo
+	echo "## $(basename "$cap"): $(awk -v b="$bytes" 'BEGIN {printf "%.0f MB", b / 1e6}'), $pkts packets"
+	echo
+	if [ $flood = 1 ]; then
+		echo "| tool                     | runs |   wall s |     MB/s |  packets/s |  RSS MiB | x floor | x hash floor |"
+		echo "|--------------------------|------|----------|----------|------------|----------|---------|--------------|"
+	else
+		echo "| tool                     | runs |   wall s |     MB/s |  packets/s |  RSS MiB | x floor |"
+		echo "|--------------------------|------|----------|----------|------------|----------|---------|"
+	fi
+	hf=""
+	[ $flood = 1 ] && hf=$hfloor_s
+	row floor "pcapfloor (the floor)" "$bytes" "$pkts" "$floor_s" $hf
+	row hfloor "pcapfloor --hash" "$bytes" "$pkts" "$floor_s" $hf
+	row nodpi "certtrace --no-dpi" "$bytes" "$pkts" "$floor_s" $hf
+	row dpi "certtrace (nDPI)" "$bytes" "$pkts" "$floor_s" $hf
+	for peer in $PEERS; do
+		[ -f "$WORK/$peer.res" ] || continue
+		case $peer in
+		tcpdump) row tcpdump "tcpdump -r -w /dev/null" "$bytes" "$pkts" "$floor_s" $hf ;;
+		ndpiReader) row ndpiReader "ndpiReader -i" "$bytes" "$pkts" "$floor_s" $hf ;;
+		tshark) row tshark "tshark (certificates)" "$bytes" "$pkts" "$floor_s" $hf ;;
+		ssldump) row ssldump "ssldump -r" "$bytes" "$pkts" "$floor_s" $hf ;;
+		esac
+	done
+	echo
+	ct=$(certmsgs_certtrace <"$WORK/nodpi.jsonl")
+	ts=-
+	[ -f "$WORK/tshark.fields" ] && ts=$(grep -c . "$WORK/tshark.fields")
+	echo "Certificate messages: certtrace $ct, tshark $ts (frames with one)"
+	echo "certtrace summary: flows $(summary_field flows <"$WORK/nodpi.jsonl"), handshakes $(summary_field handshakes <"$WORK/nodpi.jsonl"), evicted $(summary_field evicted_flows <"$WORK/nodpi.jsonl"); with nDPI: evicted $(summary_field evicted_flows <"$WORK/dpi.jsonl")"
+	rm -f "$WORK"/*.res "$WORK"/*.out "$WORK"/*.jsonl "$WORK"/*.fields
+done
