@@ -7,6 +7,8 @@
 #   make fuzz       libFuzzer targets (clang) in build-fuzz/, FUZZ_SECONDS each
 #   make fuzz-regress  replay tests/fuzz/regressions/ without libFuzzer (gcc)
 #   make test-valgrind the unit tests under valgrind (slow; not in make test)
+#   make bench     speed and memory against a bare libpcap loop, tcpdump, ndpiReader,
+#                  tshark, ssldump (tests/bench/; SMALL=1 for the ~100 MB capture)
 #
 # Variables: SANITIZE=1 (ASan+UBSan build in build-san/), WERROR=1 (CI),
 # BUILD=dir (object directory; lets several builds share one tree).
@@ -163,6 +165,11 @@ $(BUILD)/fuzz/regress_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/driver
 # The unit tests under valgrind, each test in the process valgrind watches.
 test-valgrind: $(BUILD)/tests/unit $(BUILD)/certtrace
 	CERTTRACE=$(BUILD)/certtrace sh tests/valgrind.sh $(BUILD)/tests/unit
+
+# Captures (built on first use under /var/tmp/certtrace-bench, needs root then),
+# then each tool RUNS times; the table goes to stdout (README, Performance).
+bench: certtrace
+	@SMALL=$(SMALL) bash tests/bench/run.sh ./certtrace
 
 install: certtrace
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
