@@ -57,7 +57,7 @@ FUZZ_CC  ?= clang
 CORPUS   ?= ../shared/corpus/real
 SEED_PCAP := pcaps/seed-issuer-mismatch.pcap
 
-.PHONY: all deps run test unit test-unit test-san test-golden test-corpus test-flows test-live golden \
+.PHONY: all deps run test unit test-unit test-san test-golden test-field test-corpus test-flows test-live golden \
         install clean fuzz fuzz-build fuzz-regress test-valgrind bench
 
 all: certtrace
@@ -98,6 +98,7 @@ test: deps
 	@$(MAKE) --no-print-directory unit SANITIZE=1
 	@$(MAKE) --no-print-directory fuzz-regress SANITIZE=1
 	@$(MAKE) --no-print-directory test-golden
+	@$(MAKE) --no-print-directory test-field
 	@$(MAKE) --no-print-directory test-corpus
 	@$(MAKE) --no-print-directory test-flows
 	@$(MAKE) --no-print-directory test-live
@@ -113,6 +114,10 @@ test-golden: certtrace
 
 golden: certtrace
 	@sh tests/golden.sh ./certtrace --update
+
+# --events, --baseline, --export-certs, --phone-log end to end; the manual.
+test-field: certtrace
+	@sh tests/field.sh ./certtrace
 
 test-corpus: certtrace
 	@sh tests/corpus.sh ./certtrace $(CORPUS)
@@ -175,6 +180,8 @@ install: certtrace
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 certtrace $(DESTDIR)$(PREFIX)/bin/certtrace
 	if [ -f certtrace.1 ]; then install -m 644 certtrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 contrib/certtrace.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/certtrace
 
 clean:
 	rm -rf build build-san build-* certtrace

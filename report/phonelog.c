@@ -540,8 +540,7 @@ static bool parse_line(struct phone_parse *pp, struct span line)
 	if (has_hr) {
 		struct rep_phone_error *o = pp->open;
 		if (o && o->file == pp->file && pp->line - o->last_line <= PHONE_ATTACH_LINES &&
-		    (o->hr == hr || !o->hr)) {
-			o->hr = hr;
+		    o->hr == hr) {
 			o->last_line = pp->line;
 			return take_url(o, msg);
 		}

@@ -1,0 +1,159 @@
+#!/bin/sh
+# make test-field: the field options end to end against the built binary.
+#   --events   two runs merged give the findings of one run over both captures
+#   --baseline fixed.pcap's run against the seed: certificate-changed on the CAS
+#   --export-certs  files open with openssl, planted symlinks are not followed
+#   --phone-log the seed's log: the 12045 error explained by issuer-mismatch
+#   certtrace.1 renders without warnings and lists every --help option
+set -u
+bin=${1:-./certtrace}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); }
+no() { echo "field: FAIL: $*"; fail=$((fail + 1)); }
+check() { if eval "$2"; then ok; else no "$1"; fi; }
+
+seed=pcaps/seed-issuer-mismatch.pcap
+split=pcaps/pool-issuer-split.pcapng
+cas_leaf=90705ff60e76fbf27a17ecd369d082e971b13ad7   # the seed's CAS certificate
+
+# jq-free: the findings as "code severity ip port role" lines, sorted.
+findings() {
+	python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["event"] == "finding":
+        s = e["server"]
+        print(e["code"], e["severity"], s["ip"], s["port"], s["role"])
+' "$1" | sort
+}
+events_without() {
+	python3 -c '
+import json, sys
+drop = set(sys.argv[2].split(","))
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["event"] in drop:
+        continue
+    e.pop("acceptable_cas", None)
+    print(json.dumps(e, sort_keys=True))
+' "$1" "$2"
+}
+
+# ---- --events ---------------------------------------------------------------------
+"$bin" -r $seed --format jsonl -q > "$tmp/a.jsonl"
+"$bin" -r $split --format jsonl -q > "$tmp/b.jsonl"
+"$bin" -r $seed -r $split --format jsonl -q > "$tmp/one.jsonl"
+"$bin" --events "$tmp/a.jsonl" --events "$tmp/b.jsonl" --format jsonl -q > "$tmp/merged.jsonl"
+findings "$tmp/one.jsonl" > "$tmp/one.f"
+findings "$tmp/merged.jsonl" > "$tmp/merged.f"
+check "--events a b finds what -r a -r b finds" 'cmp -s "$tmp/one.f" "$tmp/merged.f"'
+check "the merge shows the pool split across the two captures" \
+	'grep -q "^pool-issuer-split warning 127.0.10.2 5061 lync-fe$" "$tmp/merged.f"'
+check "--events a b: every event as -r a -r b (but acceptable_cas)" \
+	'events_without "$tmp/one.jsonl" summary > "$tmp/one.e" &&
+	 events_without "$tmp/merged.jsonl" summary > "$tmp/merged.e" && cmp -s "$tmp/one.e" "$tmp/merged.e"'
+check "--events adds the runs' packet counts" \
+	'[ "$(tail -1 "$tmp/one.jsonl" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"packets\"])")" = \
+	   "$(tail -1 "$tmp/merged.jsonl" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"packets\"])")" ]'
+cat "$tmp/a.jsonl" | "$bin" --events - -r $split --format jsonl -q > "$tmp/mixed.jsonl"
+findings "$tmp/mixed.jsonl" > "$tmp/mixed.f"
+check "--events - (stdin) with -r" 'cmp -s "$tmp/one.f" "$tmp/mixed.f"'
+printf 'not json\n{"event":"tls","ts":"bad"}\n' > "$tmp/junk.jsonl"
+"$bin" --events "$tmp/junk.jsonl" --format jsonl -q > /dev/null 2>&1
+check "--events over junk lines exits 0, never crashes" '[ $? -eq 0 ]'
+"$bin" --events "$tmp/does-not-exist.jsonl" --format jsonl > /dev/null 2> "$tmp/err"
+check "--events on a missing file exits 2" '[ $? -eq 2 ] && grep -q "does-not-exist" "$tmp/err"'
+
+# ---- --baseline -----------------------------------------------------------------------
+"$bin" -r pcaps/fixed.pcap --format jsonl -q > "$tmp/fixed.jsonl"
+"$bin" -r $seed --baseline "$tmp/fixed.jsonl" --format jsonl -q > "$tmp/base.jsonl"
+check "baseline fixed -> seed: certificate-changed on the CAS" \
+	'findings "$tmp/base.jsonl" | grep -q "^certificate-changed warning 127.0.20.1 443 exchange$"'
+check "baseline: the change is certificate and issuing CA" \
+	'grep "\"certificate-changed\"" "$tmp/base.jsonl" | grep -q "\"change\":\"certificate and issuing CA\""'
+check "baseline: the FE did not change" \
+	'! findings "$tmp/base.jsonl" | grep -q "^certificate-changed .* 5061 "'
+check "baseline: the trust rules still decide (issuer-mismatch)" \
+	'findings "$tmp/base.jsonl" | grep -q "^issuer-mismatch critical 127.0.20.1 443 exchange$"'
+"$bin" -r pcaps/fixed.pcap --baseline "$tmp/fixed.jsonl" --format jsonl -q --fail-on warning > "$tmp/same.jsonl"
+check "baseline against itself: no finding, exit 0" '[ $? -eq 0 ] && [ -z "$(findings "$tmp/same.jsonl")" ]'
+"$bin" -r pcaps/expired.pcap --baseline "$tmp/fixed.jsonl" --format jsonl -q > "$tmp/gone.jsonl"
+check "baseline: a server not seen any more disappeared" \
+	'grep "\"certificate-changed\"" "$tmp/gone.jsonl" | grep -q "\"change\":\"disappeared\""'
+"$bin" -r $seed --baseline "$tmp/junk.jsonl" > /dev/null 2>&1
+check "a baseline without servers is bad input (exit 2)" '[ $? -eq 2 ]'
+
+# ---- --export-certs ----------------------------------------------------------------------
+out="$tmp/export"
+mkdir -p "$out" "$tmp/outside"
+echo victim > "$tmp/outside/victim"
+ln -s "$tmp/outside/victim" "$out/$cas_leaf.pem"
+ln -s "$tmp/outside/victim" "$out/.$cas_leaf.cer.tmp"
+ln -s "$tmp/outside/victim" "$out/index.tsv"
+"$bin" -r $seed --export-certs "$out" --format jsonl -q > /dev/null
+check "export: the planted symlinks' target is untouched" '[ "$(cat "$tmp/outside/victim")" = victim ]'
+check "export: the planted names are now regular files" \
+	'[ -f "$out/$cas_leaf.pem" ] && [ ! -L "$out/$cas_leaf.pem" ] && [ ! -L "$out/index.tsv" ]'
+check "export: nothing written outside the folder" '[ "$(ls "$tmp/outside")" = victim ]'
+check "export: 4 certificates as .pem and .cer, no temporary files left" \
+	'[ $(ls "$out"/*.pem | wc -l) -eq 4 ] && [ $(ls "$out"/*.cer | wc -l) -eq 4 ] &&
+	 [ -z "$(ls -A "$out" | grep "^\.")" ]'
+good=1
+for f in "$out"/*.pem; do
+	name=$(basename "$f" .pem)
+	fp=$(openssl x509 -in "$f" -noout -fingerprint -sha1 2>/dev/null | sed 's/.*=//; s/://g' | tr A-F a-f)
+	[ "$fp" = "$name" ] || { echo "field: $f: openssl says $fp"; good=0; }
+	der=$(openssl x509 -inform DER -in "$out/$name.cer" -noout -fingerprint -sha1 2>/dev/null | sed 's/.*=//; s/://g' | tr A-F a-f)
+	[ "$der" = "$name" ] || { echo "field: $name.cer: openssl says $der"; good=0; }
+done
+check "export: every .pem and .cer opens with openssl x509 and is named by its SHA-1" '[ $good = 1 ]'
+check "export: index.tsv has a header and one line per certificate" \
+	'[ $(wc -l < "$out/index.tsv") -eq 5 ] && head -1 "$out/index.tsv" | grep -q "^sha1	thumbprint	subject	issuer"'
+check "export: index.tsv says who sent the CAS certificate" \
+	'grep "^$cas_leaf	" "$out/index.tsv" | grep -q "127.0.20.1:443"'
+"$bin" -r $seed --export-certs "$tmp/outside/victim/sub" --format jsonl -q > /dev/null 2>&1
+check "export into a path that cannot be a folder: exit 2" '[ $? -eq 2 ]'
+
+# ---- --phone-log -----------------------------------------------------------------------------
+"$bin" -r $seed --phone-log pcaps/seed-phone.log --format jsonl -q > "$tmp/phone.jsonl"
+check "phone log: one phone_error, 12045, explained by issuer-mismatch on the CAS" \
+	'[ $(grep -c "\"event\":\"phone_error\"" "$tmp/phone.jsonl") -eq 1 ] &&
+	 grep "\"phone_error\"" "$tmp/phone.jsonl" | grep -q "\"code\":\"12045\"" &&
+	 grep "\"phone_error\"" "$tmp/phone.jsonl" | grep -q "\"explained_by\":{\"code\":\"issuer-mismatch\",\"severity\":\"critical\",\"server\":{\"ip\":\"127.0.20.1\",\"port\":443"'
+"$bin" -r $seed --phone-log pcaps/seed-phone.log --format text --fail-on never > "$tmp/phone.txt"
+check "phone log: the text report ties the error to the finding" \
+	'grep -q "phone 10/19/2012 14:50:27.850: Insecure server 12045 ERROR_INTERNET_INVALID_CA on https://casarray.contoso.com/EWS/Exchange.asmx .* issuer-mismatch on casarray.contoso.com (127.0.20.1:443)" "$tmp/phone.txt"'
+"$bin" -r $seed --phone-log "$tmp/nope.log" > /dev/null 2>&1
+check "phone log that cannot be read: exit 2" '[ $? -eq 2 ]'
+head -c 200000 /dev/urandom > "$tmp/random.log"
+"$bin" -r $seed --phone-log "$tmp/random.log" --format jsonl -q > "$tmp/random.jsonl" 2>&1
+check "phone log of random bytes: counted, not fatal" \
+	'tail -1 "$tmp/random.jsonl" | grep -q "\"not_understood\":[1-9]"'
+
+# ---- the manual -----------------------------------------------------------------------------
+if command -v groff > /dev/null 2>&1; then
+	groff -man -Tutf8 -ww -z certtrace.1 > "$tmp/groff.err" 2>&1
+	check "certtrace.1 renders without groff warnings" '[ $? -eq 0 ] && [ ! -s "$tmp/groff.err" ]'
+	[ -s "$tmp/groff.err" ] && cat "$tmp/groff.err"
+else
+	echo "field: groff not installed (tests/deps.sh installs it): manual not rendered"
+	fail=$((fail + 1))
+fi
+missing=""
+for opt in $("$bin" --help | grep -o -- '--[a-z][a-z-]*' | sort -u) $("$bin" --help | grep -o -- '^  -[a-zA-Z]' | sort -u); do
+	grep -q -- "$(echo "$opt" | sed 's/-/\\\\-/g')" certtrace.1 || missing="$missing $opt"
+done
+check "certtrace.1 documents every option of --help" '[ -z "$missing" ] || { echo "field: not in certtrace.1:$missing"; false; }'
+codes=$(sed -n 's/.*\[RC_[A-Z_]*\] = { "\([a-z-]*\)".*/\1/p' report/rules.c)
+missing=""
+for c in $codes; do
+	grep -q -- "^\\.B $(echo "$c" | sed 's/-/\\\\-/g')\$" certtrace.1 || missing="$missing $c"
+done
+check "certtrace.1 lists every finding code" '[ -z "$missing" ] || { echo "field: codes not in certtrace.1:$missing"; false; }'
+
+echo "field: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
