@@ -797,7 +797,7 @@ Test(malformed_tcp, sequence_numbers_jumping_by_2_31)
 	tcp_send(&w, TLS_FROM_CLIENT, ch, fl->len / 2);
 	for (int i = 0; i < 64; i++) {
 		w.seq[TLS_FROM_CLIENT] += 0x80000000u;
-		tcp_send(&w, TLS_FROM_CLIENT, ch, 1000);
+		tcp_send(&w, TLS_FROM_CLIENT, ch, fl->len);
 	}
 	tcp_close(&w);
 	good_write(f, g, TS0 + 1000);

@@ -28,6 +28,7 @@ valgrind --trace-children=yes --trace-children-skip='*/certtrace' --leak-check=f
 rc=$?
 bad=0
 for f in "$logs"/vg.*; do
+	[ -f "$f" ] || continue
 	if grep -q 'ERROR SUMMARY: [1-9]' "$f"; then
 		cat "$f" >&2
 		bad=$((bad + 1))
@@ -36,4 +37,5 @@ done
 n=$(ls "$logs" | wc -l)
 echo "test-valgrind: $n processes checked, $bad with errors"
 [ $bad -eq 0 ] || rc=1
+[ "$n" -gt 0 ] || { echo "test-valgrind: nothing ran under valgrind" >&2; rc=1; }
 exit $rc
