@@ -30,10 +30,21 @@
  *    like are refused on their first bytes, so most non-TLS flows cost one
  *    look.
  *
+ * 3. TLS 1.3 with a key log: after the ServerHello each direction whose
+ *    handshake traffic secret is known opens its protected records
+ *    (whole records only: one cut by a feed boundary is gathered in a
+ *    per-direction buffer first), strips the inner content type, and hands
+ *    the plaintext to the same handshake message stream as a cleartext
+ *    record, so messages spanning records, or records holding several
+ *    messages, are reassembled as before.  A record whose tag does not
+ *    verify ends the dissection with decrypt_error set: nothing it holds is
+ *    parsed.
+ *
  * The dissection ends (TLS_DONE) when both directions are past
- * ChangeCipherSpec, when a TLS 1.3 ServerHello is seen (everything after it
- * is encrypted), at a fatal alert, at a gap inside the handshake, or at a
- * malformed length.  Times: session.ts_us is the capture time of the first
+ * ChangeCipherSpec, when a TLS 1.3 ServerHello is seen and there are no
+ * secrets for it (everything after it is encrypted), when both TLS 1.3
+ * Finished messages were read with the secrets, at a fatal alert, at a gap
+ * inside the handshake, or at a malformed length.  Times: session.ts_us is the capture time of the first
  * handshake record; chain.ts_us that of the feed carrying the first byte of
  * the Certificate message.  tls_end() with the handshake unfinished gives
  * TRUNCATED even if only a ClientHello was seen (the report can tell that
@@ -47,7 +58,9 @@
 
 #include <openssl/evp.h>
 
+#include "dissect/keylog.h"
 #include "dissect/tls.h"
+#include "dissect/tls_aead.h"
 #include "lib/reader.h"
 
 /* RFC 8446 4.1.3: the random of a HelloRetryRequest, SHA-256("HelloRetryRequest"). */
@@ -66,7 +79,9 @@ enum {
 	TLS_EXT_ALPN = 16,
 	TLS_EXT_SESSION_TICKET = 35,
 	TLS_EXT_PRE_SHARED_KEY = 41,
+	TLS_EXT_EARLY_DATA = 42,
 	TLS_EXT_SUPPORTED_VERSIONS = 43,
+	TLS_EXT_CERTIFICATE_AUTHORITIES = 47,
 };
 
 #define TLS_VERSION_SSL2        0x0002
@@ -140,6 +155,15 @@ struct tls_side {
 
 	bool saw_certificate;
 	bool saw_hello_done;
+
+	/* TLS 1.3 protected handshake records, with a key log's secret. */
+	bool decrypting;
+	bool hs_done;                   /* its Finished was read (or no secret) */
+	bool opened_any;                /* a record of this side opened */
+	struct tls_aead aead;
+	uint8_t aad[TLS_RECORD_HDR_BYTES];   /* the record header: additional data */
+	uint8_t *rec_buf;               /* a record cut by feeds, then its plaintext */
+	uint32_t rec_have;
 };
 
 struct tls_conn {
@@ -151,6 +175,9 @@ struct tls_conn {
 	bool have_ts;
 	bool final_server_hello;        /* a ServerHello that is not an HRR */
 	bool client_offered_tls13;
+	bool client_early_data;         /* ClientHello offered 0-RTT data */
+	bool tls13;                     /* the final ServerHello chose TLS 1.3 */
+	const struct kl_store *keys;    /* key log, or NULL */
 	uint16_t record_version[2];     /* of the latest record per direction */
 
 	/* Preamble detection: the client's command, where it ends, and how
@@ -210,6 +237,9 @@ static void tls_side_release(struct tls_side *sd)
 	free(sd->msg);
 	sd->msg = NULL;
 	sd->msg_cap = 0;
+	free(sd->rec_buf);
+	sd->rec_buf = NULL;
+	tls_aead_free(&sd->aead);
 }
 
 /* The handshake is over for us: keep the session, drop the buffers so a
@@ -433,6 +463,9 @@ static void tls_parse_client_hello(struct tls_conn *c, struct reader body)
 		case TLS_EXT_PRE_SHARED_KEY:
 			s->client_offered_ticket = true;
 			break;
+		case TLS_EXT_EARLY_DATA:
+			c->client_early_data = true;
+			break;
 		}
 	}
 
@@ -517,6 +550,61 @@ static void tls_parse_ssl2_hello(struct tls_conn *c, struct reader body)
 /* ------------------------------------------------------------------ */
 /* ServerHello                                                         */
 
+/* ALPN in a ServerHello or EncryptedExtensions: a list of exactly one name. */
+static void tls_server_alpn(struct tls_session *s, struct reader ext)
+{
+	struct reader list, name;
+
+	if (rd_u16_prefixed(&ext, &list) && rd_u8_prefixed(&list, &name))
+		tls_copy_printable(s->alpn_selected, sizeof(s->alpn_selected), name);
+}
+
+/*
+ * The final ServerHello chose TLS 1.3: key both directions from the key
+ * log if it has this ClientHello's secrets.  A direction without a secret
+ * is left alone (done).  false: nothing to decrypt, the dissection ends.
+ */
+static bool tls13_start(struct tls_conn *c)
+{
+	struct tls_session *s = &c->s;
+	const struct kl_secrets *k;
+	const char *cipher, *digest;
+	size_t key_len, hash_len;
+
+	if (!c->keys || !s->have_client_hello || s->sslv2_client_hello ||
+	    s->version != TLS_VERSION_TLS13 || !(k = kl_find(c->keys, s->client_random)))
+		return false;
+	if (!k->server_hs.len && !k->client_hs.len)
+		return false;
+	if (!tls_aead_suite(s->cipher, &cipher, &key_len, &digest, &hash_len)) {
+		s->decrypt_error = "the key log has this TLS 1.3 handshake's secrets, but its "
+				   "cipher suite cannot be decrypted here (AES-GCM and "
+				   "ChaCha20-Poly1305 only)";
+		return false;
+	}
+	for (int dir = 0; dir < 2; dir++) {
+		struct tls_side *sd = &c->side[dir];
+		const struct kl_secret *sec = dir == TLS_FROM_SERVER ? &k->server_hs : &k->client_hs;
+
+		if (!sec->len) {
+			sd->hs_done = true;
+			sd->mode = TLS_SIDE_IDLE;
+			continue;
+		}
+		if (!tls_aead_init(&sd->aead, s->cipher, sec->b, sec->len)) {
+			s->decrypt_error = sec->len != hash_len
+				? "TLS 1.3 handshake did not decrypt: the key log's secret is not as "
+				  "long as the cipher suite's hash (wrong key log?)"
+				: "TLS 1.3 handshake keys could not be set up (OpenSSL)";
+			tls_aead_free(&c->side[0].aead);
+			tls_aead_free(&c->side[1].aead);
+			return false;
+		}
+		sd->decrypting = true;
+	}
+	return true;
+}
+
 static void tls_parse_server_hello(struct tls_conn *c, struct reader body)
 {
 	struct tls_session *s = &c->s;
@@ -548,6 +636,8 @@ static void tls_parse_server_hello(struct tls_conn *c, struct reader body)
 			rd_u16(&ext, &selected);
 		else if (type == TLS_EXT_PRE_SHARED_KEY)
 			psk = true;
+		else if (type == TLS_EXT_ALPN)
+			tls_server_alpn(s, ext);
 	}
 
 	hrr = memcmp(random, tls_hrr_random, 32) == 0;
@@ -581,7 +671,9 @@ static void tls_parse_server_hello(struct tls_conn *c, struct reader body)
 	if (tls_is_tls13(s->version)) {
 		s->resumed = psk;
 		s->certificates_visible = false;
-		tls_finish(c, TLS_ST_COMPLETE, NULL);
+		c->tls13 = true;
+		if (!tls13_start(c))
+			tls_finish(c, TLS_ST_COMPLETE, NULL);
 		return;
 	}
 	/* TLS <= 1.2 session-id resumption: the server echoes the id offered. */
@@ -608,14 +700,16 @@ static bool tls_blob_copy(struct tls_blob *b, struct reader *r)
 
 /*
  * certificate_list<0..2^24-1> of ASN.1Cert<1..2^24-1> (RFC 5246 7.4.2; SSL 3.0
- * is the same).  `partial` is set when the message was cut by a gap or by the
- * end of the capture: the certificates that arrived whole are kept.
+ * is the same).  TLS 1.3 (RFC 8446 4.4.2) puts a certificate_request_context
+ * <0..2^8-1> first and follows each cert_data<1..2^24-1> with its
+ * extensions<0..2^16-1>.  `partial` is set when the message was cut by a gap
+ * or by the end of the capture: the certificates that arrived whole are kept.
  */
 static void tls_parse_certificate(struct tls_conn *c, int dir, struct reader body,
 				  uint64_t ts, bool partial)
 {
 	struct tls_chain *ch = dir == TLS_FROM_SERVER ? &c->s.server_chain : &c->s.client_chain;
-	struct reader list, cert;
+	struct reader list, cert, context, exts;
 	uint32_t list_len;
 
 	if (ch->present)        /* a second chain in clear: keep the first */
@@ -623,6 +717,11 @@ static void tls_parse_certificate(struct tls_conn *c, int dir, struct reader bod
 	ch->present = true;
 	ch->truncated = partial;
 	ch->ts_us = ts;
+	if (c->tls13 && !rd_u8_prefixed(&body, &context)) {
+		if (!partial)
+			tls_malformed(c, "Certificate: request context overruns the message");
+		return;
+	}
 	if (!rd_u24(&body, &list_len)) {
 		if (!partial)
 			tls_malformed(c, "Certificate: message shorter than its list length");
@@ -654,25 +753,24 @@ static void tls_parse_certificate(struct tls_conn *c, int dir, struct reader bod
 			return;
 		}
 		ch->n++;
+		if (c->tls13 && !rd_u16_prefixed(&list, &exts)) {
+			if (!partial)
+				tls_malformed(c, "Certificate: an entry's extensions overrun the list");
+			return;
+		}
 	}
+	/* Read with the key log's secrets: the chain is there to be checked. */
+	if (c->tls13 && dir == TLS_FROM_SERVER && !partial)
+		c->s.certificates_visible = true;
 }
 
-/* TLS 1.0-1.2 CertificateRequest: certificate_types<1..2^8-1>,
- * [1.2: supported_signature_algorithms<2..2^16-2>],
- * certificate_authorities<0..2^16-1> of DistinguishedName<1..2^16-1>. */
-static void tls_parse_certificate_request(struct tls_conn *c, struct reader body)
+/* certificate_authorities<0..2^16-1> of DistinguishedName<1..2^16-1>: the
+ * same list in TLS 1.0-1.2 CertificateRequest and the TLS 1.3 extension. */
+static void tls_add_ca_names(struct tls_conn *c, struct reader cas)
 {
 	struct tls_session *s = &c->s;
-	struct reader types, algs, cas, dn;
-	uint16_t version = s->have_server_hello ? s->version : c->record_version[TLS_FROM_SERVER];
+	struct reader dn;
 
-	s->certificate_request = true;
-	if (!rd_u8_prefixed(&body, &types) ||
-	    (version >= TLS_VERSION_TLS12 && !rd_u16_prefixed(&body, &algs)) ||
-	    !rd_u16_prefixed(&body, &cas)) {
-		tls_malformed(c, "CertificateRequest: a field overruns the message");
-		return;
-	}
 	while (rd_left(&cas)) {
 		if (!rd_u16_prefixed(&cas, &dn)) {
 			tls_malformed(c, "CertificateRequest: a name overruns the list");
@@ -685,6 +783,77 @@ static void tls_parse_certificate_request(struct tls_conn *c, struct reader body
 			return;
 		}
 		s->n_ca_names++;
+	}
+}
+
+/* TLS 1.3 CertificateRequest (RFC 8446 4.3.2): certificate_request_context
+ * <0..2^8-1>, extensions<2..2^16-1>; the CA names are in the
+ * certificate_authorities extension. */
+static void tls13_parse_certificate_request(struct tls_conn *c, struct reader body)
+{
+	struct reader context, exts, ext, cas;
+	uint16_t type;
+
+	c->s.certificate_request = true;
+	if (!rd_u8_prefixed(&body, &context) || !rd_u16_prefixed(&body, &exts) || rd_left(&body)) {
+		tls_malformed(c, "CertificateRequest: a field overruns the message");
+		return;
+	}
+	while (rd_left(&exts) && !c->finished) {
+		if (!rd_u16(&exts, &type) || !rd_u16_prefixed(&exts, &ext)) {
+			tls_malformed(c, "CertificateRequest: an extension overruns the extension block");
+			return;
+		}
+		if (type != TLS_EXT_CERTIFICATE_AUTHORITIES)
+			continue;
+		if (!rd_u16_prefixed(&ext, &cas)) {
+			tls_malformed(c, "CertificateRequest: certificate_authorities overruns its extension");
+			return;
+		}
+		tls_add_ca_names(c, cas);
+	}
+}
+
+/* TLS 1.0-1.2 CertificateRequest: certificate_types<1..2^8-1>,
+ * [1.2: supported_signature_algorithms<2..2^16-2>], certificate_authorities. */
+static void tls_parse_certificate_request(struct tls_conn *c, struct reader body)
+{
+	struct tls_session *s = &c->s;
+	struct reader types, algs, cas;
+	uint16_t version = s->have_server_hello ? s->version : c->record_version[TLS_FROM_SERVER];
+
+	if (c->tls13) {
+		tls13_parse_certificate_request(c, body);
+		return;
+	}
+	s->certificate_request = true;
+	if (!rd_u8_prefixed(&body, &types) ||
+	    (version >= TLS_VERSION_TLS12 && !rd_u16_prefixed(&body, &algs)) ||
+	    !rd_u16_prefixed(&body, &cas)) {
+		tls_malformed(c, "CertificateRequest: a field overruns the message");
+		return;
+	}
+	tls_add_ca_names(c, cas);
+}
+
+/* TLS 1.3 EncryptedExtensions (RFC 8446 4.3.1): extensions<0..2^16-1>; the
+ * server's ALPN choice is there. */
+static void tls_parse_encrypted_extensions(struct tls_conn *c, struct reader body)
+{
+	struct reader exts, ext;
+	uint16_t type;
+
+	if (!rd_u16_prefixed(&body, &exts) || rd_left(&body)) {
+		tls_malformed(c, "EncryptedExtensions: extensions length does not match the message");
+		return;
+	}
+	while (rd_left(&exts)) {
+		if (!rd_u16(&exts, &type) || !rd_u16_prefixed(&exts, &ext)) {
+			tls_malformed(c, "EncryptedExtensions: an extension overruns the extension block");
+			return;
+		}
+		if (type == TLS_EXT_ALPN)
+			tls_server_alpn(&c->s, ext);
 	}
 }
 
@@ -703,6 +872,8 @@ static bool tls_msg_wanted(const struct tls_conn *c, int dir, unsigned type)
 		return true;
 	case TLS_HS_CERTIFICATE_REQUEST:
 		return dir == TLS_FROM_SERVER;
+	case TLS_HS_ENCRYPTED_EXTENSIONS:
+		return dir == TLS_FROM_SERVER && c->tls13;
 	case TLS_HS_SSL2_CLIENT_HELLO:
 		return true;
 	}
@@ -731,7 +902,27 @@ static void tls_msg_parse(struct tls_conn *c, int dir, unsigned type,
 	case TLS_HS_CERTIFICATE_REQUEST:
 		tls_parse_certificate_request(c, body);
 		break;
+	case TLS_HS_ENCRYPTED_EXTENSIONS:
+		tls_parse_encrypted_extensions(c, body);
+		break;
 	}
+}
+
+/*
+ * A message is over (parsed or counted past).  A TLS 1.3 Finished read with
+ * the secrets ends that direction's handshake: what follows is under the
+ * application traffic keys, which we neither have nor need.
+ */
+static void tls_msg_end(struct tls_conn *c, int dir, unsigned type)
+{
+	struct tls_side *sd = &c->side[dir];
+
+	if (c->finished || !sd->decrypting || type != TLS_HS_FINISHED)
+		return;
+	sd->hs_done = true;
+	sd->mode = TLS_SIDE_IDLE;
+	if (c->side[TLS_FROM_CLIENT].hs_done && c->side[TLS_FROM_SERVER].hs_done)
+		tls_finish(c, TLS_ST_COMPLETE, NULL);
 }
 
 /* What the header alone tells, for every message type. */
@@ -786,6 +977,7 @@ static void tls_msg_take(struct tls_conn *c, int dir, struct reader *in)
 			return;
 		sd->in_msg = false;
 		tls_msg_parse(c, dir, sd->msg_type, p, sd->msg_len, sd->msg_ts);
+		tls_msg_end(c, dir, sd->msg_type);
 		return;
 	} else {
 		if (sd->msg_cap < sd->msg_len) {
@@ -806,6 +998,7 @@ static void tls_msg_take(struct tls_conn *c, int dir, struct reader *in)
 		sd->in_msg = false;
 		if (sd->msg_keep)
 			tls_msg_parse(c, dir, sd->msg_type, sd->msg, sd->msg_len, sd->msg_ts);
+		tls_msg_end(c, dir, sd->msg_type);
 	}
 }
 
@@ -817,7 +1010,7 @@ static void tls_hs_data(struct tls_conn *c, int dir, struct reader in, uint64_t 
 	uint8_t type;
 	uint32_t len;
 
-	while (rd_left(&in) && !c->finished) {
+	while (rd_left(&in) && !c->finished && !sd->hs_done) {
 		if (sd->in_msg) {
 			tls_msg_take(c, dir, &in);
 			continue;
@@ -873,6 +1066,8 @@ static void tls_change_cipher_spec(struct tls_conn *c, int dir)
 	struct tls_side *sd = &c->side[dir];
 
 	s->ccs_seen[dir] = true;
+	if (c->tls13)
+		return;         /* RFC 8446 5: never a change of keys in TLS 1.3 */
 	/*
 	 * TLS 1.3 middlebox compatibility (RFC 8446 D.4) sends a dummy
 	 * ChangeCipherSpec that changes nothing: a client offering 1.3 sends it
@@ -924,6 +1119,17 @@ static bool tls_record_open(struct tls_conn *c, int dir, const uint8_t *h, uint6
 	}
 	c->record_version[dir] = sd->rec_version;
 	sd->in_record = true;
+	if (sd->decrypting && sd->rec_type == TLS_CT_APPLICATION_DATA) {
+		if (sd->rec_left > TLS13_MAX_CIPHERTEXT_BYTES) {
+			snprintf(c->reason_buf, sizeof(c->reason_buf),
+				 "%s's TLS 1.3 record of %u bytes exceeds the %u-byte limit",
+				 tls_dir_name(dir), sd->rec_left, TLS13_MAX_CIPHERTEXT_BYTES);
+			tls_malformed(c, c->reason_buf);
+			return false;
+		}
+		memcpy(sd->aad, h, TLS_RECORD_HDR_BYTES);
+		sd->rec_have = 0;
+	}
 	switch (sd->rec_type) {
 	case TLS_CT_HANDSHAKE:
 		if (!c->have_ts) {
@@ -942,10 +1148,103 @@ static bool tls_record_open(struct tls_conn *c, int dir, const uint8_t *h, uint6
 	return true;
 }
 
-static void tls_record_body(struct tls_conn *c, int dir, struct reader body, uint64_t ts)
+/* Alert bytes in order: a level and a description, possibly split. */
+static void tls_alert_bytes(struct tls_conn *c, int dir, struct reader body, uint64_t ts)
 {
 	struct tls_side *sd = &c->side[dir];
 	uint8_t b;
+
+	while (!c->finished && rd_u8(&body, &b)) {
+		if (sd->alert_half) {
+			sd->alert_half = false;
+			tls_add_alert(c, dir, sd->alert_carry, b, false, ts);
+		} else {
+			sd->alert_carry = b;
+			sd->alert_half = true;
+		}
+	}
+}
+
+/*
+ * A piece of a TLS 1.3 protected record (`last`: the record ends with it).
+ * A record whole in the input is opened from there; otherwise its pieces
+ * are gathered first.  The plaintext lands in rec_buf either way, and is
+ * TLSInnerPlaintext: content, the real content type, zero padding.
+ */
+static void tls13_record(struct tls_conn *c, int dir, struct reader body, bool last, uint64_t ts)
+{
+	struct tls_side *sd = &c->side[dir];
+	const uint8_t *in;
+	size_t n = rd_left(&body), plain_len;
+	struct reader plain;
+	uint8_t type;
+
+	if (!sd->rec_buf && !(sd->rec_buf = malloc(TLS13_MAX_CIPHERTEXT_BYTES))) {
+		tls_malformed(c, "out of memory for a TLS 1.3 record");
+		return;
+	}
+	if (sd->rec_have == 0 && last) {
+		in = rd_ptr(&body);
+	} else {
+		/* rec_have + n never exceeds the record length tls_record_open
+		 * checked against TLS13_MAX_CIPHERTEXT_BYTES. */
+		memcpy(sd->rec_buf + sd->rec_have, rd_ptr(&body), n);
+		sd->rec_have += (uint32_t)n;
+		if (!last)
+			return;
+		in = sd->rec_buf;
+		n = sd->rec_have;
+		sd->rec_have = 0;
+	}
+	if (!tls_aead_open(&sd->aead, sd->aad, in, n, sd->rec_buf, &plain_len)) {
+		/* A client that sent 0-RTT data starts with records under its
+		 * early traffic secret: skip those until one opens. */
+		if (dir == TLS_FROM_CLIENT && c->client_early_data && !sd->opened_any)
+			return;
+		c->s.decrypt_error = dir == TLS_FROM_SERVER
+			? "TLS 1.3 handshake did not decrypt with the key log's secrets (wrong key log?)"
+			: "the client's TLS 1.3 handshake did not decrypt with the key log's secrets "
+			  "(wrong key log?)";
+		tls_finish(c, TLS_ST_COMPLETE, NULL);
+		return;
+	}
+	sd->opened_any = true;
+	c->s.decrypted = true;
+	while (plain_len && sd->rec_buf[plain_len - 1] == 0)
+		plain_len--;
+	if (plain_len == 0) {
+		snprintf(c->reason_buf, sizeof(c->reason_buf),
+			 "%s's TLS 1.3 record has no content type", tls_dir_name(dir));
+		tls_malformed(c, c->reason_buf);
+		return;
+	}
+	type = sd->rec_buf[--plain_len];
+	rd_init(&plain, sd->rec_buf, plain_len);
+	switch (type) {
+	case TLS_CT_HANDSHAKE:
+		tls_hs_data(c, dir, plain, ts);
+		break;
+	case TLS_CT_ALERT:
+		tls_alert_bytes(c, dir, plain, ts);
+		break;
+	case TLS_CT_APPLICATION_DATA:
+		/* Data before a Finished: nothing more of the handshake here. */
+		sd->hs_done = true;
+		sd->mode = TLS_SIDE_IDLE;
+		if (c->side[!dir].hs_done)
+			tls_finish(c, TLS_ST_COMPLETE, NULL);
+		break;
+	default:
+		snprintf(c->reason_buf, sizeof(c->reason_buf),
+			 "%s's TLS 1.3 record has inner content type %u", tls_dir_name(dir), type);
+		tls_malformed(c, c->reason_buf);
+		break;
+	}
+}
+
+static void tls_record_body(struct tls_conn *c, int dir, struct reader body, uint64_t ts)
+{
+	struct tls_side *sd = &c->side[dir];
 
 	switch (sd->rec_type) {
 	case TLS_CT_HANDSHAKE:
@@ -953,17 +1252,12 @@ static void tls_record_body(struct tls_conn *c, int dir, struct reader body, uin
 			tls_hs_data(c, dir, body, ts);
 		break;
 	case TLS_CT_ALERT:
-		if (sd->encrypted)
-			break;
-		while (!c->finished && rd_u8(&body, &b)) {
-			if (sd->alert_half) {
-				sd->alert_half = false;
-				tls_add_alert(c, dir, sd->alert_carry, b, false, ts);
-			} else {
-				sd->alert_carry = b;
-				sd->alert_half = true;
-			}
-		}
+		if (!sd->encrypted)
+			tls_alert_bytes(c, dir, body, ts);
+		break;
+	case TLS_CT_APPLICATION_DATA:
+		if (sd->decrypting)
+			tls13_record(c, dir, body, sd->rec_left == 0, ts);
 		break;
 	}
 }
@@ -1646,6 +1940,15 @@ struct tls_conn *tls_conn_new(void)
 	return calloc(1, sizeof(struct tls_conn));
 }
 
+struct tls_conn *tls_conn_new_with_keys(const struct kl_store *keys)
+{
+	struct tls_conn *c = tls_conn_new();
+
+	if (c)
+		c->keys = keys;
+	return c;
+}
+
 void tls_conn_free(struct tls_conn *c)
 {
 	if (!c)
@@ -1800,6 +2103,17 @@ void tls_end(struct tls_conn *c)
 			tls_finish(c, TLS_ST_TRUNCATED, c->reason_buf);
 			return;
 		}
+	}
+	if (c->tls13) {
+		/* Read with a key log: as without one, the handshake counts as
+		 * seen once the ServerHello was, unless the server's encrypted
+		 * flight (where its certificates are) was cut before its end. */
+		if (ss->decrypting && !ss->hs_done)
+			tls_finish(c, TLS_ST_TRUNCATED,
+				   "capture ended inside the server's encrypted handshake");
+		else
+			tls_finish(c, TLS_ST_COMPLETE, NULL);
+		return;
 	}
 	tls_finish(c, TLS_ST_TRUNCATED, "capture ended inside the handshake");
 }

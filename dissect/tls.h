@@ -11,6 +11,14 @@
  *
  * Memory: a conn buffers at most one incomplete handshake message per
  * direction (TLS_MAX_MSG_BYTES); DER of certificates is copied out once.
+ *
+ * TLS 1.3 hides everything after the ServerHello.  A conn made with
+ * tls_conn_new_with_keys() looks the ClientHello random up in a key log
+ * (dissect/keylog.h); with the handshake traffic secrets there, it opens
+ * the encrypted handshake records of both directions up to each Finished
+ * (dissect/tls_aead.h) and parses EncryptedExtensions, CertificateRequest
+ * and Certificate as it would in clear.  A protected record costs one more
+ * buffer of 16 KiB per direction while the handshake lasts.
  */
 #ifndef CERTTRACE_TLS_H
 #define CERTTRACE_TLS_H
@@ -49,6 +57,8 @@ enum {
 #define TLS_MAX_ALERTS      8
 #define TLS_MAX_ALPN        8
 #define TLS_MAX_CA_NAMES    64            /* CertificateRequest DNs kept */
+
+struct kl_store;
 
 enum tls_dir { TLS_FROM_CLIENT = 0, TLS_FROM_SERVER = 1 };
 
@@ -128,6 +138,14 @@ struct tls_session {
 	bool resumed;                  /* abbreviated handshake: no Certificate */
 	bool certificates_visible;     /* false for TLS 1.3 without keys */
 
+	/* TLS 1.3 with a key log */
+	bool decrypted;                /* a handshake record was opened with its secrets */
+	const char *decrypt_error;     /* static text: the key log had secrets for this
+					* handshake but a record did not open with them
+					* (or the suite is one we cannot open); NULL else */
+	char alpn_selected[64];        /* the server's ALPN choice (ServerHello in
+					* TLS <= 1.2, EncryptedExtensions in 1.3), "" if none */
+
 	struct tls_chain server_chain;
 	struct tls_chain client_chain;
 
@@ -145,6 +163,9 @@ struct tls_session {
 struct tls_conn;
 
 struct tls_conn *tls_conn_new(void);
+/* The same, reading TLS 1.3 handshakes whose secrets `keys` holds (NULL:
+ * none).  The store must outlive the conn; it is only read. */
+struct tls_conn *tls_conn_new_with_keys(const struct kl_store *keys);
 void tls_conn_free(struct tls_conn *c);
 
 /* Bytes of one direction, contiguous and in order, at capture time ts_us. */

@@ -16,6 +16,7 @@
 #include <criterion/criterion.h>
 #include <openssl/evp.h>
 
+#include "dissect/keylog.h"
 #include "dissect/tls.h"
 #include "tests/tls_fixture.h"
 
@@ -103,18 +104,28 @@ static void assert_same_session(const struct tls_session *a, const struct tls_se
 	}
 	cr_assert_eq(a->client_chain.present, b->client_chain.present);
 	cr_assert_eq(a->client_chain.n, b->client_chain.n);
+	for (unsigned i = 0; i < a->client_chain.n; i++) {
+		cr_assert_eq(a->client_chain.certs[i].len, b->client_chain.certs[i].len);
+		cr_assert(memcmp(a->client_chain.certs[i].data, b->client_chain.certs[i].data,
+				 a->client_chain.certs[i].len) == 0);
+	}
 	cr_assert_eq(a->n_ca_names, b->n_ca_names);
 	cr_assert_eq(a->n_alerts, b->n_alerts);
+	cr_assert_eq(a->certificates_visible, b->certificates_visible);
+	cr_assert_eq(a->decrypted, b->decrypted);
+	cr_assert_eq(a->decrypt_error, b->decrypt_error);
+	cr_assert_str_eq(a->alpn_selected, b->alpn_selected);
 }
 
 /* Replays t under every split; returns the conn of the first (whole flights)
  * after checking the others agree with it and ended with `verdict`. */
-static struct tls_conn *replay_all_splits(const struct tlsfx_transcript *t, enum tls_verdict verdict)
+static struct tls_conn *replay_all_splits_keys(const struct tlsfx_transcript *t,
+					       enum tls_verdict verdict, const struct kl_store *keys)
 {
 	struct tls_conn *first = NULL;
 
 	for (size_t i = 0; i < N_SPLITS; i++) {
-		struct tls_conn *c = tls_conn_new();
+		struct tls_conn *c = tls_conn_new_with_keys(keys);
 		enum tls_verdict v;
 
 		cr_assert_not_null(c);
@@ -130,6 +141,11 @@ static struct tls_conn *replay_all_splits(const struct tlsfx_transcript *t, enum
 		tls_conn_free(c);
 	}
 	return first;
+}
+
+static struct tls_conn *replay_all_splits(const struct tlsfx_transcript *t, enum tls_verdict verdict)
+{
+	return replay_all_splits_keys(t, verdict, NULL);
 }
 
 /* A byte builder for hand-made records, with length prefixes patched in. */
@@ -1425,4 +1441,395 @@ Test(tls_names, cipher_version_and_alert_names)
 	cr_assert_str_eq(tls_alert_name(70), "protocol_version");
 	cr_assert_str_eq(tls_alert_name(40), "handshake_failure");
 	cr_assert_str_eq(tls_alert_name(200), "unknown");
+}
+
+/* ------------------------------------------------------------------ */
+/* TLS 1.3 read with the client's key log                              */
+
+TestSuite(tls13_keylog, .init = pki_setup, .fini = pki_teardown);
+
+static struct kl_store *store_of(const struct tlsfx_transcript *t)
+{
+	struct kl_store *k = kl_store_new();
+
+	cr_assert_not_null(k);
+	cr_assert_gt(t->keylog_len, 0, "the client logged its secrets");
+	kl_add_text(k, t->keylog, t->keylog_len);
+	cr_assert_eq(kl_stats(k)->garbage, 0);
+	return k;
+}
+
+static void assert_server_chain_of_three(const struct tls_session *s)
+{
+	cr_assert(s->server_chain.present);
+	cr_assert(!s->server_chain.truncated);
+	cr_assert_eq(s->server_chain.n, 3);
+	assert_blob_der(&s->server_chain.certs[0], pki->leaf, "leaf");
+	assert_blob_der(&s->server_chain.certs[1], pki->inter, "intermediate");
+	assert_blob_der(&s->server_chain.certs[2], pki->root, "root");
+}
+
+/* A full TLS 1.3 handshake with `suites`, read in every split with the
+ * key log: the chain the server sent, and the suite OpenSSL chose. */
+static void suite_case(const char *suites, uint16_t want_cipher)
+{
+	static const unsigned char alpn[] = "\x03sip\x08http/1.1";
+	struct tlsfx_opts o = {
+		.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION,
+		.send_chain = true, .sni = "server.example", .ciphersuites = suites,
+		.alpn = alpn, .alpn_len = sizeof(alpn) - 1, .server_selects_alpn = true,
+	};
+	struct tlsfx_transcript t;
+	struct kl_store *k;
+	struct tls_conn *c;
+	const struct tls_session *s;
+
+	tlsfx_transcript_init(&t);
+	make_handshake(&o, &t);
+	cr_assert(t.client_done && t.server_done);
+	cr_assert_eq(t.cipher, want_cipher);
+	k = store_of(&t);
+	c = replay_all_splits_keys(&t, TLS_DONE, k);
+	s = tls_session(c);
+	cr_assert_eq(s->status, TLS_ST_COMPLETE, "reason: %s", s->reason ? s->reason : "-");
+	cr_assert_eq(s->version, 0x0304);
+	cr_assert_eq(s->cipher, want_cipher);
+	cr_assert(s->decrypted);
+	cr_assert_null(s->decrypt_error, "%s", s->decrypt_error);
+	cr_assert(s->certificates_visible);
+	cr_assert(!s->resumed);
+	assert_server_chain_of_three(s);
+	cr_assert(!s->certificate_request);
+	cr_assert(!s->client_chain.present);
+	cr_assert_str_eq(s->alpn_selected, "sip", "ALPN from EncryptedExtensions");
+	cr_assert(!s->ccs_seen[TLS_FROM_SERVER] || s->status == TLS_ST_COMPLETE);
+	tls_conn_free(c);
+	kl_store_free(k);
+	tlsfx_transcript_free(&t);
+}
+
+Test(tls13_keylog, aes_128_gcm_sha256_chain_in_every_split)
+{
+	suite_case("TLS_AES_128_GCM_SHA256", 0x1301);
+}
+
+Test(tls13_keylog, aes_256_gcm_sha384_chain_in_every_split)
+{
+	suite_case("TLS_AES_256_GCM_SHA384", 0x1302);
+}
+
+Test(tls13_keylog, chacha20_poly1305_sha256_chain_in_every_split)
+{
+	suite_case("TLS_CHACHA20_POLY1305_SHA256", 0x1303);
+}
+
+Test(tls13_keylog, without_a_key_log_the_chain_stays_hidden)
+{
+	struct tlsfx_opts o = {
+		.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .send_chain = true,
+	};
+	struct tlsfx_transcript t;
+	struct kl_store *empty = kl_store_new();
+	struct tls_conn *c;
+
+	tlsfx_transcript_init(&t);
+	make_handshake(&o, &t);
+	c = replay_all_splits_keys(&t, TLS_DONE, empty);
+	cr_assert(!tls_session(c)->certificates_visible);
+	cr_assert(!tls_session(c)->decrypted);
+	cr_assert_null(tls_session(c)->decrypt_error);
+	cr_assert(!tls_session(c)->server_chain.present);
+	tls_conn_free(c);
+	kl_store_free(empty);
+	tlsfx_transcript_free(&t);
+}
+
+Test(tls13_keylog, mutual_tls_client_chain_and_certificate_authorities)
+{
+	struct tlsfx_opts o = {
+		.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .send_chain = true,
+		.request_client_cert = true, .client_cert = true,
+	};
+	struct tlsfx_transcript t;
+	struct kl_store *k;
+	struct tls_conn *c;
+	const struct tls_session *s;
+
+	tlsfx_transcript_init(&t);
+	make_handshake(&o, &t);
+	cr_assert(t.client_done && t.server_done);
+	k = store_of(&t);
+	c = replay_all_splits_keys(&t, TLS_DONE, k);
+	s = tls_session(c);
+	cr_assert_eq(s->status, TLS_ST_COMPLETE, "reason: %s", s->reason ? s->reason : "-");
+	assert_server_chain_of_three(s);
+	cr_assert(s->certificate_request);
+	cr_assert_eq(s->n_ca_names, 2, "certificate_authorities extension");
+	assert_blob_name(&s->ca_names[0], pki->client_ca, "first CA name");
+	assert_blob_name(&s->ca_names[1], pki->root, "second CA name");
+	cr_assert(s->client_chain.present);
+	cr_assert_eq(s->client_chain.n, 1);
+	assert_blob_der(&s->client_chain.certs[0], pki->client, "client certificate");
+	tls_conn_free(c);
+	kl_store_free(k);
+	tlsfx_transcript_free(&t);
+}
+
+Test(tls13_keylog, mutual_tls_client_without_certificate)
+{
+	struct tlsfx_opts o = {
+		.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .send_chain = true,
+		.request_client_cert = true,
+	};
+	struct tlsfx_transcript t;
+	struct kl_store *k;
+	struct tls_conn *c;
+	const struct tls_session *s;
+
+	tlsfx_transcript_init(&t);
+	make_handshake(&o, &t);
+	k = store_of(&t);
+	c = replay_all_splits_keys(&t, TLS_DONE, k);
+	s = tls_session(c);
+	cr_assert_eq(s->status, TLS_ST_COMPLETE, "reason: %s", s->reason ? s->reason : "-");
+	assert_server_chain_of_three(s);
+	cr_assert(s->certificate_request);
+	cr_assert(s->client_chain.present, "an empty Certificate message");
+	cr_assert_eq(s->client_chain.n, 0);
+	tls_conn_free(c);
+	kl_store_free(k);
+	tlsfx_transcript_free(&t);
+}
+
+/* The client's key share is X25519 only, the server wants P-256: a
+ * HelloRetryRequest, then the real ServerHello; one client random. */
+Test(tls13_keylog, hello_retry_request_then_the_real_server_hello)
+{
+	struct tlsfx_opts o = {
+		.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .send_chain = true,
+		.client_groups = "X25519:P-256", .server_groups = "P-256",
+		.request_client_cert = true, .client_cert = true,
+	};
+	struct tlsfx_transcript t;
+	struct kl_store *k;
+	struct tls_conn *c;
+	const struct tls_session *s;
+
+	tlsfx_transcript_init(&t);
+	make_handshake(&o, &t);
+	cr_assert(t.client_done && t.server_done);
+	k = store_of(&t);
+	c = replay_all_splits_keys(&t, TLS_DONE, k);
+	s = tls_session(c);
+	cr_assert(s->hello_retry_request);
+	cr_assert_eq(s->status, TLS_ST_COMPLETE, "reason: %s", s->reason ? s->reason : "-");
+	cr_assert(memcmp(s->client_random, t.client_random, 32) == 0);
+	cr_assert(s->certificates_visible);
+	assert_server_chain_of_three(s);
+	cr_assert_eq(s->client_chain.n, 1);
+	assert_blob_der(&s->client_chain.certs[0], pki->client, "client certificate");
+	tls_conn_free(c);
+	kl_store_free(k);
+	tlsfx_transcript_free(&t);
+}
+
+/* One byte of the server's secret changed: its first record does not
+ * open; the session says why and nothing is parsed from it. */
+Test(tls13_keylog, wrong_key_log_is_said_and_shows_no_chain)
+{
+	struct tlsfx_opts o = {
+		.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .send_chain = true,
+	};
+	struct tlsfx_transcript t;
+	struct kl_store *k;
+	struct tls_conn *c;
+	const struct tls_session *s;
+	char *line, *secret;
+
+	tlsfx_transcript_init(&t);
+	make_handshake(&o, &t);
+	line = strstr(t.keylog, "SERVER_HANDSHAKE_TRAFFIC_SECRET ");
+	cr_assert_not_null(line);
+	secret = line + strlen("SERVER_HANDSHAKE_TRAFFIC_SECRET ") + 64 + 1;
+	secret[5] = secret[5] == '0' ? '1' : '0';
+	k = store_of(&t);
+	c = replay_all_splits_keys(&t, TLS_DONE, k);
+	s = tls_session(c);
+	cr_assert_eq(s->status, TLS_ST_COMPLETE);
+	cr_assert_not_null(s->decrypt_error);
+	cr_assert(strstr(s->decrypt_error, "did not decrypt") && strstr(s->decrypt_error, "wrong key log"),
+		  "%s", s->decrypt_error);
+	cr_assert(!s->decrypted);
+	cr_assert(!s->certificates_visible);
+	cr_assert(!s->server_chain.present);
+	cr_assert_eq(s->server_chain.n, 0);
+	tls_conn_free(c);
+	kl_store_free(k);
+	tlsfx_transcript_free(&t);
+}
+
+/* Two handshakes, a key log holding only the first's lines. */
+Test(tls13_keylog, key_log_without_a_session_leaves_that_one_hidden)
+{
+	struct tlsfx_opts o = {
+		.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .send_chain = true,
+	};
+	struct tlsfx_transcript t1, t2;
+	struct kl_store *k;
+	struct tls_conn *c1, *c2;
+
+	tlsfx_transcript_init(&t1);
+	tlsfx_transcript_init(&t2);
+	make_handshake(&o, &t1);
+	make_handshake(&o, &t2);
+	cr_assert(memcmp(t1.client_random, t2.client_random, 32) != 0);
+	k = store_of(&t1);
+	c1 = tls_conn_new_with_keys(k);
+	c2 = tls_conn_new_with_keys(k);
+	cr_assert_eq(tlsfx_replay(c1, &t1, 0, 0, 1000), TLS_DONE);
+	cr_assert_eq(tlsfx_replay(c2, &t2, 0, 0, 2000), TLS_DONE);
+	cr_assert(tls_session(c1)->certificates_visible);
+	assert_server_chain_of_three(tls_session(c1));
+	cr_assert(!tls_session(c2)->certificates_visible);
+	cr_assert(!tls_session(c2)->decrypted);
+	cr_assert_null(tls_session(c2)->decrypt_error, "no secrets is not a wrong key");
+	cr_assert(!tls_session(c2)->server_chain.present);
+	tls_conn_free(c1);
+	tls_conn_free(c2);
+	kl_store_free(k);
+	tlsfx_transcript_free(&t1);
+	tlsfx_transcript_free(&t2);
+}
+
+/* A key log with only the server's secret: the server's chain is read, the
+ * client's encrypted flight is left alone. */
+Test(tls13_keylog, server_secret_alone_is_enough_for_the_server_chain)
+{
+	struct tlsfx_opts o = {
+		.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .send_chain = true,
+		.request_client_cert = true, .client_cert = true,
+	};
+	struct tlsfx_transcript t;
+	struct kl_store *k = kl_store_new();
+	struct tls_conn *c;
+	const struct tls_session *s;
+	char *line, *end;
+
+	tlsfx_transcript_init(&t);
+	make_handshake(&o, &t);
+	line = strstr(t.keylog, "SERVER_HANDSHAKE_TRAFFIC_SECRET ");
+	cr_assert_not_null(line);
+	end = strchr(line, '\n');
+	kl_add_text(k, line, (size_t)(end - line));
+	c = tls_conn_new_with_keys(k);
+	cr_assert_eq(tlsfx_replay(c, &t, 0, 0, 1000), TLS_DONE);
+	s = tls_session(c);
+	cr_assert(s->certificates_visible);
+	assert_server_chain_of_three(s);
+	cr_assert(s->certificate_request);
+	cr_assert(!s->client_chain.present);
+	cr_assert_null(s->decrypt_error);
+	tls_conn_free(c);
+	kl_store_free(k);
+	tlsfx_transcript_free(&t);
+}
+
+/* A PSK resumption: the encrypted flight opens but holds no Certificate. */
+Test(tls13_keylog, resumed_session_has_no_certificate_to_show)
+{
+	struct tlsfx_opts o = {
+		.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .send_chain = true,
+	};
+	struct tlsfx_pair pair;
+	struct tlsfx_transcript first, t;
+	struct kl_store *k;
+	struct tls_conn *c;
+	const struct tls_session *s;
+
+	cr_assert(tlsfx_pair_init(&pair, pki, &o));
+	tlsfx_transcript_init(&first);
+	tlsfx_transcript_init(&t);
+	cr_assert(tlsfx_handshake(&pair, &o, NULL, &first));
+	cr_assert_not_null(first.session);
+	cr_assert(tlsfx_handshake(&pair, &o, first.session, &t));
+	cr_assert(t.reused, "OpenSSL resumed");
+	k = store_of(&t);
+	c = replay_all_splits_keys(&t, TLS_DONE, k);
+	s = tls_session(c);
+	cr_assert(s->resumed);
+	cr_assert(s->decrypted);
+	cr_assert_null(s->decrypt_error);
+	cr_assert(!s->server_chain.present);
+	cr_assert(!s->certificates_visible);
+	cr_assert_eq(s->status, TLS_ST_COMPLETE);
+	tls_conn_free(c);
+	kl_store_free(k);
+	tlsfx_pair_free(&pair);
+	tlsfx_transcript_free(&first);
+	tlsfx_transcript_free(&t);
+}
+
+/* The capture ends halfway through the server's encrypted flight. */
+Test(tls13_keylog, capture_cut_inside_the_encrypted_flight_is_truncated)
+{
+	struct tlsfx_opts o = {
+		.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .send_chain = true,
+	};
+	struct tlsfx_transcript t;
+	struct kl_store *k;
+	struct tls_conn *c;
+	const struct tls_session *s;
+	const struct tlsfx_flight *cf = &t.flights[0], *sf = &t.flights[1];
+
+	tlsfx_transcript_init(&t);
+	make_handshake(&o, &t);
+	cr_assert_eq(cf->dir, TLS_FROM_CLIENT);
+	cr_assert_eq(sf->dir, TLS_FROM_SERVER);
+	k = store_of(&t);
+	c = tls_conn_new_with_keys(k);
+	cr_assert_eq(tls_feed(c, TLS_FROM_CLIENT, t.data[0] + cf->off, cf->len, 1), TLS_CONTINUE);
+	cr_assert_eq(tls_feed(c, TLS_FROM_SERVER, t.data[1] + sf->off, sf->len - 200, 2), TLS_CONTINUE);
+	tls_end(c);
+	s = tls_session(c);
+	cr_assert_eq(s->status, TLS_ST_TRUNCATED);
+	cr_assert(strstr(s->reason, "server's encrypted handshake") || strstr(s->reason, "Certificate"),
+		  "%s", s->reason);
+	cr_assert_null(s->decrypt_error);
+	tls_conn_free(c);
+	kl_store_free(k);
+	tlsfx_transcript_free(&t);
+}
+
+/* A record damaged after the Certificate (the server's Finished): what was
+ * read from records that verified stays, and the session says the rest did
+ * not open. */
+Test(tls13_keylog, tampered_record_after_the_chain_ends_with_decrypt_error)
+{
+	struct tlsfx_opts o = {
+		.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .send_chain = true,
+	};
+	struct tlsfx_transcript t;
+	struct kl_store *k;
+	struct tls_conn *c;
+	const struct tls_session *s;
+	const struct tlsfx_flight *sf;
+	uint8_t *p;
+
+	tlsfx_transcript_init(&t);
+	make_handshake(&o, &t);
+	k = store_of(&t);
+	/* The last byte of the server's first flight is the Finished record's tag. */
+	sf = &t.flights[1];
+	p = t.data[TLS_FROM_SERVER] + sf->off + sf->len - 1;
+	*p ^= 0x80;
+	c = tls_conn_new_with_keys(k);
+	cr_assert_eq(tlsfx_replay(c, &t, 0, 0, 1000), TLS_DONE);
+	s = tls_session(c);
+	cr_assert_not_null(s->decrypt_error);
+	cr_assert(s->decrypted, "the records before it opened");
+	assert_server_chain_of_three(s);
+	cr_assert(s->certificates_visible, "the chain came from records that did verify");
+	tls_conn_free(c);
+	kl_store_free(k);
+	tlsfx_transcript_free(&t);
 }

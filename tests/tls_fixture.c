@@ -141,6 +141,40 @@ static int tlsfx_accept_any(int ok, X509_STORE_CTX *ctx)
 	return 1;
 }
 
+/* OpenSSL's keylog callback: each line into the handshake's transcript. */
+static void tlsfx_keylog(const SSL *ssl, const char *line)
+{
+	struct tlsfx_transcript *t = SSL_get_app_data(ssl);
+	size_t n = strlen(line);
+
+	if (!t)
+		return;
+	if (t->keylog_len + n + 2 > t->keylog_cap) {
+		size_t cap = t->keylog_cap ? t->keylog_cap : 1024;
+		while (cap < t->keylog_len + n + 2)
+			cap *= 2;
+		t->keylog = realloc(t->keylog, cap);
+		if (!t->keylog)
+			abort();        /* the test machine is out of memory */
+		t->keylog_cap = cap;
+	}
+	memcpy(t->keylog + t->keylog_len, line, n);
+	t->keylog_len += n;
+	t->keylog[t->keylog_len++] = '\n';
+	t->keylog[t->keylog_len] = '\0';
+}
+
+/* The server's ALPN choice: the client's first protocol. */
+static int tlsfx_alpn_first(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+			    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	if (inlen < 1 || in[0] == 0 || in[0] > inlen - 1)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = in + 1;
+	*outlen = in[0];
+	return SSL_TLSEXT_ERR_OK;
+}
+
 bool tlsfx_pair_init(struct tlsfx_pair *pair, struct tlsfx_pki *pki, const struct tlsfx_opts *o)
 {
 	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
@@ -169,6 +203,12 @@ bool tlsfx_pair_init(struct tlsfx_pair *pair, struct tlsfx_pki *pki, const struc
 	if (o->cipher_list && (!SSL_CTX_set_cipher_list(c, o->cipher_list) ||
 			       !SSL_CTX_set_cipher_list(s, o->cipher_list)))
 		goto fail;
+	if (o->ciphersuites && (!SSL_CTX_set_ciphersuites(c, o->ciphersuites) ||
+				!SSL_CTX_set_ciphersuites(s, o->ciphersuites)))
+		goto fail;
+	if (o->server_selects_alpn)
+		SSL_CTX_set_alpn_select_cb(s, tlsfx_alpn_first, NULL);
+	SSL_CTX_set_keylog_callback(c, tlsfx_keylog);
 	if (SSL_CTX_use_certificate(s, pki->leaf) != 1 || SSL_CTX_use_PrivateKey(s, pki->leaf_key) != 1)
 		goto fail;
 	if (o->send_chain) {
@@ -221,6 +261,7 @@ void tlsfx_transcript_free(struct tlsfx_transcript *t)
 {
 	free(t->data[0]);
 	free(t->data[1]);
+	free(t->keylog);
 	SSL_SESSION_free(t->session);
 	memset(t, 0, sizeof(*t));
 }
@@ -299,6 +340,7 @@ bool tlsfx_handshake(struct tlsfx_pair *pair, const struct tlsfx_opts *o,
 	SSL_set_bio(c, c_in, c_out);
 	SSL_set_bio(s, s_in, s_out);
 	c_in = c_out = s_in = s_out = NULL;
+	SSL_set_app_data(c, t);
 	SSL_set_connect_state(c);
 	SSL_set_accept_state(s);
 	if (o->sni)

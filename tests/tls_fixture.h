@@ -7,7 +7,8 @@
  * what each side wrote, per direction and in the order of the flights, the
  * way a capture would see it.  tlsfx_replay() then feeds a transcript to the
  * dissector in chunks of a chosen size: whole flights, one byte at a time,
- * fixed sizes that split record headers, or random sizes.
+ * fixed sizes that split record headers, or random sizes.  The client's
+ * key log (what SSLKEYLOGFILE would hold) is kept with the transcript.
  */
 #ifndef CERTTRACE_TLS_FIXTURE_H
 #define CERTTRACE_TLS_FIXTURE_H
@@ -48,6 +49,10 @@ struct tlsfx_transcript {
 	uint16_t version, cipher;
 	bool reused;
 	uint8_t client_random[32];
+	/* The client's NSS key log lines, '\n'-terminated (OpenSSL's keylog
+	 * callback), for every handshake run into this transcript. */
+	char *keylog;
+	size_t keylog_len, keylog_cap;
 };
 
 struct tlsfx_opts {
@@ -64,6 +69,8 @@ struct tlsfx_opts {
 	const char *client_groups;          /* key share groups, first gets a share */
 	const char *server_groups;          /* a mismatch forces a HelloRetryRequest */
 	int server_min_version;             /* server only: refuse older clients */
+	const char *ciphersuites;           /* TLS 1.3 suites, OpenSSL names */
+	bool server_selects_alpn;           /* server picks the client's first ALPN */
 };
 
 struct tlsfx_pair {
