@@ -25,6 +25,7 @@
 
 #include "capture/capture.h"
 #include "dissect/dpi.h"
+#include "dissect/keylog.h"
 #include "dissect/tls.h"
 #include "report/report.h"
 
@@ -38,6 +39,8 @@ struct options {
 	unsigned n_files;
 	const char *events[MAX_EVENTS];  /* --events: earlier runs' jsonl */
 	unsigned n_events;
+	const char *keylogs[MAX_FILES];  /* --keylog: SSLKEYLOGFILEs */
+	unsigned n_keylogs;
 	const char *iface;
 	const char *filter;
 	char *filter_owned;
@@ -69,6 +72,7 @@ struct run {
 	struct flow_table *flows;
 	struct rep *rep;
 	struct dpi *dpi;               /* NULL with --no-dpi */
+	struct kl_store *keys;         /* --keylog and pcapng secrets */
 	int dlt;
 	struct rep_capture_stats st;
 	uint64_t handshakes;
@@ -108,6 +112,9 @@ static void usage(FILE *f)
 "  -D                   list interfaces\n"
 "  --max-flows N        flow-table cap, oldest idle evicted (default 1000000)\n"
 "  --no-dpi             skip nDPI classification (app names, risks)\n"
+"  --keylog FILE        an SSLKEYLOGFILE (NSS key log): TLS 1.3 certificates\n"
+"                       become visible; repeatable (a pcapng file's own\n"
+"                       Decryption Secrets Blocks are read as well)\n"
 "\n"
 "what servers are:\n"
 "  --role NAME=ROLE     NAME: IP, IP:PORT, or host name/glob over SNI and SAN;\n"
@@ -210,7 +217,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_PORTS = 256, OPT_ROLE, OPT_TRUST, OPT_CERT, OPT_FORMAT, OPT_FAIL_ON,
 		OPT_EXPORT, OPT_DURATION, OPT_MAX_FLOWS, OPT_DEBUG_FLOWS, OPT_VERSION,
-		OPT_NO_DPI, OPT_PHONE_LOG, OPT_EVENTS, OPT_BASELINE,
+		OPT_NO_DPI, OPT_PHONE_LOG, OPT_EVENTS, OPT_BASELINE, OPT_KEYLOG,
 	};
 	static const struct option longopts[] = {
 		{ "ports", required_argument, 0, OPT_PORTS },
@@ -227,6 +234,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "phone-log", required_argument, 0, OPT_PHONE_LOG },
 		{ "events", required_argument, 0, OPT_EVENTS },
 		{ "baseline", required_argument, 0, OPT_BASELINE },
+		{ "keylog", required_argument, 0, OPT_KEYLOG },
 		{ "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, OPT_VERSION },
 		{ 0, 0, 0, 0 },
@@ -376,6 +384,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return die_usage("give one --baseline, not several (%s)", optarg);
 			o->rep.baseline = optarg;
 			break;
+		case OPT_KEYLOG:
+			if (o->n_keylogs == MAX_FILES)
+				return die_usage("too many --keylog files (at most %s)", "256");
+			o->keylogs[o->n_keylogs++] = optarg;
+			break;
 		default:
 			return 2;
 		}
@@ -427,11 +440,11 @@ static struct flow_state *state_of(struct flow *f)
 	return s;
 }
 
-static struct tls_conn *conn_of(struct flow *f)
+static struct tls_conn *conn_of(struct run *run, struct flow *f)
 {
 	struct flow_state *s = state_of(f);
 	if (s && !s->tls)
-		s->tls = tls_conn_new();
+		s->tls = tls_conn_new_with_keys(run->keys);
 	return s ? s->tls : NULL;
 }
 
@@ -456,7 +469,7 @@ static enum flow_verdict on_packet(void *ctx, struct flow *f, enum flow_dir d,
 static enum flow_verdict on_data(void *ctx, struct flow *f, enum flow_dir d,
 				 const uint8_t *p, size_t n, uint64_t ts_us)
 {
-	struct tls_conn *c = conn_of(f);
+	struct tls_conn *c = conn_of(ctx, f);
 	if (!c)
 		return FLOW_DONE;
 	return tls_verdict(tls_feed(c, d == FLOW_FROM_CLIENT ? TLS_FROM_CLIENT : TLS_FROM_SERVER,
@@ -466,7 +479,7 @@ static enum flow_verdict on_data(void *ctx, struct flow *f, enum flow_dir d,
 static enum flow_verdict on_gap(void *ctx, struct flow *f, enum flow_dir d,
 				uint64_t missing, uint64_t ts_us)
 {
-	struct tls_conn *c = conn_of(f);
+	struct tls_conn *c = conn_of(ctx, f);
 	if (!c)
 		return FLOW_DONE;
 	return tls_verdict(tls_gap(c, d == FLOW_FROM_CLIENT ? TLS_FROM_CLIENT : TLS_FROM_SERVER,
@@ -694,6 +707,50 @@ static int list_interfaces(void)
 	return 0;
 }
 
+/* --keylog files into one store; false with a reason if one cannot be read. */
+static bool load_keylogs(struct run *run, char *err, size_t errlen)
+{
+	const struct options *o = run->o;
+	if (!o->n_keylogs)
+		return true;
+	if (!(run->keys = kl_store_new())) {
+		snprintf(err, errlen, "out of memory for the key log");
+		return false;
+	}
+	for (unsigned i = 0; i < o->n_keylogs; i++) {
+		uint64_t used = kl_stats(run->keys)->used;
+		if (!kl_load_file(run->keys, o->keylogs[i], err, errlen))
+			return false;
+		if (kl_stats(run->keys)->used == used && o->verbose >= 0)
+			fprintf(stderr, "certtrace: --keylog %s: no TLS 1.3 handshake secrets in it\n",
+				o->keylogs[i]);
+	}
+	const struct kl_stats *ks = kl_stats(run->keys);
+	if (ks->dropped && o->verbose >= 0)
+		fprintf(stderr, "certtrace: --keylog: %llu secrets dropped past %u sessions\n",
+			(unsigned long long)ks->dropped, KL_MAX_SESSIONS);
+	if (o->verbose > 0)
+		fprintf(stderr, "certtrace: --keylog: %llu sessions, %llu lines not key log lines\n",
+			(unsigned long long)ks->sessions, (unsigned long long)ks->garbage);
+	return true;
+}
+
+/* The TLS key logs a pcapng file carries (libpcap skips those blocks). */
+static void pcapng_secrets(struct run *run, const char *path)
+{
+	char err[512];
+	if (strcmp(path, "-") == 0)
+		return;
+	if (!run->keys && !(run->keys = kl_store_new()))
+		return;
+	int n = kl_load_pcapng(run->keys, path, err, sizeof err);
+	if (n < 0 && run->o->verbose >= 0)
+		fprintf(stderr, "certtrace: %s; its secrets are not used\n", err);
+	else if (n > 0 && run->o->verbose > 0)
+		fprintf(stderr, "certtrace: %s: %d Decryption Secrets Block%s read\n", path, n,
+			n == 1 ? "" : "s");
+}
+
 static void fill_stats(struct run *run)
 {
 	const struct flow_counters *fc = flow_table_counters(run->flows);
@@ -714,6 +771,12 @@ int main(int argc, char **argv)
 
 	char err[1024];
 	struct run run = { .o = &o };
+	if (!load_keylogs(&run, err, sizeof err)) {
+		fprintf(stderr, "certtrace: %s\n", err);
+		kl_store_free(run.keys);
+		free(o.filter_owned);
+		return 2;
+	}
 	struct flow_options fo;
 	flow_options_default(&fo);
 	fo.max_flows = o.max_flows;
@@ -824,6 +887,7 @@ int main(int argc, char **argv)
 		cap_close(src);
 	} else {
 		for (unsigned i = 0; i < o.n_files && !stop_requested; i++) {
+			pcapng_secrets(&run, o.files[i]);
 			struct cap_source *src = cap_open_offline(o.files[i], err, sizeof err);
 			if (!src) {
 				fprintf(stderr, "certtrace: %s\n", err);
@@ -866,6 +930,7 @@ int main(int argc, char **argv)
 	}
 	flow_table_free(run.flows);
 	dpi_free(run.dpi);
+	kl_store_free(run.keys);
 	if (run.dump)
 		pcap_dump_close(run.dump);
 	free(o.filter_owned);

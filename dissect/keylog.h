@@ -64,8 +64,9 @@ bool kl_load_file(struct kl_store *s, const char *path, char *err, size_t err_le
  * (as `editcap --inject-secrets tls,keys.txt` writes them).  libpcap 1.10
  * skips those blocks, so the file is walked here, block header by block
  * header, up to its first packet block: that is where editcap puts them.
- * Returns the number of blocks read (0 for a pcap file or none), -1 with a
- * reason when the file cannot be opened or a DSB is malformed.
+ * Returns the number of blocks read (0 for a pcap file, none, or a file
+ * that cannot be opened: the capture reader will say why), -1 with a
+ * reason when a DSB is malformed or too large.
  */
 int kl_load_pcapng(struct kl_store *s, const char *path, char *err, size_t err_len);
 
