@@ -453,13 +453,20 @@ void rep_finding_describe(struct rep *r, struct rep_finding *f)
 					 : "");
 		break;
 	case RC_CERTIFICATES_HIDDEN:
+		/* names: why a key log that had the secrets did not open them. */
 		f->message = rep_asprintf("%llu handshake%s with %s used TLS 1.3: the certificates are "
-					  "encrypted, so nothing about them was checked.",
-					  (unsigned long long)f->seen.count, f->seen.count == 1 ? "" : "s", who);
+					  "encrypted, so nothing about them was checked.%s%s",
+					  (unsigned long long)f->seen.count, f->seen.count == 1 ? "" : "s", who,
+					  f->n_names ? " With the key log: " : "",
+					  f->n_names ? f->names[0] : "");
 		f->symptom = rep_asprintf("None by itself.");
-		f->remedy = rep_asprintf("Capture with the client's key log (SSLKEYLOGFILE) and pass it "
-					 "with --keylog FILE, or export the server's certificate and pass it "
-					 "with --cert ROLE=FILE.");
+		f->remedy = rep_asprintf(f->n_names
+					 ? "Use the key log written by the client of this very capture "
+					   "(SSLKEYLOGFILE), or export the server's certificate and pass it "
+					   "with --cert ROLE=FILE."
+					 : "Capture with the client's key log (SSLKEYLOGFILE) and pass it "
+					   "with --keylog FILE, or export the server's certificate and pass it "
+					   "with --cert ROLE=FILE.");
 		break;
 	case RC_RESUMED_NO_CERT:
 		f->message = rep_asprintf("%llu handshake%s with %s resumed an earlier session: no "

@@ -213,6 +213,11 @@ void rep_jsonl_handshake(struct rep *r, struct rep_server *s, const struct rep_h
 	json_object_set_new(o, "ja3s", jstr_or_null(t->ja3s));
 	json_object_set_new(o, "resumed", json_boolean(t->resumed));
 	json_object_set_new(o, "certificates_visible", json_boolean(t->certificates_visible));
+	if (t->have_server_hello && t->version == 0x0304) {     /* TLS 1.3 */
+		/* Only TLS 1.3 hides certificates: whether a key log opened them. */
+		json_object_set_new(o, "decrypted", json_boolean(t->decrypted));
+		json_object_set_new(o, "decrypt_error", jstr_or_null(t->decrypt_error));
+	}
 	json_object_set_new(o, "server_chain", chain_array(server_certs, n_server));
 	json_object_set_new(o, "server_chain_truncated", json_boolean(t->server_chain.truncated));
 	json_object_set_new(o, "server_chain_ts", t->server_chain.present && t->server_chain.ts_us
@@ -322,7 +327,8 @@ static const char *names_key(enum rep_code code)
 	case RC_NAME_MISMATCH: return "sni";
 	case RC_CLIENT_REJECTED_CERTIFICATE:
 	case RC_HANDSHAKE_FAILED: return "alerts";
-	case RC_HANDSHAKE_TRUNCATED: return "reasons";
+	case RC_HANDSHAKE_TRUNCATED:
+	case RC_CERTIFICATES_HIDDEN: return "reasons";
 	default: return "names";
 	}
 }

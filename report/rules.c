@@ -292,7 +292,7 @@ void rep_rules_handshake(struct rep *r, struct rep_server *s, struct rep_cert **
 	if (t->resumed)
 		note(r, RC_RESUMED_NO_CERT, s, NULL, t->ts_us, &h->client, NULL);
 	else if (t->version == TLS_VERSION_1_3 && !t->certificates_visible)
-		note(r, RC_CERTIFICATES_HIDDEN, s, NULL, t->ts_us, &h->client, NULL);
+		note(r, RC_CERTIFICATES_HIDDEN, s, NULL, t->ts_us, &h->client, t->decrypt_error);
 	if (t->status == TLS_ST_TRUNCATED && t->server_chain.truncated)
 		note(r, RC_HANDSHAKE_TRUNCATED, s, leaf, cert_us, &h->client,
 		     t->reason ? t->reason : NULL);
