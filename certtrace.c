@@ -797,6 +797,7 @@ int main(int argc, char **argv)
 		run.rep = rep_new(&o.rep, stdout, err, sizeof err);
 		if (!run.rep) {
 			fprintf(stderr, "certtrace: %s\n", err);
+			dpi_free(run.dpi);
 			free(o.filter_owned);
 			return 2;
 		}
