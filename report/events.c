@@ -399,6 +399,8 @@ static void replay_tls(struct replay *rp, json_t *ev)
 	t->cipher = cipher_code(rp, jget_str(ev, "cipher"));
 	t->resumed = json_is_true(json_object_get(ev, "resumed"));
 	t->certificates_visible = json_is_true(json_object_get(ev, "certificates_visible"));
+	t->decrypted = json_is_true(json_object_get(ev, "decrypted"));
+	t->decrypt_error = jget_str(ev, "decrypt_error");
 	fill_chain(rp, json_object_get(ev, "server_chain"), &t->server_chain, t->ts_us);
 	fill_chain(rp, json_object_get(ev, "client_chain"), &t->client_chain, t->ts_us);
 	uint64_t cert_us;

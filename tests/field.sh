@@ -59,6 +59,20 @@ check "--events a b: every event as -r a -r b (but acceptable_cas)" \
 check "--events adds the runs' packet counts" \
 	'[ "$(tail -1 "$tmp/one.jsonl" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"packets\"])")" = \
 	   "$(tail -1 "$tmp/merged.jsonl" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"packets\"])")" ]'
+# Every sample replayed through its own jsonl gives its events back.
+same=1
+for f in pcaps/*.pcap pcaps/*.pcapng; do
+	name=$(basename "$f"); name=${name%.*}
+	args=""
+	[ -f "pcaps/$name.args" ] && args=$(cat "pcaps/$name.args")
+	# shellcheck disable=SC2086
+	"$bin" -r "$f" $args --format jsonl -q > "$tmp/s.jsonl" 2>/dev/null
+	"$bin" --events "$tmp/s.jsonl" $args --format jsonl -q > "$tmp/r.jsonl" 2>/dev/null
+	events_without "$tmp/s.jsonl" summary > "$tmp/s.e"
+	events_without "$tmp/r.jsonl" summary > "$tmp/r.e"
+	cmp -s "$tmp/s.e" "$tmp/r.e" || { echo "field: $name: replay differs"; same=0; }
+done
+check "every sample: --events over its jsonl gives the same events" '[ $same = 1 ]'
 cat "$tmp/a.jsonl" | "$bin" --events - -r $split --format jsonl -q > "$tmp/mixed.jsonl"
 findings "$tmp/mixed.jsonl" > "$tmp/mixed.f"
 check "--events - (stdin) with -r" 'cmp -s "$tmp/one.f" "$tmp/mixed.f"'
