@@ -13,6 +13,11 @@ message the capture cut short (status "truncated" inside a Certificate):
 tshark shows nothing for those, certtrace shows the certificates that did
 arrive; they are counted as "partial".
 
+A capture with a TLS key log beside it (NAME.keylog, or a log.txt shared by
+the directory, as ssldump's samples have) is read by both tools with it:
+tshark -o tls.keylog_file, certtrace --keylog; so TLS 1.3 chains are compared
+too.
+
 A difference listed in tests/corpus-known.txt (file, then the reason, with
 the evidence) is reported but does not fail: those are cases where tshark is
 the one that is wrong, or where the capture holds something neither tool can
@@ -28,12 +33,24 @@ import subprocess
 import sys
 
 
+def keylog_for(path):
+    """NAME.keylog beside NAME.pcap, else the directory's log.txt, else None."""
+    own = os.path.splitext(path)[0] + ".keylog"
+    shared = os.path.join(os.path.dirname(path), "log.txt")
+    for k in (own, shared):
+        if os.path.isfile(k):
+            return k
+    return None
+
+
 def tshark_chains(path):
+    keylog = keylog_for(path)
     out = subprocess.run(
         ["tshark", "-n", "-r", path,
          "-o", "tcp.reassemble_out_of_order:TRUE",
-         "-o", "tcp.try_heuristic_first:TRUE",
-         "-Y", "tls.handshake.type == 11",
+         "-o", "tcp.try_heuristic_first:TRUE"] +
+        (["-o", "tls.keylog_file:" + keylog] if keylog else []) +
+        ["-Y", "tls.handshake.type == 11",
          "-T", "fields", "-e", "tls.handshake.certificate"],
         capture_output=True, text=True, check=False).stdout
     chains = []
@@ -50,7 +67,9 @@ def tshark_chains(path):
 
 
 def certtrace_chains(binary, path):
-    p = subprocess.run([binary, "-r", path, "--format", "jsonl", "--fail-on", "never", "-q"],
+    keylog = keylog_for(path)
+    p = subprocess.run([binary, "-r", path, "--format", "jsonl", "--fail-on", "never", "-q"] +
+                       (["--keylog", keylog] if keylog else []),
                        capture_output=True, text=True, check=False)
     chains, handshakes, certs, partial = [], 0, set(), 0
     for line in p.stdout.splitlines():
