@@ -18,6 +18,7 @@
 
 #include "dissect/keylog.h"
 #include "dissect/tls.h"
+#include "dissect/tls_aead.h"
 #include "tests/tls_fixture.h"
 
 /* ------------------------------------------------------------------ */
@@ -1832,4 +1833,260 @@ Test(tls13_keylog, tampered_record_after_the_chain_ends_with_decrypt_error)
 	tls_conn_free(c);
 	kl_store_free(k);
 	tlsfx_transcript_free(&t);
+}
+
+/* ------------------------------------------------------------------ */
+/* TLS 1.3 records sealed here: what OpenSSL never sends               */
+
+/* The server's side of a hand-made TLS 1.3 handshake under a known
+ * secret: ServerHello in clear, then records sealed with AES-128-GCM. */
+struct tb13 {
+	struct tb wire;
+	uint8_t key[16], iv[12];
+	uint64_t seq;
+};
+
+static const uint8_t tb13_secret[32] = {
+	0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+	0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+};
+
+static void tb13_start(struct tb13 *t)
+{
+	struct tb hs = { .n = 0 };
+	size_t msg, exts;
+	uint8_t random[32];
+
+	memset(t, 0, sizeof(*t));
+	cr_assert(tls_hkdf_expand_label("SHA256", tb13_secret, 32, "key", NULL, 0, t->key, 16));
+	cr_assert(tls_hkdf_expand_label("SHA256", tb13_secret, 32, "iv", NULL, 0, t->iv, 12));
+	memset(random, 0x42, sizeof(random));
+	tb_u8(&hs, TLS_HS_SERVER_HELLO);
+	msg = tb_open(&hs, 3);
+	tb_u16(&hs, 0x0303);
+	tb_bytes(&hs, random, 32);
+	tb_u8(&hs, 0);
+	tb_u16(&hs, 0x1301);
+	tb_u8(&hs, 0);
+	exts = tb_open(&hs, 2);
+	tb_u16(&hs, 43);                                /* supported_versions */
+	tb_u16(&hs, 2);
+	tb_u16(&hs, 0x0304);
+	tb_close(&hs, exts);
+	tb_close(&hs, msg);
+	tb_record(&t->wire, TLS_CT_HANDSHAKE, &hs);
+}
+
+/* One protected record: content, its type, `pad` zero bytes. */
+static void tb13_seal(struct tb13 *t, unsigned type, const uint8_t *p, size_t n, size_t pad)
+{
+	uint8_t inner[4096], nonce[12], hdr[5];
+	size_t len = n + 1 + pad, total = len + 16;
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	EVP_CIPHER *aes = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+	int out = 0;
+
+	cr_assert(len <= sizeof(inner));
+	memcpy(inner, p, n);
+	inner[n] = (uint8_t)type;
+	memset(inner + n + 1, 0, pad);
+	memcpy(nonce, t->iv, 12);
+	for (int i = 0; i < 8; i++)
+		nonce[11 - i] ^= (uint8_t)(t->seq >> (8 * i));
+	t->seq++;
+	hdr[0] = TLS_CT_APPLICATION_DATA;
+	hdr[1] = 3;
+	hdr[2] = 3;
+	hdr[3] = (uint8_t)(total >> 8);
+	hdr[4] = (uint8_t)total;
+	tb_bytes(&t->wire, hdr, 5);
+	cr_assert(EVP_EncryptInit_ex2(ctx, aes, t->key, nonce, NULL) == 1);
+	cr_assert(EVP_EncryptUpdate(ctx, NULL, &out, hdr, 5) == 1);
+	cr_assert(EVP_EncryptUpdate(ctx, t->wire.b + t->wire.n, &out, inner, (int)len) == 1);
+	t->wire.n += (size_t)out;
+	cr_assert(EVP_EncryptFinal_ex(ctx, t->wire.b + t->wire.n, &out) == 1);
+	cr_assert(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, t->wire.b + t->wire.n) == 1);
+	t->wire.n += 16;
+	EVP_CIPHER_CTX_free(ctx);
+	EVP_CIPHER_free(aes);
+}
+
+/* Feeds tb_client_hello() and the server's records with a key log holding
+ * only the server's secret; returns the conn after tls_end(). */
+static struct tls_conn *tb13_run(const struct tb13 *t, struct kl_store **k, enum tls_verdict *v)
+{
+	struct tb hs = { .n = 0 }, client = { .n = 0 };
+	char line[256];
+	struct tls_conn *c;
+	int at;
+
+	tb_client_hello(&hs);
+	tb_record(&client, TLS_CT_HANDSHAKE, &hs);
+	at = snprintf(line, sizeof(line), "SERVER_HANDSHAKE_TRAFFIC_SECRET ");
+	for (int i = 0; i < 32; i++)
+		at += snprintf(line + at, sizeof(line) - (size_t)at, "00");
+	line[at++] = ' ';
+	for (int i = 0; i < 32; i++)
+		at += snprintf(line + at, sizeof(line) - (size_t)at, "%02x", tb13_secret[i]);
+	*k = kl_store_new();
+	kl_add_text(*k, line, (size_t)at);
+	cr_assert_eq(kl_stats(*k)->used, 1);
+	c = tls_conn_new_with_keys(*k);
+	*v = tls_feed(c, TLS_FROM_CLIENT, client.b, client.n, 10);
+	cr_assert_eq(*v, TLS_CONTINUE);
+	*v = tls_feed(c, TLS_FROM_SERVER, t->wire.b, t->wire.n, 20);
+	tls_end(c);
+	return c;
+}
+
+static void tb13_expect_malformed(const struct tb13 *t, const char *why)
+{
+	struct kl_store *k;
+	enum tls_verdict v;
+	struct tls_conn *c = tb13_run(t, &k, &v);
+	const struct tls_session *s = tls_session(c);
+
+	cr_assert_eq(v, TLS_DONE);
+	cr_assert_eq(s->status, TLS_ST_MALFORMED, "status %d", s->status);
+	cr_assert(s->reason && strstr(s->reason, why), "reason: %s", s->reason ? s->reason : "-");
+	cr_assert(!s->certificates_visible);
+	cr_assert(s->decrypted);
+	tls_conn_free(c);
+	kl_store_free(k);
+}
+
+TestSuite(tls13_sealed);
+
+Test(tls13_sealed, certificate_across_records_with_padding_then_finished)
+{
+	struct tb13 t;
+	struct tb hs = { .n = 0 };
+	size_t msg, list, exts;
+	uint8_t finished[4 + 32] = { TLS_HS_FINISHED, 0, 0, 32 };
+	struct kl_store *k;
+	enum tls_verdict v;
+	struct tls_conn *c;
+	const struct tls_session *s;
+
+	tb13_start(&t);
+	tb_u8(&hs, TLS_HS_ENCRYPTED_EXTENSIONS);
+	msg = tb_open(&hs, 3);
+	exts = tb_open(&hs, 2);
+	tb_u16(&hs, 16);                                /* ALPN: "sip" */
+	tb_u16(&hs, 6);
+	tb_u16(&hs, 4);
+	tb_u8(&hs, 3);
+	tb_bytes(&hs, "sip", 3);
+	tb_close(&hs, exts);
+	tb_close(&hs, msg);
+	tb_u8(&hs, TLS_HS_CERTIFICATE);
+	msg = tb_open(&hs, 3);
+	tb_u8(&hs, 0);                                  /* request context */
+	list = tb_open(&hs, 3);
+	for (unsigned i = 0; i < 2; i++) {
+		tb_u24(&hs, 40);
+		for (unsigned b = 0; b < 40; b++)
+			tb_u8(&hs, b == 0 ? 0x30 : (uint8_t)(i + b));
+		tb_u16(&hs, 0);                         /* no extensions */
+	}
+	tb_close(&hs, list);
+	tb_close(&hs, msg);
+	/* EncryptedExtensions and half the Certificate, then the rest with
+	 * the Finished; padding on both. */
+	tb13_seal(&t, TLS_CT_HANDSHAKE, hs.b, 40, 7);
+	memcpy(hs.b + hs.n, finished, sizeof(finished));
+	hs.n += sizeof(finished);
+	tb13_seal(&t, TLS_CT_HANDSHAKE, hs.b + 40, hs.n - 40, 100);
+	c = tb13_run(&t, &k, &v);
+	s = tls_session(c);
+	cr_assert_eq(v, TLS_DONE, "both sides done: the client has no secret");
+	cr_assert_eq(s->status, TLS_ST_COMPLETE, "reason: %s", s->reason ? s->reason : "-");
+	cr_assert(s->decrypted);
+	cr_assert(s->certificates_visible);
+	cr_assert_eq(s->server_chain.n, 2);
+	cr_assert_eq(s->server_chain.certs[1].len, 40);
+	cr_assert_eq(s->server_chain.certs[1].data[1], 2);
+	cr_assert_str_eq(s->alpn_selected, "sip");
+	tls_conn_free(c);
+	kl_store_free(k);
+}
+
+Test(tls13_sealed, record_of_only_zeros_has_no_content_type)
+{
+	struct tb13 t;
+
+	tb13_start(&t);
+	tb13_seal(&t, 0, NULL, 0, 20);
+	tb13_expect_malformed(&t, "no content type");
+}
+
+Test(tls13_sealed, unknown_inner_content_type)
+{
+	struct tb13 t;
+	static const uint8_t junk[3] = { 1, 2, 3 };
+
+	tb13_start(&t);
+	tb13_seal(&t, 99, junk, sizeof(junk), 0);
+	tb13_expect_malformed(&t, "inner content type 99");
+}
+
+Test(tls13_sealed, certificate_entry_extensions_overrun)
+{
+	struct tb13 t;
+	struct tb hs = { .n = 0 };
+	size_t msg, list;
+
+	tb13_start(&t);
+	tb_u8(&hs, TLS_HS_CERTIFICATE);
+	msg = tb_open(&hs, 3);
+	tb_u8(&hs, 0);
+	list = tb_open(&hs, 3);
+	tb_u24(&hs, 3);
+	tb_bytes(&hs, "\x30\x01\x00", 3);
+	tb_u16(&hs, 50);                                /* 50 bytes of extensions: none follow */
+	tb_close(&hs, list);
+	tb_close(&hs, msg);
+	tb13_seal(&t, TLS_CT_HANDSHAKE, hs.b, hs.n, 0);
+	tb13_expect_malformed(&t, "extensions overrun");
+}
+
+Test(tls13_sealed, zero_length_certificate)
+{
+	struct tb13 t;
+	struct tb hs = { .n = 0 };
+	size_t msg, list;
+
+	tb13_start(&t);
+	tb_u8(&hs, TLS_HS_CERTIFICATE);
+	msg = tb_open(&hs, 3);
+	tb_u8(&hs, 0);
+	list = tb_open(&hs, 3);
+	tb_u24(&hs, 0);
+	tb_u16(&hs, 0);
+	tb_close(&hs, list);
+	tb_close(&hs, msg);
+	tb13_seal(&t, TLS_CT_HANDSHAKE, hs.b, hs.n, 0);
+	tb13_expect_malformed(&t, "zero-length certificate");
+}
+
+Test(tls13_sealed, certificate_request_authorities_overrun)
+{
+	struct tb13 t;
+	struct tb hs = { .n = 0 };
+	size_t msg, exts, ext;
+
+	tb13_start(&t);
+	tb_u8(&hs, TLS_HS_CERTIFICATE_REQUEST);
+	msg = tb_open(&hs, 3);
+	tb_u8(&hs, 0);
+	exts = tb_open(&hs, 2);
+	tb_u16(&hs, 47);                                /* certificate_authorities */
+	ext = tb_open(&hs, 2);
+	tb_u16(&hs, 9);                                 /* 9 bytes of names: 2 follow */
+	tb_u16(&hs, 0);
+	tb_close(&hs, ext);
+	tb_close(&hs, exts);
+	tb_close(&hs, msg);
+	tb13_seal(&t, TLS_CT_HANDSHAKE, hs.b, hs.n, 0);
+	tb13_expect_malformed(&t, "certificate_authorities overruns");
 }
