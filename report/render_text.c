@@ -205,7 +205,7 @@ static void print_phone_log(struct rep *r)
 			fprintf(o, "%s server %s\n", rep_role_name(s->role),
 				rep_server_addr(s, addr, sizeof(addr)));
 		else
-			fprintf(o, "not seen in the capture%s\n", r->handshakes == 1 ? "" : "s");
+			fprintf(o, "not seen in the capture (capture where the phones reach it)\n");
 	}
 	for (size_t i = 0; i < pl->errors.n;) {
 		const struct rep_phone_error *e = pl->errors.v[i];
