@@ -1887,7 +1887,8 @@ static void tb13_seal(struct tb13 *t, unsigned type, const uint8_t *p, size_t n,
 	int out = 0;
 
 	cr_assert(len <= sizeof(inner));
-	memcpy(inner, p, n);
+	if (n)
+		memcpy(inner, p, n);
 	inner[n] = (uint8_t)type;
 	memset(inner + n + 1, 0, pad);
 	memcpy(nonce, t->iv, 12);
