@@ -1095,3 +1095,72 @@ Test(malformed_export, export_certs_writes_only_sha1_names_inside_its_folder)
 	free(path);
 	good_free(g);
 }
+
+Test(malformed_export, export_certs_never_follows_a_planted_symlink)
+{
+	struct good *g = good_new();
+	char *path = tmp_path("export-link.pcap");
+	char *base = tmp_path("export-link");
+	char *dir, *victim, *fresh, *pem_link, *cer_link;
+	uint8_t sha1[20];
+	char hex[41];
+	SHA1(g->leaf_der, (size_t)g->leaf_len, sha1);
+	for (int i = 0; i < 20; i++)
+		sprintf(hex + 2 * i, "%02x", sha1[i]);
+	cr_assert(asprintf(&dir, "%s/certs", base) > 0);
+	cr_assert(asprintf(&victim, "%s/victim", base) > 0);
+	cr_assert(asprintf(&fresh, "%s/fresh", base) > 0);
+	cr_assert(asprintf(&pem_link, "%s/%s.pem", dir, hex) > 0);
+	cr_assert(asprintf(&cer_link, "%s/%s.cer", dir, hex) > 0);
+	cr_assert_eq(mkdir(base, 0700), 0);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	FILE *f = fopen(victim, "w");
+	fputs("victim\n", f);
+	fclose(f);
+	/* Someone with write access to the folder plants links at the names
+	 * the leaf will get: one at an existing file, one at a new path. */
+	cr_assert_eq(symlink(victim, pem_link), 0);
+	cr_assert_eq(symlink(fresh, cer_link), 0);
+	f = pcap_new(path);
+	good_write(f, g, TS0);
+	pcapw_close(f);
+
+	struct mf_exec x;
+	mf_exec((char *[]){ "certtrace", "-r", path, "--format", "jsonl", "--fail-on", "never",
+			    "--export-certs", dir, NULL }, &x);
+	cr_assert_eq(x.status, 0, "%s", x.err);
+	char *v = slurp(victim);
+	cr_assert_str_eq(v, "victim\n", "the file the link pointed at is untouched");
+	free(v);
+	cr_assert_neq(access(fresh, F_OK), 0, "no file created where the link pointed");
+	struct stat st;
+	cr_assert_eq(lstat(pem_link, &st), 0);
+	cr_assert(S_ISREG(st.st_mode), "the link was replaced by the certificate itself");
+	cr_assert_eq(lstat(cer_link, &st), 0);
+	cr_assert(S_ISREG(st.st_mode));
+	mf_exec_free(&x);
+
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *p;
+		if (e->d_name[0] == '.')
+			continue;
+		cr_assert(asprintf(&p, "%s/%s", dir, e->d_name) > 0);
+		unlink(p);
+		free(p);
+	}
+	closedir(d);
+	unlink(victim);
+	rmdir(dir);
+	rmdir(base);
+	unlink(path);
+	free(dir);
+	free(victim);
+	free(fresh);
+	free(pem_link);
+	free(cer_link);
+	free(base);
+	free(path);
+	good_free(g);
+}
