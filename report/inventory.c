@@ -13,6 +13,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "report/rep_int.h"
 
@@ -304,8 +305,20 @@ void rep_server_add_client(struct rep *r, struct rep_server *s, const char *ip)
 	s->clients[s->n_clients++] = d;
 }
 
+/* The name a person knows the server by: its certificate's CN when clients
+ * asked for it (casarray.contoso.com, not the autodiscover alias the first
+ * client happened to use), else the first name a client asked for, else
+ * the certificate's own names. */
 const char *rep_server_name(const struct rep_server *s)
 {
+	for (unsigned i = 0; i < s->n_chains && s->n_sni; i++) {
+		const struct x509_info *xi = s->chains[i]->n ? s->chains[i]->certs[0]->xi : NULL;
+		if (!xi || !xi->parsed || !xi->cn)
+			continue;
+		for (unsigned j = 0; j < s->n_sni; j++)
+			if (strcasecmp(s->sni[j], xi->cn) == 0)
+				return s->sni[j];
+	}
 	if (s->n_sni)
 		return s->sni[0];
 	for (unsigned i = 0; i < s->n_chains; i++) {
