@@ -57,7 +57,7 @@ FUZZ_CC  ?= clang
 CORPUS   ?= ../shared/corpus/real
 SEED_PCAP := pcaps/seed-issuer-mismatch.pcap
 
-.PHONY: all deps run test unit test-unit test-san test-golden test-field test-corpus test-flows test-live golden \
+.PHONY: all deps run test unit test-unit test-san test-golden test-field test-corpus test-flows test-live test-regen golden \
         install clean fuzz fuzz-build fuzz-regress test-valgrind bench
 
 all: certtrace
@@ -102,6 +102,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-corpus
 	@$(MAKE) --no-print-directory test-flows
 	@$(MAKE) --no-print-directory test-live
+	@$(MAKE) --no-print-directory test-regen
 
 unit test-unit: $(BUILD)/tests/unit $(BUILD)/certtrace
 	CERTTRACE=$(BUILD)/certtrace sh tests/run-unit.sh $(BUILD)/tests/unit $(if $(SANITIZE),1,0)
@@ -133,6 +134,10 @@ FLOW_FILES := $(addprefix $(CORPUS)/,zeek/client-certificate.pcap ndpi/ftp-start
 	pcaps/ipv6.pcap pcaps/pool-issuer-split.pcapng
 test-flows: certtrace
 	@python3 tests/flows.py ./certtrace $(FLOW_FILES)
+
+# make-pcaps.sh run again gives captures with the same findings (root).
+test-regen: certtrace
+	@sh tests/regen.sh ./certtrace
 
 # Live capture through a veth pair between two namespaces (root; skips without).
 test-live: certtrace

@@ -23,6 +23,10 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PKI=$HERE/pki
+# Where the samples go: pcaps/ itself, or CT_OUT (tests/regen.sh uses a
+# temporary folder to check that a new run gives the same findings).
+OUT=${CT_OUT:-$HERE}
+mkdir -p "$OUT"
 PROG=make-pcaps.sh
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -528,7 +532,7 @@ sample() {
 	capture_start "$WORK/$name.pcap" "$@"
 	"scenario_$scen"
 	capture_stop
-	mv "$WORK/$name.pcap" "$HERE/$name.pcap"
+	mv "$WORK/$name.pcap" "$OUT/$name.pcap"
 }
 
 # The seed scenario once more, as the input of the rewritten samples.
@@ -559,14 +563,14 @@ make_sample() {
 	tls13)
 		rm -f "$WORK/tls13.keylog"
 		sample "$1" tls13
-		cp "$WORK/tls13.keylog" "$HERE/tls13.keylog"
+		cp "$WORK/tls13.keylog" "$OUT/tls13.keylog"
 		;;
 	ipv6)
 		log "ipv6.pcap"
 		capture_start "$WORK/ipv6.pcap"
 		scenario_seed "$FE1_6" "$CAS_6" "$PHONE1_6" "$PHONE2_6"
 		capture_stop
-		mv "$WORK/ipv6.pcap" "$HERE/ipv6.pcap"
+		mv "$WORK/ipv6.pcap" "$OUT/ipv6.pcap"
 		;;
 	sll2)
 		# "any" is captured with Linux cooked headers; v2 carries the interface index.
@@ -576,26 +580,26 @@ make_sample() {
 		log "vlan.pcap"
 		base_seed
 		"$REWRITE" --vlan 100 "$BASE" "$WORK/vlan.pcap"
-		mv "$WORK/vlan.pcap" "$HERE/vlan.pcap"
+		mv "$WORK/vlan.pcap" "$OUT/vlan.pcap"
 		;;
 	qinq)
 		log "qinq.pcap"
 		base_seed
 		"$REWRITE" --qinq 200,100 "$BASE" "$WORK/qinq.pcap"
-		mv "$WORK/qinq.pcap" "$HERE/qinq.pcap"
+		mv "$WORK/qinq.pcap" "$OUT/qinq.pcap"
 		;;
 	out-of-order-retransmit)
 		log "out-of-order-retransmit.pcap"
 		base_seed
 		"$REWRITE" --reorder 5061 "$BASE" "$WORK/reordered-fe.pcap"
 		"$REWRITE" --reorder 443 "$WORK/reordered-fe.pcap" "$WORK/ooo.pcap"
-		mv "$WORK/ooo.pcap" "$HERE/out-of-order-retransmit.pcap"
+		mv "$WORK/ooo.pcap" "$OUT/out-of-order-retransmit.pcap"
 		;;
 	truncated-cert)
 		log "truncated-cert.pcap"
 		base_seed
 		"$REWRITE" --cut 5061 "$BASE" "$WORK/cut.pcap"
-		mv "$WORK/cut.pcap" "$HERE/truncated-cert.pcap"
+		mv "$WORK/cut.pcap" "$OUT/truncated-cert.pcap"
 		;;
 	pool-issuer-split)
 		# tcpdump writes pcap only; editcap turns it into pcapng with a file comment.
@@ -606,7 +610,7 @@ make_sample() {
 		editcap -F pcapng --capture-comment \
 			"certtrace sample: fe02 of lyncpool.contoso.com has a certificate from the look-alike Issuing-CA for contoso" \
 			"$WORK/pool.pcap" "$WORK/pool.pcapng"
-		mv "$WORK/pool.pcapng" "$HERE/pool-issuer-split.pcapng"
+		mv "$WORK/pool.pcapng" "$OUT/pool-issuer-split.pcapng"
 		;;
 	*) die "no recipe for sample '$1'" ;;
 	esac
