@@ -50,7 +50,8 @@ TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
 FUZZ_TARGETS := x509 tls pcap names
-FUZZ_OBJS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/driver.o
+FUZZ_OBJS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/driver.o \
+             $(BUILD)/tests/fuzz/seedgen.o
 FUZZ_SECONDS ?= 60
 FUZZ_CC  ?= clang
 
@@ -153,7 +154,7 @@ fuzz:
 
 fuzz-build: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%) $(BUILD)/fuzz/seedgen
 
-.SECONDARY: $(FUZZ_OBJS) $(BUILD)/tests/fuzz/seedgen.o
+.SECONDARY: $(FUZZ_OBJS)
 
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/libcerttrace.a
 	@mkdir -p $(dir $@)

@@ -24,6 +24,7 @@ for t in "$@"; do
 	art=$build/artifacts/$t
 	mkdir -p "$corpus" "$art"
 	log=$build/fuzz-$t.log
+	: > "$build/.fuzz-start-$t"
 	echo "fuzz: $t for ${seconds}s (max_len $max_len), log $log"
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=tests/fuzz/ubsan.supp \
 	"$build/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len="$max_len" \
@@ -34,8 +35,8 @@ for t in "$@"; do
 	last=$(grep -E '^#[0-9]+' "$log" | tail -1)
 	cov=$(echo "$last" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
 	ft=$(echo "$last" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
-	found=$(ls "$art" 2>/dev/null | wc -l)
-	printf '%-6s execs %-10s cov %-6s ft %-7s corpus %-6s artifacts %s%s\n' "$t" \
+	found=$(find "$art" -type f -newer "$build/.fuzz-start-$t" | wc -l)
+	printf '%-6s execs %-10s cov %-6s ft %-7s corpus %-6s new artifacts %s%s\n' "$t" \
 		"${execs:-?}" "${cov:-?}" "${ft:-?}" "$(ls "$corpus" | wc -l)" "$found" \
 		"$([ $st -ne 0 ] && echo " (exit $st: see $log)")" >> "$summary"
 	if [ $st -ne 0 ]; then
