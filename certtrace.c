@@ -422,6 +422,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		o->rep.format = isatty(STDOUT_FILENO) ? REP_TEXT : REP_JSONL;
 	const char *nc = getenv("NO_COLOR");
 	o->rep.color = o->rep.format == REP_TEXT && isatty(STDOUT_FILENO) && !(nc && *nc);
+	o->rep.flush_lines = o->iface != NULL;
 	return 0;
 }
 

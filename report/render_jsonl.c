@@ -88,7 +88,10 @@ static void emit(struct rep *r, json_t *obj)
 	if (r->out && n && n + 1 <= r->line_cap) {
 		r->line[n] = '\n';
 		fwrite(r->line, 1, n + 1, r->out);
-		fflush(r->out);
+		/* Live, each event goes out as it happens; reading a file, stdio's
+		 * buffer saves a write per line (rep_finish flushes at the end). */
+		if (r->opt.flush_lines)
+			fflush(r->out);
 	}
 	json_decref(obj);
 }

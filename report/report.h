@@ -45,6 +45,8 @@ struct rep_options {
 	unsigned n_certs;
 	struct { enum rep_role role; const char *file; } certs[REP_MAX_CERTS];  /* --cert */
 	const char *export_dir;        /* --export-certs */
+	bool flush_lines;              /* jsonl: flush every line (live capture, so
+					* `certtrace -i eth0 --format jsonl | jq` is live) */
 	unsigned n_phone_logs;
 	const char *phone_logs[REP_MAX_PHONE_LOGS];   /* --phone-log FILE */
 	const char *baseline;          /* --baseline FILE.jsonl */
