@@ -28,7 +28,6 @@
  */
 #define _GNU_SOURCE             /* memmem */
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -632,17 +631,6 @@ void rep_phonelog_free(struct rep_phonelog *pl)
 
 /* ---- against the inventory ----------------------------------------------------------- */
 
-static bool same_ip(const char *a, const char *b)
-{
-	unsigned char x[16], y[16];
-
-	if (inet_pton(AF_INET, a, x) == 1)
-		return inet_pton(AF_INET, b, y) == 1 && !memcmp(x, y, 4);
-	if (inet_pton(AF_INET6, a, x) == 1)
-		return inet_pton(AF_INET6, b, y) == 1 && !memcmp(x, y, 16);
-	return false;
-}
-
 /* How host:port names server s ("SNI x", "SAN x", "address"), or NULL. */
 static const char *server_is_host(const struct rep_server *s, const char *host, uint16_t port,
 				  char *why, size_t len)
@@ -655,7 +643,7 @@ static const char *server_is_host(const struct rep_server *s, const char *host, 
 			return why;
 		}
 	}
-	if (same_ip(host, s->ep.ip)) {
+	if (rep_same_ip(host, s->ep.ip)) {
 		snprintf(why, len, "address %s", host);
 		return why;
 	}

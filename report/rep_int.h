@@ -124,6 +124,7 @@ struct rep_server {
 
 /* Display name: first SNI, else the leaf's first DNS name or CN, else "". */
 const char *rep_server_name(const struct rep_server *s);
+bool rep_same_ip(const char *a, const char *b);
 /* "10.0.0.5:5061", "[2001:db8::1]:443" or "file cas.pem" */
 const char *rep_server_addr(const struct rep_server *s, char *buf, size_t len);
 

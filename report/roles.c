@@ -129,8 +129,9 @@ bool rep_rules_parse(struct rep *r, char *err, size_t errlen)
 	return true;
 }
 
-/* Compare textual IPs by value: "::ffff:0a00:1" and friends. */
-static bool same_ip(const char *a, const char *b)
+/* Compare textual IPs by value ("fd00::1" is "fd00:0::1"); a host name is
+ * never the same as an address. */
+bool rep_same_ip(const char *a, const char *b)
 {
 	unsigned char x[16], y[16];
 
@@ -138,7 +139,7 @@ static bool same_ip(const char *a, const char *b)
 		return inet_pton(AF_INET, b, y) == 1 && !memcmp(x, y, 4);
 	if (inet_pton(AF_INET6, a, x) == 1)
 		return inet_pton(AF_INET6, b, y) == 1 && !memcmp(x, y, 16);
-	return !strcasecmp(a, b);
+	return false;
 }
 
 static bool glob_match(const char *pattern, const char *name)
@@ -187,7 +188,7 @@ static bool explicit_role(struct rep *r, struct rep_server *s)
 				continue;
 			if (rule->kind == RULE_NAME)
 				what = rule_matches_name(rule, s, &where);
-			else if (!s->file && same_ip(rule->ip, s->ep.ip) &&
+			else if (!s->file && rep_same_ip(rule->ip, s->ep.ip) &&
 				 (rule->kind == RULE_IP || rule->port == s->ep.port))
 				what = s->ep.ip;
 			if (!what)
