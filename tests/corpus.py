@@ -7,6 +7,9 @@ reassembly and heuristic dissectors on, so TLS on odd ports and reordered
 segments are seen); certtrace lists server_chain and client_chain of every
 "tls" event.  Each chain is compared as the tuple of the SHA-1s of its DER
 certificates, in the order sent, and the two multisets must be equal.
+The nDPI second opinion must agree too: no flow nDPI calls TLS without a
+handshake found (detection miss), no server leaf read differently.
+
 Empty Certificate messages (a client with no certificate) are left out on
 both sides, and so are the chains certtrace reports from a Certificate
 message the capture cut short (status "truncated" inside a Certificate):
@@ -72,10 +75,13 @@ def certtrace_chains(binary, path):
                        (["--keylog", keylog] if keylog else []),
                        capture_output=True, text=True, check=False)
     chains, handshakes, certs, partial = [], 0, set(), 0
+    dpi = (0, 0)
     for line in p.stdout.splitlines():
         ev = json.loads(line)
         if ev.get("event") == "certificate":
             certs.add(ev["sha1"])
+        if ev.get("event") == "summary":
+            dpi = (ev.get("dpi_detection_misses", 0), ev.get("dpi_disagreements", 0))
         if ev.get("event") != "tls":
             continue
         handshakes += 1
@@ -86,7 +92,7 @@ def certtrace_chains(binary, path):
                 partial += 1
             elif chain:
                 chains.append(tuple(c["sha1"] for c in chain))
-    return chains, handshakes, len(certs), partial, p.returncode, p.stderr.strip()
+    return chains, handshakes, len(certs), partial, p.returncode, p.stderr.strip(), dpi
 
 
 def load_known(path):
@@ -119,10 +125,13 @@ def main():
     for path in files:
         rel = os.path.relpath(path, corpus)
         want = tshark_chains(path)
-        got, hs, ncerts, partial, rc, err = certtrace_chains(binary, path)
+        got, hs, ncerts, partial, rc, err, dpi = certtrace_chains(binary, path)
         total_partial += partial
         total_msgs += len(want)
-        ok = collections.Counter(want) == collections.Counter(got) and rc in (0, 1)
+        # nDPI is the second opinion: a flow it calls TLS where we found no
+        # handshake, or a server leaf it read differently, fails the file.
+        ok = collections.Counter(want) == collections.Counter(got) and rc in (0, 1) \
+            and dpi == (0, 0)
         if ok:
             result = "agree"
             passed += 1
@@ -134,6 +143,8 @@ def main():
             missing = collections.Counter(want) - collections.Counter(got)
             extra = collections.Counter(got) - collections.Counter(want)
             result = f"DIFFER (exit {rc}) missing={sum(missing.values())} extra={sum(extra.values())}"
+            if dpi != (0, 0):
+                result += f" nDPI misses={dpi[0]} disagreements={dpi[1]}"
             if err:
                 result += f" stderr: {err[:200]}"
             failed += 1
