@@ -90,7 +90,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory certtrace
-	./certtrace -r $(SEED_PCAP) --fail-on never
+	./certtrace -r $(SEED_PCAP) --phone-log pcaps/seed-phone.log --format text --fail-on never
 
 # The README's test command.  Normal build, then the sanitizer build, then the
 # end-to-end suites against the built binary.
