@@ -11,7 +11,8 @@
 #
 #	sh tests/valgrind.sh BUILD/tests/unit [criterion options, e.g. --filter 'malformed_*/*']
 #
-# The certtrace binary some tests run is not traced (--trace-children-skip):
+# The certtrace binary some tests run, and system tools they call (dot), are
+# not traced (--trace-children-skip):
 # valgrind checks the tests and the library code they call in-process, and
 # the binary's timing and memory bounds (malformed_flood) stay meaningful.
 # Slow (x20-50): not part of make test.  -j1 keeps it to one core; a long
@@ -22,7 +23,7 @@ shift
 command -v valgrind >/dev/null 2>&1 || { echo "test-valgrind: valgrind not installed (apt-get install valgrind)" >&2; exit 2; }
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
-valgrind --trace-children=yes --trace-children-skip='*/certtrace' --leak-check=full --errors-for-leak-kinds=definite \
+valgrind --trace-children=yes --trace-children-skip='*/certtrace,/usr/*,/bin/*' --leak-check=full --errors-for-leak-kinds=definite \
 	--show-leak-kinds=definite --track-origins=yes --num-callers=30 \
 	--log-file="$logs/vg.%p" "$bin" -j1 --timeout 600 "$@"
 rc=$?
