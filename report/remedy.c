@@ -239,11 +239,16 @@ static void describe_validity(struct rep_finding *f, const char *who, bool expir
 static void describe_name(struct rep_finding *f, const char *who, const char *list)
 {
 	const struct x509_info *xi = f->cert->xi;
+	const char *cn = xi->cn ? xi->cn : "(none)";
 	size_t len = 1;
 
+	/* Exactly what is written below: the DNS names joined by ", ", or
+	 * "CN " and the CN when there are none. */
 	for (size_t i = 0; i < xi->n_dns; i++)
 		len += strlen(xi->dns[i]) + 2;
-	char *names = malloc(len + (xi->cn ? strlen(xi->cn) : 0) + 8);
+	if (!xi->n_dns)
+		len += strlen("CN ") + strlen(cn);
+	char *names = malloc(len);
 	if (names) {
 		names[0] = '\0';
 		for (size_t i = 0; i < xi->n_dns; i++) {
@@ -252,7 +257,7 @@ static void describe_name(struct rep_finding *f, const char *who, const char *li
 			strcat(names, xi->dns[i]);
 		}
 		if (!xi->n_dns)
-			strcat(strcat(names, "CN "), xi->cn ? xi->cn : "(none)");
+			strcat(strcat(names, "CN "), cn);
 	}
 	f->message = rep_asprintf("Clients asked %s for %s, but its certificate %s (thumbprint %s) "
 				  "names only %s.", who, list ? list : "?", xi->subject, xi->thumbprint,
