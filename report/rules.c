@@ -30,6 +30,12 @@
  *     a leaf (the FE sent no CA certificate), the Exchange leaf's issuer
  *     name and AKI against the FE leaf's.
  *
+ * A pool split between CAs (two FE servers, two issuing CAs): a phone trusts
+ * the CA of the FE it signs in to, so a chain trusted by the union of the FE
+ * CAs is checked again against each FE CA alone ("verified with OpenSSL
+ * against each FE CA's chain"); failing for one is an issuer-mismatch that
+ * names that CA and its FE server.
+ *
  * Verdict for an Exchange chain through another intermediate under the FE's
  * root: the phone trusts the FE's chain as the FE sent it.  If the FE sent
  * its root, that root is a trust anchor and an Exchange chain that reaches
@@ -621,7 +627,7 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx)
 }
 
 /* 1 verified, 0 not (err says why), -1 could not run. */
-static int verify_chain(struct rep_rules *rr, const struct rep_chain *c, uint64_t ts_us,
+static int verify_chain(X509_STORE *store, const struct rep_chain *c, uint64_t ts_us,
 			char *err, size_t errlen, X509 **anchor)
 {
 	STACK_OF(X509) *untrusted = sk_X509_new_null();
@@ -634,7 +640,7 @@ static int verify_chain(struct rep_rules *rr, const struct rep_chain *c, uint64_
 	for (unsigned i = 1; i < c->n; i++)
 		if (c->certs[i]->xi->x509 && !sk_X509_push(untrusted, c->certs[i]->xi->x509))
 			goto out;
-	if (X509_STORE_CTX_init(ctx, rr->store, c->certs[0]->xi->x509, untrusted) != 1)
+	if (X509_STORE_CTX_init(ctx, store, c->certs[0]->xi->x509, untrusted) != 1)
 		goto out;
 	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
 	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
@@ -689,6 +695,71 @@ static void fe_ca_names(struct rep_rules *rr, char *buf, size_t len)
 	}
 }
 
+/* What the phones of one FE CA trust: that CA, the CA certificates sent in
+ * the chains it issued, and the --trust CAs. */
+static X509_STORE *fe_ca_store(struct rep_rules *rr, const struct rep_ca *ca, unsigned *n)
+{
+	struct rep *r = rr->r;
+	X509_STORE *st = X509_STORE_new();
+
+	*n = 0;
+	if (!st)
+		return NULL;
+	for (size_t i = 0; i < r->server_list.n; i++) {
+		struct rep_server *s = r->server_list.v[i];
+		for (unsigned j = 0; s->role == ROLE_LYNC_FE && j < s->n_chains; j++) {
+			struct rep_chain *c = s->chains[j];
+			if (chain_ca(rr, c) != ca)
+				continue;
+			for (unsigned k = 1; k < c->n; k++) {
+				const struct x509_info *xi = c->certs[k]->xi;
+				if (xi->parsed && xi->x509 && (xi->is_ca || xi->self_signed) &&
+				    X509_STORE_add_cert(st, xi->x509) == 1)
+					(*n)++;
+			}
+		}
+	}
+	if (ca->cert && ca->cert->xi->x509 && X509_STORE_add_cert(st, ca->cert->xi->x509) == 1)
+		(*n)++;
+	for (size_t i = 0; i < r->trust.n; i++) {
+		const struct rep_cert *t = r->trust.v[i];
+		if (t->xi->x509 && X509_STORE_add_cert(st, t->xi->x509) == 1)
+			(*n)++;
+	}
+	ERR_clear_error();
+	return st;
+}
+
+/* A phone trusts the CA of the FE pool it signs in to, not every FE's.  In
+ * a pool split between CAs (pool-issuer-split), an Exchange chain trusted
+ * by the union of the FE CAs can still fail on the phones of one of them:
+ * return the first FE CA whose phones would not trust it, or NULL. */
+static const struct rep_ca *fe_ca_not_trusting(struct rep_rules *rr, const struct rep_chain *c,
+					       uint64_t ts_us)
+{
+	if (rr->fe_cas.n < 2)
+		return NULL;
+	for (size_t i = 0; i < rr->fe_cas.n; i++) {
+		const struct rep_ca *ca = rr->fe_cas.v[i];
+		const struct x509_info *leaf = c->certs[0]->xi;
+		unsigned n;
+		char err[160];
+		X509 *anchor;
+		bool ok = false;
+
+		X509_STORE *st = fe_ca_store(rr, ca, &n);
+		if (st && n)
+			ok = verify_chain(st, c, ts_us, err, sizeof(err), &anchor) == 1;
+		X509_STORE_free(st);
+		if (!ok && !ca->cert)
+			ok = !X509_NAME_cmp(ca->name, X509_get_issuer_name(leaf->x509)) &&
+			     keyids_compatible(ca->keyid, leaf->aki);
+		if (!ok)
+			return ca;
+	}
+	return NULL;
+}
+
 static void check_exchange_chain(struct rep_rules *rr, struct rep_server *s, struct rep_chain *c)
 {
 	struct rep *r = rr->r;
@@ -708,31 +779,41 @@ static void check_exchange_chain(struct rep_rules *rr, struct rep_server *s, str
 
 	if (rr->n_store) {
 		tried_openssl = true;
-		int v = verify_chain(rr, c, ts, err, sizeof(err), &anchor);
+		int v = verify_chain(rr->store, c, ts, err, sizeof(err), &anchor);
 		if (v == 1) {
 			c->trusted = true;
 			snprintf(c->trust_method, sizeof(c->trust_method), "%s",
 				 anchor_is_trust_option(r, anchor)
 				 ? "verified with OpenSSL against a --trust CA"
 				 : "verified with OpenSSL against the FE chain");
-			return;
+		} else {
+			snprintf(c->verify_error, sizeof(c->verify_error), "%s",
+				 v == 0 ? err : "OpenSSL could not run the verification");
 		}
-		snprintf(c->verify_error, sizeof(c->verify_error), "%s",
-			 v == 0 ? err : "OpenSSL could not run the verification");
 	}
-	if (rr->fe_nocert.n) {
+	if (!c->trusted && rr->fe_nocert.n) {
 		tried_identity = true;
 		if (identity_match(rr, leaf->xi)) {
 			c->trusted = true;
 			snprintf(c->trust_method, sizeof(c->trust_method),
 				 "issuer name and key identifier compared");
-			return;
 		}
 	}
-	snprintf(c->trust_method, sizeof(c->trust_method), "%s%s%s",
-		 tried_openssl ? "verified with OpenSSL against the FE chain" : "",
-		 tried_openssl && tried_identity ? "; " : "",
-		 tried_identity ? "issuer name and key identifier compared" : "");
+	const struct rep_ca *split = c->trusted ? fe_ca_not_trusting(rr, c, ts) : NULL;
+	if (c->trusted && !split)
+		return;
+	if (split) {
+		c->trusted = false;
+		snprintf(c->trust_method, sizeof(c->trust_method),
+			 "verified with OpenSSL against each FE CA's chain");
+		snprintf(c->verify_error, sizeof(c->verify_error),
+			 "not trusted by the phones of the FE CA %s", split->name_str);
+	} else {
+		snprintf(c->trust_method, sizeof(c->trust_method), "%s%s%s",
+			 tried_openssl ? "verified with OpenSSL against the FE chain" : "",
+			 tried_openssl && tried_identity ? "; " : "",
+			 tried_identity ? "issuer name and key identifier compared" : "");
+	}
 
 	struct rep_finding *f = rep_finding_get(r, RC_ISSUER_MISMATCH, s, leaf);
 	if (!f)
@@ -746,7 +827,10 @@ static void check_exchange_chain(struct rep_rules *rr, struct rep_server *s, str
 		rep_finding_add_cert(f, fe->cert ? fe->cert : fe->leaf);
 	}
 	char names[1024];
-	fe_ca_names(rr, names, sizeof(names));
+	if (split)
+		snprintf(names, sizeof(names), "%s", split->name_str);
+	else
+		fe_ca_names(rr, names, sizeof(names));
 	rep_finding_set_fact(f, "method", "%s", c->trust_method);
 	if (c->verify_error[0])
 		rep_finding_set_fact(f, "verify_error", "%s", c->verify_error);
@@ -761,14 +845,15 @@ static void check_exchange_chain(struct rep_rules *rr, struct rep_server *s, str
 	if (names[0])
 		rep_finding_set_fact(f, "fe_issuing_ca", "%s", names);
 	if (rr->fe_cas.n) {
-		const struct rep_ca *fe = rr->fe_cas.v[0];
+		const struct rep_ca *fe = split ? split : rr->fe_cas.v[0];
 		if (fe->keyid[0])
 			rep_finding_set_fact(f, "fe_issuing_ca_key_id", "%s", fe->keyid);
 	}
-	if (rr->fe_server) {
+	struct rep_server *fe_server = split && split->server ? split->server : rr->fe_server;
+	if (fe_server) {
 		char addr[300];
-		const char *name = rep_server_name(rr->fe_server);
-		rep_server_addr(rr->fe_server, addr, sizeof(addr));
+		const char *name = rep_server_name(fe_server);
+		rep_server_addr(fe_server, addr, sizeof(addr));
 		rep_finding_set_fact(f, "fe_server", "%s%s%s%s", name, *name ? " (" : "", addr,
 				     *name ? ")" : "");
 	}

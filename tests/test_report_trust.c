@@ -357,3 +357,74 @@ Test(rep_trust, exported_exchange_certificate_is_compared_with_the_captured_fe)
 	pki_free(&p);
 	unlink(path);
 }
+
+/* A pool split between two CAs (pool-issuer-split): a phone trusts the CA of
+ * the FE it signs in to, so an Exchange chain from one of them still fails
+ * on the phones of the other, and the finding names that other CA. */
+Test(rep_trust, pool_split_between_cas_fails_for_the_phones_of_the_other_ca)
+{
+	struct pki p;
+	struct rep_run run;
+
+	pki_make(&p, "Other CA");
+	EVP_PKEY *fe2_key = pki_key(PKI_EC, 256);
+	X509 *fe2 = rep_leaf("pool01.contoso.com", fe2_key, p.other, p.other_key, FE_NAMES);
+	p.cas = rep_leaf("casarray.contoso.com", p.cas_key, p.other, p.other_key, CAS_NAMES);
+	rep_run_start(&run, NULL);
+	feed_fe(&run, (X509 *[]){ p.fe, p.ca, p.root, NULL });
+	rep_run_feed(&run, "10.0.0.21", "10.0.0.7", 5061,
+		     rep_session(T_2012, "pool01.contoso.com", (X509 *[]){ fe2, p.other, NULL }));
+	feed_cas(&run, (X509 *[]){ p.cas, p.other, NULL });
+	cr_assert_eq(rep_run_finish(&run), 1);
+
+	json_t *f = rep_run_finding(&run, "issuer-mismatch", "casarray.contoso.com");
+	cr_assert_not_null(f, "trusted by fe2's phones is not enough: fe1's phones fail");
+	json_t *ev = json_object_get(f, "evidence");
+	cr_assert_str_eq(json_string_value(json_object_get(ev, "method")),
+			 "verified with OpenSSL against each FE CA's chain");
+	cr_assert_str_eq(json_string_value(json_object_get(ev, "fe_issuing_ca")),
+			 "CN=Issuing CA");
+	cr_assert_eq(rep_run_count(&run, "pool-issuer-split"), 1);
+	cr_assert_not(chain_trusted(&run));
+	rep_run_free(&run);
+	X509_free(fe2);
+	EVP_PKEY_free(fe2_key);
+	pki_free(&p);
+}
+
+/* Two FE CAs, and an Exchange chain that reaches both (a --trust CA that
+ * every phone has): no mismatch. */
+Test(rep_trust, pool_split_with_exchange_trusted_by_every_phone_is_no_mismatch)
+{
+	struct pki p;
+	struct rep_run run;
+	char path[] = "/tmp/ct-trust-XXXXXX";
+
+	pki_make(&p, "Other CA");
+	EVP_PKEY *fe2_key = pki_key(PKI_EC, 256);
+	EVP_PKEY *x_key = pki_key(PKI_EC, 256);
+	X509 *fe2 = rep_leaf("pool01.contoso.com", fe2_key, p.other, p.other_key, FE_NAMES);
+	X509 *xca = rep_ca("Exchange CA", x_key, NULL, NULL);
+	p.cas = rep_leaf("casarray.contoso.com", p.cas_key, xca, x_key, CAS_NAMES);
+	int fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	close(fd);
+	pki_write_pem(path, xca, NULL);
+	struct rep_options o = { .format = REP_JSONL, .fail_on = REP_CRITICAL };
+	o.trust_files[o.n_trust++] = path;
+	rep_run_start(&run, &o);
+	feed_fe(&run, (X509 *[]){ p.fe, p.ca, p.root, NULL });
+	rep_run_feed(&run, "10.0.0.21", "10.0.0.7", 5061,
+		     rep_session(T_2012, "pool01.contoso.com", (X509 *[]){ fe2, p.other, NULL }));
+	feed_cas(&run, (X509 *[]){ p.cas, NULL });
+	rep_run_finish(&run);
+	cr_assert_eq(rep_run_count(&run, "issuer-mismatch"), 0);
+	cr_assert(chain_trusted(&run));
+	rep_run_free(&run);
+	unlink(path);
+	X509_free(fe2);
+	X509_free(xca);
+	EVP_PKEY_free(fe2_key);
+	EVP_PKEY_free(x_key);
+	pki_free(&p);
+}
