@@ -610,10 +610,11 @@ static void status_update(struct run *run, bool final)
 	char line[256];
 	if (cs.live) {
 		snprintf(line, sizeof line, "%llu packets, %llu handshakes, %llu servers, "
-			 "%llu dropped",
+			 "%llu findings so far, %llu dropped",
 			 (unsigned long long)run->st.packets,
 			 (unsigned long long)(run->rep ? rep_handshake_count(run->rep) : 0),
 			 (unsigned long long)(run->rep ? rep_server_count(run->rep) : 0),
+			 (unsigned long long)(run->rep ? rep_findings_so_far(run->rep) : 0),
 			 (unsigned long long)(cs.dropped + cs.ifdropped));
 	} else {
 		double mb = (double)cs.file_offset / 1e6;

@@ -375,3 +375,11 @@ uint64_t rep_server_count(const struct rep *r)
 {
 	return r ? r->server_list.n - r->baseline_only_servers : 0;
 }
+
+/* Findings the per-handshake rules have raised so far (alerts, validity at
+ * capture time, names, hidden or truncated chains); the rules that need the
+ * whole picture (issuer-mismatch, look-alikes, pool splits) run at the end. */
+uint64_t rep_findings_so_far(const struct rep *r)
+{
+	return r ? r->finding_list.n : 0;
+}

@@ -92,6 +92,7 @@ void rep_free(struct rep *r);
 /* Live status line: what has been seen so far. */
 uint64_t rep_handshake_count(const struct rep *r);
 uint64_t rep_server_count(const struct rep *r);
+uint64_t rep_findings_so_far(const struct rep *r);
 
 const char *rep_role_name(enum rep_role role);
 bool rep_role_parse(const char *s, enum rep_role *out);
