@@ -31,16 +31,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ip netns add "$srv" && ip netns add "$cli" || { echo "live: SKIP: cannot create network namespaces"; exit 0; }
-ip link add "vs$tag" type veth peer name "vc$tag" || { echo "live: SKIP: cannot create a veth pair"; exit 0; }
-ip link set "vs$tag" netns "$srv"
-ip link set "vc$tag" netns "$cli"
-for pair in "$srv:vs$tag" "$cli:vc$tag"; do
-	ns=${pair%%:*} dev=${pair#*:}
-	ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.route_localnet=1 "net.ipv4.conf.$dev.route_localnet=1"
-	ip -n "$ns" link set lo up
-	ip -n "$ns" link set "$dev" mtu 1500 up
-done
+. "$here/tests/netns.sh"
+ct_veth_pair "$srv" "vs$tag" "$cli" "vc$tag" ||
+	{ echo "live: SKIP: cannot create network namespaces and a veth pair"; exit 0; }
 ip -n "$srv" addr add 127.0.10.1/16 dev "vs$tag"
 ip -n "$srv" addr add 127.0.20.1/16 dev "vs$tag"
 ip -n "$cli" addr add 127.0.40.1/16 dev "vc$tag"

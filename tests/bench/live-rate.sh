@@ -47,14 +47,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ip netns add "$rep" && ip netns add "$cap" || { log "cannot create namespaces"; exit 2; }
-ip link add "vr$tag" type veth peer name "vc$tag" || { log "cannot create a veth pair"; exit 2; }
-ip link set "vr$tag" netns "$rep"
-ip link set "vc$tag" netns "$cap"
-ip -n "$rep" link set "vr$tag" mtu 1500 up
-ip -n "$cap" link set "vc$tag" mtu 1500 up
-ip -n "$rep" link set lo up
-ip -n "$cap" link set lo up
+. "$(dirname "$0")/../netns.sh"
+ct_veth_pair "$rep" "vr$tag" "$cap" "vc$tag" || { log "cannot create namespaces and a veth pair"; exit 2; }
 
 opts=(-i "vc$tag" --format jsonl --fail-on never -q)
 [ -n "${BUFFER_KIB:-}" ] && opts+=(-B "$BUFFER_KIB")
