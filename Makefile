@@ -49,7 +49,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
-FUZZ_TARGETS := x509 tls pcap names
+FUZZ_TARGETS := x509 tls tls13 pcap names
 FUZZ_OBJS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/driver.o \
              $(BUILD)/tests/fuzz/seedgen.o
 FUZZ_SECONDS ?= 60

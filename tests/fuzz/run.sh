@@ -16,6 +16,7 @@ for t in "$@"; do
 	case $t in
 	x509)  max_len=16384 ;;    # a certificate; big chains are fuzz_tls's
 	tls)   max_len=65536 ;;    # ops and a few handshake flights
+	tls13) max_len=65536 ;;    # the decrypted half of a handshake
 	pcap)  max_len=131072 ;;   # a capture with a handful of handshakes
 	names) max_len=1024 ;;     # two names and a host
 	*)     max_len=4096 ;;
