@@ -1067,7 +1067,7 @@ static void tls_add_alert(struct tls_conn *c, int dir, uint8_t level, uint8_t de
 		a->encrypted = encrypted;
 		a->ts_us = ts;
 	}
-	if (!encrypted && level == 2)
+	if (!encrypted && level == TLS_ALERT_LEVEL_FATAL)
 		tls_finish(c, TLS_ST_COMPLETE, NULL);
 }
 

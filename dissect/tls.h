@@ -51,6 +51,24 @@ enum {
 	TLS_HS_CERTIFICATE_STATUS = 22,
 };
 
+/* RFC 8446 6 / IANA "TLS Alerts": the ones the report reasons about;
+ * tls_alert_name() has the whole table. */
+enum {
+	TLS_ALERT_LEVEL_WARNING = 1,
+	TLS_ALERT_LEVEL_FATAL = 2,
+};
+
+enum {
+	TLS_ALERT_HANDSHAKE_FAILURE = 40,
+	TLS_ALERT_BAD_CERTIFICATE = 42,
+	TLS_ALERT_UNSUPPORTED_CERTIFICATE = 43,
+	TLS_ALERT_CERTIFICATE_REVOKED = 44,
+	TLS_ALERT_CERTIFICATE_EXPIRED = 45,
+	TLS_ALERT_CERTIFICATE_UNKNOWN = 46,
+	TLS_ALERT_UNKNOWN_CA = 48,
+	TLS_ALERT_PROTOCOL_VERSION = 70,
+};
+
 #define TLS_DETECT_WINDOW   (16 * 1024)   /* bytes of client preamble searched */
 #define TLS_MAX_MSG_BYTES   (256 * 1024)  /* one handshake message, at most */
 #define TLS_MAX_CHAIN       32            /* certificates in one chain */

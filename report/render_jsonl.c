@@ -239,7 +239,8 @@ void rep_jsonl_handshake(struct rep *r, struct rep_server *s, const struct rep_h
 		json_t *ao = json_pack("{s:o,s:s,s:s,s:o}", "ts", jtime(a->ts_us),
 				       "from", a->from == TLS_FROM_CLIENT ? "client" : "server",
 				       "level", a->encrypted ? "encrypted" :
-				       a->level == 2 ? "fatal" : a->level == 1 ? "warning" : "unknown",
+				       a->level == TLS_ALERT_LEVEL_FATAL ? "fatal" :
+				       a->level == TLS_ALERT_LEVEL_WARNING ? "warning" : "unknown",
 				       "description", a->encrypted ? json_null()
 				       : jstr(tls_alert_name(a->description)));
 		if (ao)

@@ -91,16 +91,6 @@ const struct rep_code_info rep_codes[RC_COUNT] = {
 #define TLS_VERSION_1_3 0x0304
 
 /* IANA alert numbers a client sends when it does not accept a certificate. */
-enum {
-	TLS_ALERT_BAD_CERTIFICATE = 42,
-	TLS_ALERT_UNSUPPORTED_CERTIFICATE = 43,
-	TLS_ALERT_CERTIFICATE_REVOKED = 44,
-	TLS_ALERT_CERTIFICATE_EXPIRED = 45,
-	TLS_ALERT_CERTIFICATE_UNKNOWN = 46,
-	TLS_ALERT_UNKNOWN_CA = 48,
-};
-#define TLS_ALERT_LEVEL_FATAL 2
-
 /* ---- the findings table -------------------------------------------------------- */
 
 struct rep_finding *rep_finding_get(struct rep *r, enum rep_code code,
