@@ -390,6 +390,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->keylogs[o->n_keylogs++] = optarg;
 			break;
 		default:
+			/* getopt has said what was wrong. */
+			fprintf(stderr, "certtrace: certtrace --help lists the options\n");
 			return 2;
 		}
 	}
@@ -826,6 +828,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &run.started);
 
 	int status = 0;
+	unsigned files_opened = 0;
 	if (o.iface) {
 		struct cap_live_options lo = {
 			.iface = o.iface, .snaplen = 262144, .promisc = !o.no_promisc,
@@ -897,7 +900,8 @@ int main(int argc, char **argv)
 				status = 2;
 				continue;
 			}
-			if (i == 0 && o.user && !drop_privileges(o.user)) {
+			/* -Z: root only to open the first readable file. */
+			if (++files_opened == 1 && o.user && !drop_privileges(o.user)) {
 				cap_close(src);
 				return 2;
 			}
@@ -925,6 +929,9 @@ int main(int argc, char **argv)
 			(unsigned long long)run.st.fragments_skipped);
 	if (dbg) {
 		cap_debug_free(dbg);
+	} else if (o.n_files && !files_opened && !o.n_events) {
+		/* Nothing could be read: the reasons are on stderr, no empty report. */
+		rep_free(run.rep);
 	} else {
 		int r = rep_finish(run.rep, &run.st);
 		if (status == 0)
