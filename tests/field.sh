@@ -5,6 +5,7 @@
 #   --export-certs  files open with openssl, planted symlinks are not followed
 #   --phone-log the seed's log: the 12045 error explained by issuer-mismatch
 #   certtrace.1 renders without warnings and lists every --help option
+#   exit status: 0, 1 per --fail-on, 2 with one line for input that cannot be read
 set -u
 bin=${1:-./certtrace}
 tmp=$(mktemp -d)
@@ -168,6 +169,23 @@ for c in $codes; do
 	grep -q -- "^\\.B $(echo "$c" | sed 's/-/\\\\-/g')\$" certtrace.1 || missing="$missing $c"
 done
 check "certtrace.1 lists every finding code" '[ -z "$missing" ] || { echo "field: codes not in certtrace.1:$missing"; false; }'
+
+# Exit status and reasons for input that cannot be read.
+"$bin" -r "$tmp/no-such.pcap" > "$tmp/nofile.out" 2> "$tmp/nofile.err"
+check "an unreadable file: exit 2, one line naming it, no report" \
+	'[ $? -eq 2 ] && [ ! -s "$tmp/nofile.out" ] && grep -q "no-such.pcap: cannot open" "$tmp/nofile.err" && [ "$(wc -l < "$tmp/nofile.err")" -eq 1 ]'
+"$bin" -r "$tmp/no-such.pcap" -r "$seed" --format jsonl > "$tmp/mixed.out" 2>/dev/null
+rc=$?
+check "one unreadable file among good ones: the report of the good ones, exit 2" \
+	'[ $rc -eq 2 ] && [ "$(findings "$tmp/mixed.out" | grep -c issuer-mismatch)" -eq 1 ]'
+printf 'not a capture\n' > "$tmp/text.pcap"
+"$bin" -r "$tmp/text.pcap" > /dev/null 2> "$tmp/text.err"
+check "a file that is not a capture: exit 2 with the reason" \
+	'[ $? -eq 2 ] && grep -q "not a readable pcap or pcapng file" "$tmp/text.err"'
+"$bin" -r "$seed" --format jsonl > /dev/null 2>&1
+check "the seed: exit 1 (critical findings, default --fail-on)" '[ $? -eq 1 ]'
+"$bin" -r pcaps/fixed.pcap --format jsonl > /dev/null 2>&1
+check "fixed: exit 0" '[ $? -eq 0 ]'
 
 echo "field: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
