@@ -95,16 +95,23 @@ ip netns exec "$cli" "$bin" -i "vc$tag" -c 4 --format jsonl --fail-on never \
 cpid=$!
 pids="$pids $cpid"
 sleep 1
-uid=$(awk '/^Uid:/ {print $2}' "/proc/$cpid/status" 2>/dev/null)
+# Real, effective, saved and filesystem ids, and the supplementary groups.
+ids=$(awk '/^Uid:/ {u=$2" "$3" "$4" "$5} /^Gid:/ {g=$2" "$3" "$4" "$5} /^Groups:/ {$1=""; gr=$0}
+	END {print u "|" g "|" gr}' "/proc/$cpid/status" 2>/dev/null)
 handshakes 2
 for _ in $(seq 100); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$cpid" 2>/dev/null; then
 	echo "live: FAIL -c 4 did not stop"; fail=$((fail + 1)); kill -INT "$cpid"
 fi
 wait "$cpid" 2>/dev/null
-nobody=$(id -u nobody)
-if [ "$uid" = "$nobody" ]; then pass=$((pass + 1)); echo "live: ok   -Z nobody runs as uid $uid"
-else fail=$((fail + 1)); echo "live: FAIL -Z nobody: uid was '$uid', want $nobody"; cat "$work/c.err"; fi
+nu=$(id -u nobody) ng=$(id -g nobody)
+want="$nu $nu $nu $nu|$ng $ng $ng $ng|"
+groups=${ids##*|}
+if [ "${ids%|*}|" = "$want" ] && ! echo " $groups " | grep -q ' 0 '; then
+	pass=$((pass + 1)); echo "live: ok   -Z nobody runs as uid/gid $nu/$ng, no root group ($ids)"
+else
+	fail=$((fail + 1)); echo "live: FAIL -Z nobody: ids were '$ids', want uid $nu gid $ng"; cat "$work/c.err"
+fi
 check "-c 4 gives four tls events" "$work/c.jsonl" \
 	"sum(e['event'] == 'tls' for e in events) == 4"
 check "FE chain seen live" "$work/c.jsonl" \
