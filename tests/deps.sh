@@ -19,6 +19,8 @@ command -v tcpdump >/dev/null 2>&1 || need="$need tcpdump"
 command -v editcap >/dev/null 2>&1 || need="$need wireshark-common"
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
+# The live and sample-regeneration tests set route_localnet in their namespaces.
+command -v sysctl >/dev/null 2>&1 || need="$need procps"
 # The manual page test (make test-field) renders certtrace.1 with groff.
 command -v groff >/dev/null 2>&1 || need="$need groff-base"
 need=$(echo $need | tr ' ' '\n' | sort -u | tr '\n' ' ')
