@@ -496,6 +496,9 @@ static void compare_with_dpi(struct run *run, const struct dpi_result *dr,
 {
 	uint8_t ours[20];
 	const uint8_t *ours_p = NULL;
+	/* Nothing to compare unless nDPI read a server leaf: skip the hash. */
+	if (!dpi_leaf(dr, NULL, NULL, NULL))
+		return;
 	if (ts->server_chain.n) {
 		SHA1(ts->server_chain.certs[0].data, ts->server_chain.certs[0].len, ours);
 		ours_p = ours;
