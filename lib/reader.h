@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 struct reader {
 	const uint8_t *p;
@@ -133,5 +135,70 @@ static inline bool rd_prefixed(struct reader *r, unsigned width, struct reader *
 static inline bool rd_u8_prefixed(struct reader *r, struct reader *out) { return rd_prefixed(r, 1, out); }
 static inline bool rd_u16_prefixed(struct reader *r, struct reader *out) { return rd_prefixed(r, 2, out); }
 static inline bool rd_u24_prefixed(struct reader *r, struct reader *out) { return rd_prefixed(r, 3, out); }
+
+/* Copy-out helpers (BoringSSL's CBS_copy_bytes, CBS_stow, CBS_mem_equal):
+ * the only way bytes leave a reader into memory of the caller's, so no
+ * memcpy takes a pointer and a length the reader did not vouch for. */
+
+/* Copies the next n bytes into dst and consumes them. */
+static inline bool rd_copy(struct reader *r, void *dst, size_t n)
+{
+	const uint8_t *p;
+	if (!rd_bytes(r, n, &p))
+		return false;
+	if (n)
+		memcpy(dst, p, n);
+	return true;
+}
+
+/* Copies all that is left into dst (cap bytes); false, with nothing
+ * consumed, when it does not fit.  *n gets the count copied. */
+static inline bool rd_copy_rest(struct reader *r, void *dst, size_t cap, size_t *n)
+{
+	if (r->len > cap)
+		return false;
+	*n = r->len;
+	return rd_copy(r, dst, r->len);
+}
+
+/* A malloc'd copy of all that is left (consumed); false when memory runs out,
+ * and then nothing is consumed.  An empty reader gives *out = NULL, *n = 0. */
+static inline bool rd_stow(struct reader *r, uint8_t **out, size_t *n)
+{
+	uint8_t *d = NULL;
+	if (r->len) {
+		d = malloc(r->len);
+		if (!d)
+			return false;
+		memcpy(d, r->p, r->len);
+	}
+	*out = d;
+	*n = r->len;
+	r->p += r->len;
+	r->len = 0;
+	return true;
+}
+
+/* True when what is left is exactly the n bytes at p; consumes nothing. */
+static inline bool rd_mem_equal(const struct reader *r, const void *p, size_t n)
+{
+	return r->len == n && (n == 0 || memcmp(r->p, p, n) == 0);
+}
+
+/* True when what is left starts with the n bytes at p; consumes nothing. */
+static inline bool rd_starts_with(const struct reader *r, const void *p, size_t n)
+{
+	return r->len >= n && (n == 0 || memcmp(r->p, p, n) == 0);
+}
+
+/* The offset of the first byte c in what is left, or false. */
+static inline bool rd_find(const struct reader *r, uint8_t c, size_t *at)
+{
+	const uint8_t *q = r->len ? memchr(r->p, c, r->len) : NULL;
+	if (!q)
+		return false;
+	*at = (size_t)(q - r->p);
+	return true;
+}
 
 #endif
