@@ -182,12 +182,34 @@ test-valgrind: $(BUILD)/tests/unit $(BUILD)/certtrace
 bench: certtrace
 	@SMALL=$(SMALL) bash tests/bench/run.sh ./certtrace
 
+# Where make install puts things.  systemd and systemd-sysusers read
+# /usr/local/lib as well as /usr/lib, so the unit and the user follow PREFIX;
+# logrotate reads only /etc/logrotate.d.  The unit names the binary by its
+# installed path (contrib/ says /usr/bin, Debian's); /etc/default/certtrace
+# holds the options every instance takes (CERTTRACE_OPTS).  debian/rules installs
+# with PREFIX=/usr UNITDIR=/lib/systemd/system (bookworm's unit directory).
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR  ?= /etc
+
 install: certtrace
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 certtrace $(DESTDIR)$(PREFIX)/bin/certtrace
-	if [ -f certtrace.1 ]; then install -m 644 certtrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
-	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
-	install -m 644 contrib/certtrace.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/certtrace
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(COMPLETIONDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+		$(DESTDIR)$(SYSCONFDIR)/default
+	install -m 755 certtrace $(DESTDIR)$(BINDIR)/certtrace
+	install -m 644 certtrace.1 $(DESTDIR)$(MANDIR)/man1/certtrace.1
+	install -m 644 contrib/certtrace.bash-completion $(DESTDIR)$(COMPLETIONDIR)/certtrace
+	sed 's|^ExecStart=/usr/bin/certtrace |ExecStart=$(BINDIR)/certtrace |' 'contrib/certtrace@.service' \
+		> '$(DESTDIR)$(UNITDIR)/certtrace@.service'
+	chmod 644 '$(DESTDIR)$(UNITDIR)/certtrace@.service'
+	install -m 644 contrib/certtrace.sysusers $(DESTDIR)$(SYSUSERSDIR)/certtrace.conf
+	install -m 644 contrib/certtrace.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/certtrace
+	@# The options file is the admin's: a second make install leaves it alone.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/certtrace ] || \
+		install -m 644 contrib/certtrace.default $(DESTDIR)$(SYSCONFDIR)/default/certtrace
 
 clean:
 	rm -rf build build-san build-* certtrace
