@@ -235,7 +235,8 @@ deb:
 	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
 		git ls-files -z -c -o --exclude-standard | tar --null --ignore-failed-read -T - -cf -; \
 	else \
-		tar --exclude=./build --exclude='./build-*' --exclude=./certtrace --exclude=./.git -cf - .; \
+		tar --exclude=./build --exclude='./build-*' --exclude='./$(DEB_DIR)' --exclude=./certtrace \
+		    --exclude=./.git -cf - .; \
 	fi | tar -xf - -C $(DEB_DIR)/src/certtrace
 	cd $(DEB_DIR)/src/certtrace && DEB_BUILD_OPTIONS='$(DEB_BUILD_OPTIONS)' nice dpkg-buildpackage -us -uc -b
 	mv $(DEB_DIR)/src/certtrace*_* $(DEB_DIR)/
