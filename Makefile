@@ -3,7 +3,12 @@
 #   make            build ./certtrace
 #   make run        check/install dependencies, build, analyse the seed sample
 #   make test       dependencies, unit tests (normal + ASan/UBSan), golden, corpus
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (binary, manual, completion, the
+#                  systemd unit, its sysusers.d user, logrotate, /etc/default)
+#   make deb        the Debian package, built by dpkg-buildpackage in build-deb/
+#   make test-deb   builds it, runs lintian, and runs the packaged binary
+#   make test-unitfile  systemd-analyze verify/security on the unit, sysusers,
+#                  logrotate; the unit's capability set against a live capture
 #   make fuzz       libFuzzer targets (clang) in build-fuzz/, FUZZ_SECONDS each
 #   make fuzz-regress  replay tests/fuzz/regressions/ without libFuzzer (gcc)
 #   make test-valgrind the unit tests under valgrind (slow; not in make test)
@@ -59,7 +64,7 @@ CORPUS   ?= ../shared/corpus/real
 SEED_PCAP := pcaps/seed-issuer-mismatch.pcap
 
 .PHONY: all deps run test unit test-unit test-san test-golden test-field test-corpus test-flows test-live test-regen golden \
-        install clean fuzz fuzz-build fuzz-regress test-valgrind bench
+        install clean fuzz fuzz-build fuzz-regress test-valgrind bench deb test-deb test-unitfile
 
 all: certtrace
 
@@ -102,6 +107,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-field
 	@$(MAKE) --no-print-directory test-corpus
 	@$(MAKE) --no-print-directory test-flows
+	@$(MAKE) --no-print-directory test-unitfile
 	@$(MAKE) --no-print-directory test-live
 	@$(MAKE) --no-print-directory test-regen
 
@@ -182,12 +188,66 @@ test-valgrind: $(BUILD)/tests/unit $(BUILD)/certtrace
 bench: certtrace
 	@SMALL=$(SMALL) bash tests/bench/run.sh ./certtrace
 
+# Where make install puts things.  systemd and systemd-sysusers read
+# /usr/local/lib as well as /usr/lib, so the unit and the user follow PREFIX;
+# logrotate reads only /etc/logrotate.d.  The unit names the binary by its
+# installed path (contrib/ says /usr/bin, Debian's); /etc/default/certtrace
+# holds the options every instance takes (CERTTRACE_OPTS).  debian/rules installs
+# with PREFIX=/usr UNITDIR=/lib/systemd/system (bookworm's unit directory).
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR  ?= /etc
+
 install: certtrace
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 certtrace $(DESTDIR)$(PREFIX)/bin/certtrace
-	if [ -f certtrace.1 ]; then install -m 644 certtrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
-	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
-	install -m 644 contrib/certtrace.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/certtrace
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(COMPLETIONDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+		$(DESTDIR)$(SYSCONFDIR)/default
+	install -m 755 certtrace $(DESTDIR)$(BINDIR)/certtrace
+	install -m 644 certtrace.1 $(DESTDIR)$(MANDIR)/man1/certtrace.1
+	install -m 644 contrib/certtrace.bash-completion $(DESTDIR)$(COMPLETIONDIR)/certtrace
+	sed 's|^ExecStart=/usr/bin/certtrace |ExecStart=$(BINDIR)/certtrace |' 'contrib/certtrace@.service' \
+		> '$(DESTDIR)$(UNITDIR)/certtrace@.service'
+	chmod 644 '$(DESTDIR)$(UNITDIR)/certtrace@.service'
+	install -m 644 contrib/certtrace.sysusers $(DESTDIR)$(SYSUSERSDIR)/certtrace.conf
+	install -m 644 contrib/certtrace.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/certtrace
+	@# The options file is the admin's: a second make install leaves it alone.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/certtrace ] || \
+		install -m 644 contrib/certtrace.default $(DESTDIR)$(SYSCONFDIR)/default/certtrace
+
+# The unit, logrotate and sysusers files as installed (tests/service.sh).
+test-unitfile: certtrace
+	@sh tests/service.sh ./certtrace
+
+# The Debian package, by dpkg-buildpackage in a copy of the tree (the files git
+# tracks, or all but the builds outside git) so that the package's clean step
+# (make clean) leaves this tree's builds alone.  The .deb, its -dbgsym,
+# .buildinfo and .changes end in DEB_DIR.  DEB_BUILD_OPTIONS=nocheck skips
+# the Criterion suite the build runs otherwise.
+DEB_DIR ?= build-deb
+DEB_BUILD_OPTIONS ?= parallel=2
+deb:
+	@sh tests/deps.sh deb
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src/certtrace
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z -c -o --exclude-standard | tar --null --ignore-failed-read -T - -cf -; \
+	else \
+		tar --exclude=./build --exclude='./build-*' --exclude='./$(DEB_DIR)' --exclude=./certtrace \
+		    --exclude=./.git -cf - .; \
+	fi | tar -xf - -C $(DEB_DIR)/src/certtrace
+	cd $(DEB_DIR)/src/certtrace && DEB_BUILD_OPTIONS='$(DEB_BUILD_OPTIONS)' nice dpkg-buildpackage -us -uc -b
+	mv $(DEB_DIR)/src/certtrace*_* $(DEB_DIR)/
+	rm -rf $(DEB_DIR)/src
+	@ls -l $(DEB_DIR)
+
+# Builds the package (DEB_BUILD_OPTIONS as for make deb), then tests/deb.sh:
+# lintian, the files it holds, and the packaged binary on the seed capture.
+test-deb:
+	@$(MAKE) --no-print-directory deb
+	@sh tests/deb.sh $(DEB_DIR)
 
 clean:
 	rm -rf build build-san build-* certtrace
