@@ -60,7 +60,10 @@ FUZZ_OBJS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/
 FUZZ_SECONDS ?= 60
 FUZZ_CC  ?= clang
 
+# The real-world corpora (read in place, never copied here; a plain clone
+# has none and the suites that need them say they skipped).
 CORPUS   ?= ../shared/corpus/real
+CORPUS2  ?= ../shared/corpus2/real
 SEED_PCAP := pcaps/seed-issuer-mismatch.pcap
 
 .PHONY: all deps run test unit test-unit test-san test-golden test-field test-corpus test-flows test-live test-regen golden \
@@ -127,8 +130,10 @@ golden: certtrace
 test-field: certtrace
 	@sh tests/field.sh ./certtrace
 
+# Chains against tshark over both corpora (JOBS files at a time, default
+# the number of CPUs).
 test-corpus: certtrace
-	@sh tests/corpus.sh ./certtrace $(CORPUS)
+	@sh tests/corpus.sh ./certtrace $(CORPUS) $(CORPUS2)
 
 # --debug-flows reassembly figures against tshark's sequence numbers, one
 # capture per link type and reassembly case.
@@ -137,10 +142,13 @@ FLOW_FILES := $(addprefix $(CORPUS)/,zeek/client-certificate.pcap ndpi/ftp-start
 	arkime/socks4-https.pcap ndpi/6in4tunnel.pcap arkime/pppoe.pcap \
 	ndpi/ja3_lots_of_cipher_suites.pcap zeek/irc-starttls.pcap zeek/pop3-starttls.pcap \
 	zeek/ml-dsa-44-cert.pcap) \
+	$(addprefix $(CORPUS2)/,arkime/tls-alpn-h2.pcap ndpi/gaijin_mobile_mixed.pcap \
+	zeek/pppoe-over-qinq.pcap suricata-verify/bug-7264-tcp-3whs-ack-data-tls-01/input.pcap \
+	arkime/arkime_synthetic.pcap pcapplusplus/pcapng-example.pcapng) \
 	pcaps/out-of-order-retransmit.pcap pcaps/vlan.pcap pcaps/qinq.pcap pcaps/sll2.pcap \
 	pcaps/ipv6.pcap pcaps/pool-issuer-split.pcapng
 test-flows: certtrace
-	@python3 tests/flows.py ./certtrace $(FLOW_FILES)
+	@python3 tests/flows.py --optional $(CORPUS) --optional $(CORPUS2) ./certtrace $(FLOW_FILES)
 
 # make-pcaps.sh run again gives captures with the same findings (root).
 test-regen: certtrace
