@@ -326,6 +326,9 @@ def main():
     failures, used, ran = [], set(), []
     for corpus in a.corpora:
         if not os.path.isdir(corpus):
+            if os.environ.get("CERTTRACE_REQUIRE_SHARED"):
+                print(f"corpus: {corpus} not found, and CERTTRACE_REQUIRE_SHARED is set (CI)")
+                sys.exit(2)
             print(f"corpus: skipped: {corpus} not found (CI has it)")
             continue
         f, u = run_corpus(a.certtrace, corpus, known, a.jobs)

@@ -68,6 +68,9 @@ def present(args):
             keep.append(f)
     for d in optional:
         if skipped[d]:
+            if os.environ.get("CERTTRACE_REQUIRE_SHARED"):
+                print(f"flows: {d} not found, and CERTTRACE_REQUIRE_SHARED is set (CI)")
+                sys.exit(2)
             print(f"flows: skipped: {d} not found (CI has it); {skipped[d]} captures not compared")
     return binary, keep
 
