@@ -4,8 +4,10 @@
  * Two ideas:
  *  1. Every token goes straight into the line buffer.  A string reserves
  *     its worst case first (6 bytes out per byte in, plus the quotes), then
- *     validates and escapes in the same pass, 8 plain bytes at a time; a
- *     byte that turns out not to be valid UTF-8 rewinds to the opening quote
+ *     validates and escapes in the same pass, 8 plain bytes at a time (a
+ *     tail of 1 to 7 bytes, and so every short name, is judged as one word
+ *     too: the per-byte loop only runs next to a byte that needs escaping);
+ *     a byte that turns out not to be valid UTF-8 rewinds to the opening quote
  *     and writes jstr()'s '?' form instead, in the room already reserved.
  *     Only a string whose worst case would not fit under the line cap (or a
  *     long one, whose worst case would waste memory) is measured exactly
@@ -252,6 +254,23 @@ static inline bool word_special(uint64_t x)
 	return (t & highs) != 0;
 }
 
+/* The last r (1..7) bytes of a string at p as the low bytes of a word, the
+ * rest filled with 'A' (plain): read with loads that stay inside p[0..r),
+ * so a short string or a string's tail is judged as one word too. */
+static inline uint64_t load_tail(const uint8_t *p, size_t r)
+{
+	uint64_t x;
+	if (r >= 4) {
+		uint32_t lo, hi;
+		memcpy(&lo, p, 4);
+		memcpy(&hi, p + r - 4, 4);
+		x = lo | (uint64_t)hi << (8 * (r - 4));         /* the overlap is the same bytes */
+	} else {
+		x = p[0] | (uint64_t)p[r >> 1] << (8 * (r >> 1)) | (uint64_t)p[r - 1] << (8 * (r - 1));
+	}
+	return x | 0x4141414141414141ull << (8 * r);
+}
+
 /* One UTF-8 sequence at s (n bytes left, s[0] >= 0x80), as jansson's
  * utf8_check_first/utf8_check_full judge it: its length and code point, or
  * 0 when it is not valid. */
@@ -298,53 +317,63 @@ static inline char *put_u4(char *o, uint32_t v)
 	return o + 6;
 }
 
-/* s as a quoted JSON string at o (room for 6n + 2); the end, or NULL when s
- * is not valid UTF-8. */
-static char *escape_utf8(char *o, const uint8_t *s, size_t n)
+/* s as a quoted JSON string at o (room for what it needs; limit is the end
+ * of the memory o may scribble on); the end, or NULL when s is not valid
+ * UTF-8. */
+static char *escape_utf8(char *o, const char *limit, const uint8_t *s, size_t n)
 {
 	size_t i = 0;
 
 	*o++ = '"';
-	while (i < n) {
-		size_t stop = n;
-		if (n - i >= 8) {
+	for (;;) {
+		/* runs of plain bytes: 8 at a time, then one at a time */
+		while (n - i >= 8) {
 			uint64_t x;
 			memcpy(&x, s + i, 8);
+			if (word_special(x))
+				break;
+			memcpy(o, &x, 8);
+			o += 8;
+			i += 8;
+		}
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		/* the tail as one word: stored whole, the filler past the end */
+		if (i < n && n - i < 8 && limit - o >= 8) {
+			uint64_t x = load_tail(s + i, n - i);
 			if (!word_special(x)) {
 				memcpy(o, &x, 8);
-				o += 8;
-				i += 8;
-				continue;
+				o += n - i;
+				break;
 			}
-			stop = i + 8;
 		}
-		while (i < stop) {
-			uint8_t c = s[i];
-			unsigned char k = esc_class[c];
-			if (k == 0) {
-				*o++ = (char)c;
-				i++;
-			} else if (k == 'u') {
-				o = put_u4(o, c);
-				i++;
-			} else if (k != 'm') {
-				*o++ = '\\';
-				*o++ = (char)k;
-				i++;
+#endif
+		while (i < n && esc_class[s[i]] == 0)
+			*o++ = (char)s[i++];
+		if (i == n)
+			break;
+		/* one byte that is not plain */
+		uint8_t c = s[i];
+		unsigned char k = esc_class[c];
+		if (k == 'u') {
+			o = put_u4(o, c);
+			i++;
+		} else if (k != 'm') {
+			*o++ = '\\';
+			*o++ = (char)k;
+			i++;
+		} else {
+			uint32_t cp;
+			size_t len = utf8_decode(s + i, n - i, &cp);
+			if (!len)
+				return NULL;
+			if (cp < 0x10000) {
+				o = put_u4(o, cp);
 			} else {
-				uint32_t cp;
-				size_t len = utf8_decode(s + i, n - i, &cp);
-				if (!len)
-					return NULL;
-				if (cp < 0x10000) {
-					o = put_u4(o, cp);
-				} else {
-					cp -= 0x10000;
-					o = put_u4(o, 0xd800 | cp >> 10);
-					o = put_u4(o, 0xdc00 | (cp & 0x3ff));
-				}
-				i += len;
+				cp -= 0x10000;
+				o = put_u4(o, 0xd800 | cp >> 10);
+				o = put_u4(o, 0xdc00 | (cp & 0x3ff));
 			}
+			i += len;
 		}
 	}
 	*o++ = '"';
@@ -424,7 +453,7 @@ static bool put_string(struct jw *w, int comma, const uint8_t *s, size_t n, bool
 		return false;
 	if (comma)
 		*o++ = ',';
-	char *end = escape_utf8(o, s, n);
+	char *end = escape_utf8(o, w->out.data + w->out.cap, s, n);
 	if (!end) {
 		if (key)
 			return jw_misuse(w, "a key that is not valid UTF-8");
