@@ -9,6 +9,7 @@
 #   make test-valgrind the unit tests under valgrind (slow; not in make test)
 #   make bench     speed and memory against a bare libpcap loop, tcpdump, ndpiReader,
 #                  tshark, ssldump (tests/bench/; SMALL=1 for the ~100 MB capture)
+#   make bench-json the JSON writer (lib/json.h) against jansson, ns per tls event
 #
 # Variables: SANITIZE=1 (ASan+UBSan build in build-san/), WERROR=1 (CI),
 # BUILD=dir (object directory; lets several builds share one tree).
@@ -59,7 +60,7 @@ CORPUS   ?= ../shared/corpus/real
 SEED_PCAP := pcaps/seed-issuer-mismatch.pcap
 
 .PHONY: all deps run test unit test-unit test-san test-golden test-field test-corpus test-flows test-live test-regen golden \
-        install clean fuzz fuzz-build fuzz-regress test-valgrind bench
+        install clean fuzz fuzz-build fuzz-regress test-valgrind bench bench-json
 
 all: certtrace
 
@@ -182,6 +183,15 @@ test-valgrind: $(BUILD)/tests/unit $(BUILD)/certtrace
 bench: certtrace
 	@SMALL=$(SMALL) bash tests/bench/run.sh ./certtrace
 
+# One tls-shaped event through jansson (as render_jsonl.c does) and through
+# lib/json.h, checked to be the same bytes, then timed (not in make test).
+bench-json: $(BUILD)/bench/jsonw-bench
+	@$(BUILD)/bench/jsonw-bench $(BENCH_ARGS)
+
+$(BUILD)/bench/jsonw-bench: $(BUILD)/tests/bench/jsonw-bench.o $(BUILD)/libcerttrace.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 install: certtrace
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 certtrace $(DESTDIR)$(PREFIX)/bin/certtrace
@@ -192,4 +202,5 @@ install: certtrace
 clean:
 	rm -rf build build-san build-* certtrace
 
--include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(BUILD)/certtrace.d
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(BUILD)/certtrace.d \
+         $(BUILD)/tests/bench/jsonw-bench.d
