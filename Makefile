@@ -14,6 +14,7 @@
 #   make test-valgrind the unit tests under valgrind (slow; not in make test)
 #   make bench     speed and memory against a bare libpcap loop, tcpdump, ndpiReader,
 #                  tshark, ssldump (tests/bench/; SMALL=1 for the ~100 MB capture)
+#   make bench-json the JSON writer (lib/json.h) against jansson, ns per tls event
 #
 # Variables: SANITIZE=1 (ASan+UBSan build in build-san/), WERROR=1 (CI),
 # BUILD=dir (object directory; lets several builds share one tree).
@@ -67,7 +68,7 @@ CORPUS2  ?= ../shared/corpus2/real
 SEED_PCAP := pcaps/seed-issuer-mismatch.pcap
 
 .PHONY: all deps run test unit test-unit test-san test-golden test-field test-corpus test-flows test-live test-regen golden \
-        install clean fuzz fuzz-build fuzz-regress test-valgrind bench deb test-deb test-unitfile
+        install clean fuzz fuzz-build fuzz-regress test-valgrind bench deb test-deb test-unitfile bench-json
 
 all: certtrace
 
@@ -196,6 +197,15 @@ test-valgrind: $(BUILD)/tests/unit $(BUILD)/certtrace
 bench: certtrace
 	@SMALL=$(SMALL) bash tests/bench/run.sh ./certtrace
 
+# One tls-shaped event through jansson (as render_jsonl.c does) and through
+# lib/json.h, checked to be the same bytes, then timed (not in make test).
+bench-json: $(BUILD)/bench/jsonw-bench
+	@$(BUILD)/bench/jsonw-bench $(BENCH_ARGS)
+
+$(BUILD)/bench/jsonw-bench: $(BUILD)/tests/bench/jsonw-bench.o $(BUILD)/libcerttrace.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 # Where make install puts things.  systemd and systemd-sysusers read
 # /usr/local/lib as well as /usr/lib, so the unit and the user follow PREFIX;
 # logrotate reads only /etc/logrotate.d.  The unit names the binary by its
@@ -260,4 +270,5 @@ test-deb:
 clean:
 	rm -rf build build-san build-* certtrace
 
--include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(BUILD)/certtrace.d
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(BUILD)/certtrace.d \
+         $(BUILD)/tests/bench/jsonw-bench.d
