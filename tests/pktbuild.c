@@ -2,6 +2,7 @@
  * pktbuild.c — frames and pcap files for the tests (see pktbuild.h).
  */
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <pcap/pcap.h>
@@ -146,6 +147,125 @@ size_t pkt_tcp(const struct pkt_tcp_spec *s, uint8_t *buf, size_t cap)
 		return 0;
 	memcpy(q, ip, il);
 	return hl + il;
+}
+
+/* The outer IPv4 header of a tunnel packet, its length fields from `body`. */
+static uint8_t *outer_ipv4(uint8_t *q, uint8_t proto, size_t body)
+{
+	*q++ = 0x45; *q++ = 0;
+	q = put16(q, (uint16_t)(20 + body));
+	q = put16(q, 7); q = put16(q, 0x4000);
+	*q++ = 64; *q++ = proto;
+	q = put16(q, 0);
+	q = put32(q, 0xc0000201);            /* 192.0.2.1: the switch or VTEP */
+	q = put32(q, 0xc0000202);            /* 192.0.2.2: the capture box */
+	return q;
+}
+
+size_t pkt_wrap(enum pkt_wrap w, const uint8_t *frame, size_t n, uint8_t *out, size_t cap)
+{
+	static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 0x0a, 2, 0, 0, 0, 0, 0x0b };
+	uint8_t hdr[128], *q = hdr;
+	uint16_t inner_type = n >= 14 ? (uint16_t)(frame[12] << 8 | frame[13]) : 0;
+	const uint8_t *inner = frame;
+	size_t inner_len = n;
+	bool l3 = w == PKT_WRAP_GRE_IP || w == PKT_WRAP_ERSPAN_III_IP || w == PKT_WRAP_PPTP ||
+		  w == PKT_WRAP_GENEVE_IP || w == PKT_WRAP_GTP_U || w == PKT_WRAP_GTP_U_EXT;
+
+	if (n < 14 || n + sizeof hdr > cap)
+		return 0;
+	if (w == PKT_WRAP_CMD) {
+		memcpy(out, frame, 12);
+		uint8_t *o = out + 12;
+		o = put16(o, 0x8909); *o++ = 1; *o++ = 1; o = put16(o, 0x0001); o = put16(o, 2);
+		memcpy(o, frame + 12, n - 12);
+		return n + 8;
+	}
+	if (l3) {
+		inner = frame + 14;
+		inner_len = n - 14;
+	}
+	/* The tunnel header, into tun[]; then the outer headers around it. */
+	uint8_t tun[64], *t = tun;
+	bool udp = false;
+	uint16_t dport = 0;
+	switch (w) {
+	case PKT_WRAP_GRE_IP:
+		t = put16(t, 0); t = put16(t, inner_type);
+		break;
+	case PKT_WRAP_GRE_TEB:
+		t = put16(t, 0x2000); t = put16(t, 0x6558); t = put32(t, 0x00123400);
+		break;
+	case PKT_WRAP_ERSPAN_I:
+		t = put16(t, 0); t = put16(t, 0x88be);
+		break;
+	case PKT_WRAP_ERSPAN_II:
+		t = put16(t, 0x1000); t = put16(t, 0x88be); t = put32(t, 17);
+		t = put16(t, 0x1000 | 100); t = put16(t, 0x0800 | 42); t = put32(t, 5);
+		break;
+	case PKT_WRAP_ERSPAN_III:
+	case PKT_WRAP_ERSPAN_III_PLATFORM:
+	case PKT_WRAP_ERSPAN_III_IP:
+		t = put16(t, 0x1000); t = put16(t, 0x22eb); t = put32(t, 17);
+		t = put16(t, 0x2000 | 100); t = put16(t, 42); t = put32(t, 123456789);
+		t = put16(t, 2);      /* SGT */
+		t = put16(t, (uint16_t)((w == PKT_WRAP_ERSPAN_III_IP ? 2u : 0u) << 10 | 1u << 4 |
+					(w == PKT_WRAP_ERSPAN_III_PLATFORM ? 1u : 0u)));
+		if (w == PKT_WRAP_ERSPAN_III_PLATFORM) {
+			t = put32(t, 0x0c000000); t = put32(t, 0x11223344);   /* platform id 3 */
+		}
+		break;
+	case PKT_WRAP_PPTP:
+		t = put16(t, 0x3081); t = put16(t, 0x880b);
+		t = put16(t, (uint16_t)(inner_len + 4)); t = put16(t, 7);   /* length, call id */
+		t = put32(t, 1); t = put32(t, 0);                             /* seq, ack */
+		*t++ = 0xff; *t++ = 0x03;
+		t = put16(t, inner_type == 0x86dd ? 0x0057 : 0x0021);
+		break;
+	case PKT_WRAP_VXLAN:
+		udp = true; dport = 4789;
+		*t++ = 0x08; *t++ = 0; *t++ = 0; *t++ = 0; t = put32(t, 5001u << 8);
+		break;
+	case PKT_WRAP_GENEVE:
+		udp = true; dport = 6081;
+		*t++ = 2; *t++ = 0; t = put16(t, 0x6558); t = put32(t, 77u << 8);
+		t = put16(t, 0x0108); *t++ = 0x01; *t++ = 1; t = put32(t, 0xdeadbeef);  /* one option */
+		break;
+	case PKT_WRAP_GENEVE_IP:
+		udp = true; dport = 6081;
+		*t++ = 0; *t++ = 0; t = put16(t, inner_type); t = put32(t, 77u << 8);
+		break;
+	case PKT_WRAP_GTP_U:
+		udp = true; dport = 2152;
+		*t++ = 0x30; *t++ = 0xff; t = put16(t, (uint16_t)inner_len); t = put32(t, 0x1234);
+		break;
+	case PKT_WRAP_GTP_U_EXT:
+		udp = true; dport = 2152;
+		/* E and S: seq, N-PDU, next type 0x85 (PDU session container,
+		 * 4 bytes), then 0x40 (UDP port, 4 bytes), then none. */
+		*t++ = 0x36; *t++ = 0xff; t = put16(t, (uint16_t)(inner_len + 12)); t = put32(t, 0x1234);
+		t = put16(t, 9); *t++ = 0; *t++ = 0x85;
+		*t++ = 1; *t++ = 0x10; *t++ = 0x09; *t++ = 0x40;
+		*t++ = 1; t = put16(t, 2152); *t++ = 0;
+		break;
+	case PKT_WRAP_CMD:
+		break;
+	}
+	size_t tl = (size_t)(t - tun);
+	memcpy(q, macs, 12); q += 12;
+	q = put16(q, 0x0800);
+	q = outer_ipv4(q, udp ? 17 : 47, (udp ? 8 : 0) + tl + inner_len);
+	if (udp) {
+		q = put16(q, 49152); q = put16(q, dport);
+		q = put16(q, (uint16_t)(8 + tl + inner_len)); q = put16(q, 0);
+	}
+	memcpy(q, tun, tl); q += tl;
+	size_t hl = (size_t)(q - hdr);
+	if (hl + inner_len > cap)
+		return 0;
+	memmove(out + hl, inner, inner_len);
+	memcpy(out, hdr, hl);
+	return hl + inner_len;
 }
 
 FILE *pcapw_open(const char *path, int dlt, uint32_t snaplen)
