@@ -3,6 +3,7 @@
  */
 #include <arpa/inet.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <pcap/pcap.h>
@@ -289,4 +290,148 @@ void pcapw_write(FILE *f, uint64_t ts_us, const uint8_t *data, uint32_t caplen, 
 void pcapw_close(FILE *f)
 {
 	fclose(f);
+}
+
+/* ---- pcapng ------------------------------------------------------------- */
+
+static void png_put(struct pngw *w, const void *p, size_t n)
+{
+	if (w->n + n > w->cap) {
+		size_t c = w->cap ? w->cap * 2 : 4096;
+		while (c < w->n + n)
+			c *= 2;
+		w->b = realloc(w->b, c);
+		w->cap = c;
+	}
+	memcpy(w->b + w->n, p, n);
+	w->n += n;
+}
+
+static void png_u32(uint8_t *q, uint32_t v, int be)
+{
+	if (be)
+		put32(q, v);
+	else {
+		q[0] = (uint8_t)v; q[1] = (uint8_t)(v >> 8); q[2] = (uint8_t)(v >> 16); q[3] = (uint8_t)(v >> 24);
+	}
+}
+
+static void png_u16(uint8_t *q, uint16_t v, int be)
+{
+	if (be)
+		put16(q, v);
+	else {
+		q[0] = (uint8_t)v; q[1] = (uint8_t)(v >> 8);
+	}
+}
+
+void pngw_block(struct pngw *w, uint32_t type, const void *body, size_t n)
+{
+	static const uint8_t zero[4];
+	size_t pad = (4 - n % 4) % 4;
+	uint8_t h[8];
+	png_u32(h, type, w->be);
+	png_u32(h + 4, (uint32_t)(12 + n + pad), w->be);
+	png_put(w, h, 8);
+	png_put(w, body, n);
+	png_put(w, zero, pad);
+	png_put(w, h + 4, 4);
+}
+
+void pngw_shb(struct pngw *w, int be)
+{
+	uint8_t b[16];
+	w->be = be;
+	png_u32(b, 0x1a2b3c4d, be);
+	png_u16(b + 4, 1, be);
+	png_u16(b + 6, 0, be);
+	memset(b + 8, 0xff, 8);          /* section length unknown */
+	pngw_block(w, 0x0a0d0d0a, b, sizeof b);
+}
+
+void pngw_idb(struct pngw *w, uint16_t linktype, uint32_t snaplen, int tsresol,
+	      int with_offset, int64_t tsoffset_s)
+{
+	uint8_t b[64], *q = b;
+	png_u16(q, linktype, w->be); png_u16(q + 2, 0, w->be); png_u32(q + 4, snaplen, w->be);
+	q += 8;
+	/* an option we do not read first: if_name "eth0" */
+	png_u16(q, 2, w->be); png_u16(q + 2, 4, w->be); memcpy(q + 4, "eth0", 4); q += 8;
+	if (tsresol >= 0) {
+		png_u16(q, 9, w->be); png_u16(q + 2, 1, w->be);
+		q[4] = (uint8_t)tsresol; q[5] = q[6] = q[7] = 0; q += 8;
+	}
+	if (with_offset) {
+		uint64_t v = (uint64_t)tsoffset_s;
+		png_u16(q, 14, w->be); png_u16(q + 2, 8, w->be);
+		if (w->be) {
+			png_u32(q + 4, (uint32_t)(v >> 32), 1); png_u32(q + 8, (uint32_t)v, 1);
+		} else {
+			png_u32(q + 4, (uint32_t)v, 0); png_u32(q + 8, (uint32_t)(v >> 32), 0);
+		}
+		q += 12;
+	}
+	png_u16(q, 0, w->be); png_u16(q + 2, 0, w->be); q += 4;   /* opt_endofopt */
+	pngw_block(w, 1, b, (size_t)(q - b));
+}
+
+static void packet_block(struct pngw *w, uint32_t type, uint32_t iface, uint64_t ts,
+			 const uint8_t *data, uint32_t caplen, uint32_t len)
+{
+	size_t n = 20 + caplen;
+	uint8_t *b = calloc(1, n + 4);
+	if (type == 6) {
+		png_u32(b, iface, w->be);
+	} else {
+		png_u16(b, (uint16_t)iface, w->be); png_u16(b + 2, 0, w->be);
+	}
+	png_u32(b + 4, (uint32_t)(ts >> 32), w->be);
+	png_u32(b + 8, (uint32_t)ts, w->be);
+	png_u32(b + 12, caplen, w->be);
+	png_u32(b + 16, len, w->be);
+	memcpy(b + 20, data, caplen);
+	pngw_block(w, type, b, n);
+	free(b);
+}
+
+void pngw_epb(struct pngw *w, uint32_t iface, uint64_t ts, const uint8_t *data,
+	      uint32_t caplen, uint32_t len)
+{
+	packet_block(w, 6, iface, ts, data, caplen, len);
+}
+
+void pngw_pb(struct pngw *w, uint16_t iface, uint64_t ts, const uint8_t *data,
+	     uint32_t caplen, uint32_t len)
+{
+	packet_block(w, 2, iface, ts, data, caplen, len);
+}
+
+void pngw_spb(struct pngw *w, const uint8_t *data, uint32_t present, uint32_t len)
+{
+	uint8_t *b = calloc(1, 4 + present + 4);
+	png_u32(b, len, w->be);
+	memcpy(b + 4, data, present);
+	pngw_block(w, 3, b, 4 + present);
+	free(b);
+}
+
+void pngw_dsb(struct pngw *w, uint32_t secrets_type, const void *p, size_t n)
+{
+	uint8_t *b = calloc(1, 8 + n + 4);
+	png_u32(b, secrets_type, w->be);
+	png_u32(b + 4, (uint32_t)n, w->be);
+	memcpy(b + 8, p, n);
+	pngw_block(w, 10, b, 8 + n);
+	free(b);
+}
+
+void pngw_save(struct pngw *w, const char *path)
+{
+	FILE *f = fopen(path, "wb");
+	if (f) {
+		fwrite(w->b, 1, w->n, f);
+		fclose(f);
+	}
+	free(w->b);
+	memset(w, 0, sizeof *w);
 }

@@ -71,4 +71,27 @@ void pcapw_write(FILE *f, uint64_t ts_us, const uint8_t *data, uint32_t caplen,
 		 uint32_t len);
 void pcapw_close(FILE *f);
 
+/* pcapng built in memory, block by block, in either byte order. */
+struct pngw {
+	uint8_t *b;
+	size_t n, cap;
+	int be;                     /* the current section's byte order */
+};
+
+void pngw_shb(struct pngw *w, int be);
+/* tsresol < 0: no if_tsresol option; with_offset: if_tsoffset = tsoffset_s. */
+void pngw_idb(struct pngw *w, uint16_t linktype, uint32_t snaplen, int tsresol,
+	      int with_offset, int64_t tsoffset_s);
+void pngw_epb(struct pngw *w, uint32_t iface, uint64_t ts, const uint8_t *data,
+	      uint32_t caplen, uint32_t len);
+void pngw_pb(struct pngw *w, uint16_t iface, uint64_t ts, const uint8_t *data,
+	     uint32_t caplen, uint32_t len);
+/* An SPB with `present` bytes of data in the block for a packet of `len`. */
+void pngw_spb(struct pngw *w, const uint8_t *data, uint32_t present, uint32_t len);
+void pngw_dsb(struct pngw *w, uint32_t secrets_type, const void *p, size_t n);
+/* Any block: type and body (padded to 4 bytes). */
+void pngw_block(struct pngw *w, uint32_t type, const void *body, size_t n);
+/* Writes what was built to path; frees the buffer. */
+void pngw_save(struct pngw *w, const char *path);
+
 #endif
