@@ -571,9 +571,9 @@ static void on_frame(void *user, const struct cap_frame *fr)
 	run->st.bytes += fr->len;
 	if (fr->caplen < fr->len)
 		run->st.truncated_packets++;
-	switch (cap_decode(run->dlt, fr, &p, &why)) {
+	switch (cap_decode(fr->dlt, fr, &p, &why)) {
 	case CAP_TCP:
-		if (flow_table_packet(run->flows, &p) && run->dump && run->dlt == run->dump_dlt)
+		if (flow_table_packet(run->flows, &p) && run->dump && fr->dlt == run->dump_dlt)
 			pcap_dump((u_char *)run->dump, fr->hdr, fr->data);
 		break;
 	case CAP_FRAGMENT:
@@ -650,13 +650,17 @@ static bool drain_source(struct run *run, struct cap_source *src)
 	for (;;) {
 		int n = cap_next_batch(src, BATCH, on_frame, run);
 		status_update(run, false);
-		if (n == -1 || stop_requested)
+		if (n == -1 || stop_requested) {
+			/* A cut-off last record is common (a capture copied while
+			 * being written): a warning, and what was read counts. */
+			if (n == -1 && cap_truncated(src) && run->o->verbose >= 0)
+				fprintf(stderr, "certtrace: warning: %s\n", cap_truncated(src));
 			return true;
+		}
 		if (n == -2) {
-			/* A cut-off last record is common (a capture killed mid-write):
-			 * say so and keep what was read. */
+			/* Damaged in the middle: what was read is reported, exit 2. */
 			fprintf(stderr, "certtrace: %s\n", cap_error(src));
-			return true;
+			return false;
 		}
 	}
 }
@@ -742,20 +746,13 @@ static bool load_keylogs(struct run *run, char *err, size_t errlen)
 	return true;
 }
 
-/* The TLS key logs a pcapng file carries (libpcap skips those blocks). */
-static void pcapng_secrets(struct run *run, const char *path)
+/* A pcapng Decryption Secrets Block, as the reader meets it: before the
+ * packets after it, so their handshakes find the keys. */
+static void on_secrets(void *user, uint32_t type, const uint8_t *p, size_t n)
 {
-	char err[512];
-	if (strcmp(path, "-") == 0)
-		return;
-	if (!run->keys && !(run->keys = kl_store_new()))
-		return;
-	int n = kl_load_pcapng(run->keys, path, err, sizeof err);
-	if (n < 0 && run->o->verbose >= 0)
-		fprintf(stderr, "certtrace: %s; its secrets are not used\n", err);
-	else if (n > 0 && run->o->verbose > 0)
-		fprintf(stderr, "certtrace: %s: %d Decryption Secrets Block%s read\n", path, n,
-			n == 1 ? "" : "s");
+	struct run *run = user;
+	if (type == CAP_SECRETS_TLS_KEYLOG && run->keys)
+		kl_add_dsb(run->keys, p, n);
 }
 
 static void fill_stats(struct run *run)
@@ -895,9 +892,12 @@ int main(int argc, char **argv)
 		run.src = NULL;
 		cap_close(src);
 	} else {
+		/* The store exists before the first packet: dissectors keep it. */
+		if (!run.keys)
+			run.keys = kl_store_new();
+		struct cap_offline_options oo = { on_secrets, &run };
 		for (unsigned i = 0; i < o.n_files && !stop_requested; i++) {
-			pcapng_secrets(&run, o.files[i]);
-			struct cap_source *src = cap_open_offline(o.files[i], err, sizeof err);
+			struct cap_source *src = cap_open_offline_with(o.files[i], &oo, err, sizeof err);
 			if (!src) {
 				fprintf(stderr, "certtrace: %s\n", err);
 				status = 2;
@@ -915,7 +915,8 @@ int main(int argc, char **argv)
 			if (run.dump && cap_linktype(src) != run.dump_dlt && o.verbose >= 0)
 				fprintf(stderr, "certtrace: %s: link type differs from the first "
 					"file's; its packets are not saved to -w\n", cap_name(src));
-			drain_source(&run, src);
+			if (!drain_source(&run, src))
+				status = 2;
 			status_update(&run, true);
 			run.src = NULL;
 			cap_close(src);
