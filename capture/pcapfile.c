@@ -345,11 +345,11 @@ static uint64_t ng_ts_us(const struct pf_iface *i, uint64_t t)
 			d *= 10;
 		us = t / d;
 	}
-	int64_t off = i->tsoffset_s * 1000000;
-	if (off < 0 && us < (unsigned __int128)(-off))
+	/* if_tsoffset is whole seconds, signed; 128 bits hold any sum. */
+	__int128 all = (__int128)us + (__int128)i->tsoffset_s * 1000000;
+	if (all < 0)
 		return 0;
-	us += (unsigned __int128)off;     /* two's complement: adds a negative offset too */
-	return us > UINT64_MAX ? UINT64_MAX : (uint64_t)us;
+	return all > (__int128)UINT64_MAX ? UINT64_MAX : (uint64_t)all;
 }
 
 /* The SHB's body after its byte-order magic: version, section length, options. */

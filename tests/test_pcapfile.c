@@ -119,6 +119,25 @@ Test(pcapng, interfaces_of_different_link_types_each_with_its_own_snaplen_and_ti
 	free(path);
 }
 
+Test(pcapng, an_if_tsoffset_past_any_clock_saturates_instead_of_overflowing)
+{
+	struct pngw w = { 0 };
+	pngw_shb(&w, 0);
+	pngw_idb(&w, 1, 0, -1, 1, INT64_MAX);
+	pngw_idb(&w, 1, 0, 0x80 | 63, 1, INT64_MIN);
+	pngw_epb(&w, 0, 5, pkt, 10, 10);
+	pngw_epb(&w, 1, UINT64_MAX, pkt, 10, 10);
+	char *path = tmp_file();
+	pngw_save(&w, path);
+	struct seen s;
+	char msg[512];
+	cr_assert_eq(read_all(path, &s, msg, sizeof msg), -1, "%s", msg);
+	cr_assert_eq(s.f[0].ts, UINT64_MAX);
+	cr_assert_eq(s.f[1].ts, 0);
+	unlink(path);
+	free(path);
+}
+
 Test(pcapng, a_new_section_in_the_other_byte_order_resets_the_interfaces)
 {
 	struct pngw w = { 0 };
