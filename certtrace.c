@@ -75,6 +75,8 @@ struct run {
 	struct kl_store *keys;         /* --keylog and pcapng secrets */
 	int dlt;
 	struct rep_capture_stats st;
+	struct cap_encap_counts encaps;
+	char truncated_file[256];      /* the first input cut inside its last record */
 	uint64_t handshakes;
 	uint64_t malformed;
 	const char *first_malformed;
@@ -571,7 +573,9 @@ static void on_frame(void *user, const struct cap_frame *fr)
 	run->st.bytes += fr->len;
 	if (fr->caplen < fr->len)
 		run->st.truncated_packets++;
-	switch (cap_decode(fr->dlt, fr, &p, &why)) {
+	enum cap_decode_result dr = cap_decode(fr->dlt, fr, &p, &why);
+	cap_encap_count(&run->encaps, p.encaps);
+	switch (dr) {
 	case CAP_TCP:
 		if (flow_table_packet(run->flows, &p) && run->dump && fr->dlt == run->dump_dlt)
 			pcap_dump((u_char *)run->dump, fr->hdr, fr->data);
@@ -653,8 +657,15 @@ static bool drain_source(struct run *run, struct cap_source *src)
 		if (n == -1 || stop_requested) {
 			/* A cut-off last record is common (a capture copied while
 			 * being written): a warning, and what was read counts. */
-			if (n == -1 && cap_truncated(src) && run->o->verbose >= 0)
-				fprintf(stderr, "certtrace: warning: %s\n", cap_truncated(src));
+			if (n == -1 && cap_truncated(src)) {
+				if (run->o->verbose >= 0)
+					fprintf(stderr, "certtrace: warning: %s\n", cap_truncated(src));
+				if (!run->truncated_file[0]) {
+					snprintf(run->truncated_file, sizeof run->truncated_file, "%s",
+						 cap_name(src));
+					run->st.truncated_file = run->truncated_file;
+				}
+			}
 			return true;
 		}
 		if (n == -2) {
@@ -762,6 +773,11 @@ static void fill_stats(struct run *run)
 	run->st.tcp_flows = fc->flows;
 	run->st.evicted_flows = fc->evicted;
 	run->st.gaps = fc->gaps;
+	run->st.n_encaps = 0;
+	for (unsigned i = 0; i < CAP_ENCAP_COUNT && i < sizeof run->st.encaps / sizeof run->st.encaps[0]; i++) {
+		run->st.encaps[run->st.n_encaps].name = cap_encap_name((enum cap_encap)i);
+		run->st.encaps[run->st.n_encaps++].packets = run->encaps.packets[i];
+	}
 }
 
 int main(int argc, char **argv)
