@@ -50,6 +50,10 @@ struct cap_source;
 /* path "-" is standard input.  NULL with a one-line reason in err (naming the
  * file and, for a refused link type, pcap_datalink_val_to_name()). */
 struct cap_source *cap_open_offline(const char *path, char *err, size_t errlen);
+/* The same from a file already open (certtrace -Z opens every input before
+ * it drops privileges, and parses none before): the source takes fp over,
+ * closing it even when it fails (stdin excepted); path names it in messages. */
+struct cap_source *cap_open_offline_fp(FILE *fp, const char *path, char *err, size_t errlen);
 struct cap_source *cap_open_live(const struct cap_live_options *o, char *err,
 				 size_t errlen, char *warn, size_t warnlen);
 

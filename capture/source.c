@@ -56,39 +56,42 @@ static const char *dlt_name(int dlt, char *buf, size_t len)
 
 struct cap_source *cap_open_offline(const char *path, char *err, size_t errlen)
 {
-	char perr[PCAP_ERRBUF_SIZE] = "";
-	struct cap_source *s = calloc(1, sizeof *s);
-	if (!s) {
-		snprintf(err, errlen, "%s: out of memory", path);
+	if (strcmp(path, "-") == 0)
+		return cap_open_offline_fp(stdin, path, err, errlen);
+	FILE *fp = fopen(path, "rb");
+	if (!fp) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
-	bool is_stdin = strcmp(path, "-") == 0;
-	snprintf(s->name, sizeof s->name, "%s", is_stdin ? "(stdin)" : path);
-	if (is_stdin) {
-		s->pcap = pcap_fopen_offline_with_tstamp_precision(stdin,
-				PCAP_TSTAMP_PRECISION_MICRO, perr);
-	} else {
-		s->fp = fopen(path, "rb");
-		if (!s->fp) {
-			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-			free(s);
-			return NULL;
-		}
-		struct stat st;
-		if (fstat(fileno(s->fp), &st) == 0)
-			s->file_bytes = (uint64_t)st.st_size;
-		s->pcap = pcap_fopen_offline_with_tstamp_precision(s->fp,
-				PCAP_TSTAMP_PRECISION_MICRO, perr);
-		if (!s->pcap) {
-			fclose(s->fp);
-			s->fp = NULL;
-		}
+	return cap_open_offline_fp(fp, path, err, errlen);
+}
+
+struct cap_source *cap_open_offline_fp(FILE *fp, const char *path, char *err, size_t errlen)
+{
+	char perr[PCAP_ERRBUF_SIZE] = "";
+	struct cap_source *s = calloc(1, sizeof *s);
+	bool is_stdin = fp == stdin;
+	if (!s) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		if (!is_stdin)
+			fclose(fp);
+		return NULL;
 	}
+	snprintf(s->name, sizeof s->name, "%s", is_stdin ? "(stdin)" : path);
+	if (!is_stdin) {
+		s->fp = fp;
+		struct stat st;
+		if (fstat(fileno(fp), &st) == 0)
+			s->file_bytes = (uint64_t)st.st_size;
+	}
+	s->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, perr);
 	if (!s->pcap) {
 		/* libpcap says "unknown file format" for a file that is not a
 		 * capture, "truncated dump file" for a short header. */
 		snprintf(err, errlen, "%s: not a readable pcap or pcapng file: %s",
 			 s->name, perr[0] ? perr : "unknown error");
+		if (!is_stdin)
+			fclose(fp);
 		free(s);
 		return NULL;
 	}
@@ -98,7 +101,7 @@ struct cap_source *cap_open_offline(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: link type %s is not supported (supported: "
 			 "EN10MB, LINUX_SLL, LINUX_SLL2, NULL, LOOP, RAW, IPV4, IPV6)",
 			 s->name, dlt_name(s->dlt, b, sizeof b));
-		pcap_close(s->pcap);   /* closes s->fp too */
+		pcap_close(s->pcap);   /* closes fp too */
 		free(s);
 		return NULL;
 	}

@@ -348,16 +348,24 @@ void kl_add_text(struct kl_store *s, const void *p, size_t n)
 bool kl_load_file(struct kl_store *s, const char *path, char *err, size_t err_len)
 {
 	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	size_t n;
 	bool ok;
 
 	if (!f) {
 		snprintf(err, err_len, "--keylog %s: %s", path, strerror(errno));
 		return false;
 	}
+	ok = kl_load_fp(s, f, path, err, err_len);
+	fclose(f);
+	return ok;
+}
+
+bool kl_load_fp(struct kl_store *s, FILE *f, const char *path, char *err, size_t err_len)
+{
+	uint8_t *buf;
+	size_t n;
+	bool ok;
+
 	if (!(buf = malloc(KL_READ_BYTES))) {
-		fclose(f);
 		snprintf(err, err_len, "--keylog %s: out of memory", path);
 		return false;
 	}
@@ -368,7 +376,6 @@ bool kl_load_file(struct kl_store *s, const char *path, char *err, size_t err_le
 	if (!ok)
 		snprintf(err, err_len, "--keylog %s: %s", path, strerror(errno ? errno : EIO));
 	free(buf);
-	fclose(f);
 	return ok;
 }
 
@@ -405,12 +412,21 @@ static bool kl_dsb(struct kl_store *s, const uint8_t *body, size_t len, bool big
 int kl_load_pcapng(struct kl_store *s, const char *path, char *err, size_t err_len)
 {
 	FILE *f = fopen(path, "rb");
+	int found;
+
+	if (!f)
+		return 0;       /* the capture reader says why */
+	found = kl_load_pcapng_fp(s, f, path, err, err_len);
+	fclose(f);
+	return found;
+}
+
+int kl_load_pcapng_fp(struct kl_store *s, FILE *f, const char *path, char *err, size_t err_len)
+{
 	uint8_t hdr[12];
 	bool big_endian = false, first = true;
 	int found = 0;
 
-	if (!f)
-		return 0;       /* the capture reader says why */
 	/* Block: type, total length, body, total length again (all 32-bit,
 	 * in the byte order the Section Header Block declares). */
 	while (fread(hdr, 1, 8, f) == 8) {
@@ -450,12 +466,10 @@ int kl_load_pcapng(struct kl_store *s, const char *path, char *err, size_t err_l
 				if (len > KL_MAX_DSB_BYTES) {
 					snprintf(err, err_len, "%s: a Decryption Secrets Block of %u bytes "
 						 "exceeds the %u-byte limit", path, total, KL_MAX_DSB_BYTES);
-					fclose(f);
 					return -1;
 				}
 				if (!(body = malloc(len ? len : 1))) {
 					snprintf(err, err_len, "%s: out of memory", path);
-					fclose(f);
 					return -1;
 				}
 				ok = fread(body, 1, len, f) == len && kl_dsb(s, body, len, big_endian);
@@ -463,7 +477,6 @@ int kl_load_pcapng(struct kl_store *s, const char *path, char *err, size_t err_l
 				if (!ok) {
 					snprintf(err, err_len, "%s: a Decryption Secrets Block is cut "
 						 "short or overruns its length", path);
-					fclose(f);
 					return -1;
 				}
 				found++;
@@ -473,6 +486,5 @@ int kl_load_pcapng(struct kl_store *s, const char *path, char *err, size_t err_l
 		if (fseek(f, skip, SEEK_CUR) != 0)
 			break;
 	}
-	fclose(f);
 	return found;
 }
