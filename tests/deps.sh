@@ -23,6 +23,8 @@ command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v sysctl >/dev/null 2>&1 || need="$need procps"
 # The manual page test (make test-field) renders certtrace.1 with groff.
 command -v groff >/dev/null 2>&1 || need="$need groff-base"
+# make test-field traces certtrace -Z with strace: every open before setuid.
+command -v strace >/dev/null 2>&1 || need="$need strace"
 need=$(echo $need | tr ' ' '\n' | sort -u | tr '\n' ' ')
 [ -z "${need# }" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
