@@ -32,18 +32,17 @@ static const char *sev_colour(const struct rep *r, enum rep_severity s)
 
 void rep_text_handshake(struct rep *r, struct rep_server *s, const struct rep_handshake *h)
 {
-	const struct tls_session *t = h->tls;
 	char ts[40], addr[300];
 
 	if (!r->out)
 		return;
-	rep_iso_us(t->ts_us, ts, sizeof(ts));
+	rep_iso_us(h->ts_us, ts, sizeof(ts));
 	fprintf(r->out, "%s %s -> %s %s sni=%s %s%s%s\n", ts, h->client.ip,
 		rep_server_addr(s, addr, sizeof(addr)),
-		t->have_server_hello ? tls_version_name(t->version) : "-",
-		t->sni[0] ? t->sni : "-", rep_role_name(s->role),
-		t->resumed ? " resumed" : "",
-		t->server_chain.n ? "" : t->certificates_visible ? "" : " certificates-hidden");
+		h->server_hello ? tls_version_name(h->version) : "-",
+		h->sni && h->sni[0] ? h->sni : "-", rep_role_name(s->role),
+		h->resumed ? " resumed" : "",
+		h->server_chain.n ? "" : h->certificates_visible ? "" : " certificates-hidden");
 	fflush(r->out);
 }
 

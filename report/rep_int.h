@@ -7,8 +7,8 @@
  * struct rep_server with its SNI names, clients and distinct chains (arrays
  * of rep_cert pointers); findings are keyed by (code, server, certificate)
  * so a problem seen in a million handshakes is one finding with a count.
- * Nothing here holds a tls_session: what a handshake taught us is copied
- * out in rep_handshake() and the session is the caller's again.
+ * Nothing here holds a rep_handshake: what a handshake taught us is copied
+ * out in rep_handshake() and the record is the caller's again.
  */
 #ifndef CERTTRACE_REP_INT_H
 #define CERTTRACE_REP_INT_H
@@ -20,8 +20,8 @@
 
 #include <openssl/x509.h>
 
-#include "dissect/tls.h"
 #include "dissect/x509.h"
+#include "lib/tls_iana.h"
 #include "report/report.h"
 
 #define REP_MAX_SNI        64    /* SNI names kept per server */
@@ -84,7 +84,7 @@ struct rep_cert {
 
 struct rep_chain {
 	unsigned n;
-	struct rep_cert *certs[TLS_MAX_CHAIN];   /* in the order sent */
+	struct rep_cert *certs[REP_MAX_CHAIN];   /* in the order sent */
 	bool truncated;
 	struct rep_seen seen;
 

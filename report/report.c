@@ -164,13 +164,13 @@ static bool load_certs(struct rep *r, const char *path, struct rep_cert **out, u
 
 static bool load_options(struct rep *r, char *err, size_t errlen)
 {
-	struct rep_cert *certs[TLS_MAX_CHAIN];
+	struct rep_cert *certs[REP_MAX_CHAIN];
 	unsigned n;
 
 	if (!rep_rules_parse(r, err, errlen))
 		return false;
 	for (unsigned i = 0; i < r->opt.n_trust && i < REP_MAX_TRUST; i++) {
-		if (!load_certs(r, r->opt.trust_files[i], certs, TLS_MAX_CHAIN, &n, err, errlen))
+		if (!load_certs(r, r->opt.trust_files[i], certs, REP_MAX_CHAIN, &n, err, errlen))
 			return false;
 		for (unsigned j = 0; j < n; j++)
 			rep_vec_push(&r->trust, certs[j]);
@@ -181,7 +181,7 @@ static bool load_options(struct rep *r, char *err, size_t errlen)
 			snprintf(err, errlen, "--cert: needs ROLE=FILE");
 			return false;
 		}
-		if (!load_certs(r, file, certs, TLS_MAX_CHAIN, &n, err, errlen))
+		if (!load_certs(r, file, certs, REP_MAX_CHAIN, &n, err, errlen))
 			return false;
 		struct rep_server *s = rep_server_from_file(r, file);
 		if (!s || !rep_server_chain(r, s, certs, n, false)) {
@@ -233,13 +233,13 @@ struct rep *rep_new(const struct rep_options *opt, FILE *out, char *err, size_t 
 
 /* ---- handshakes ------------------------------------------------------------------------ */
 
-static unsigned intern_chain(struct rep *r, const struct tls_chain *ch, struct rep_cert **out)
+static unsigned intern_chain(struct rep *r, const struct rep_hs_chain *ch, struct rep_cert **out)
 {
 	unsigned n = 0;
 
 	if (!ch->present)
 		return 0;
-	for (unsigned i = 0; i < ch->n && i < TLS_MAX_CHAIN; i++) {
+	for (unsigned i = 0; i < ch->n && i < REP_MAX_CHAIN; i++) {
 		if (!ch->certs[i].data || !ch->certs[i].len)
 			continue;
 		struct rep_cert *c = rep_cert_intern(r, ch->certs[i].data, ch->certs[i].len);
@@ -258,36 +258,35 @@ static unsigned intern_chain(struct rep *r, const struct tls_chain *ch, struct r
 
 void rep_handshake(struct rep *r, const struct rep_handshake *h)
 {
-	const struct tls_session *t = h->tls;
-	struct rep_cert *server_certs[TLS_MAX_CHAIN], *client_certs[TLS_MAX_CHAIN];
+	struct rep_cert *server_certs[REP_MAX_CHAIN], *client_certs[REP_MAX_CHAIN];
 
-	if (!r || !t || r->finished)
+	if (!r || !h || r->finished)
 		return;
 	r->handshakes++;
 	struct rep_server *s = rep_server_get(r, &h->server);
 	if (!s)
 		return;
-	unsigned ns = intern_chain(r, &t->server_chain, server_certs);
-	unsigned nc = intern_chain(r, &t->client_chain, client_certs);
+	unsigned ns = intern_chain(r, &h->server_chain, server_certs);
+	unsigned nc = intern_chain(r, &h->client_chain, client_certs);
 
 	bool changed = s->role == ROLE_UNKNOWN;
-	if (t->sni[0] && rep_server_add_sni(s, t->sni))
+	if (h->sni && h->sni[0] && rep_server_add_sni(s, h->sni))
 		changed = true;
 	if (h->client.ip[0])
 		rep_server_add_client(r, s, h->client.ip);
 	if (ns) {
 		struct rep_chain *c = rep_server_chain(r, s, server_certs, ns,
-						       t->server_chain.truncated);
+						       h->server_chain.truncated);
 		if (c) {
 			if (!c->seen.count)
 				changed = true;
-			rep_seen_add(&c->seen, t->ts_us, &h->client);
+			rep_seen_add(&c->seen, h->ts_us, &h->client);
 		}
 	}
-	rep_seen_add(&s->seen, t->ts_us, &h->client);
-	if (t->resumed)
+	rep_seen_add(&s->seen, h->ts_us, &h->client);
+	if (h->resumed)
 		s->resumed++;
-	if (!t->certificates_visible && !t->resumed)
+	if (!h->certificates_visible && !h->resumed)
 		s->hidden++;
 	if (changed)
 		rep_role_decide(r, s);

@@ -88,9 +88,6 @@ const struct rep_code_info rep_codes[RC_COUNT] = {
 	[RC_PSS_SIGNATURE] = { "pss-signature", REP_WARNING },
 };
 
-#define TLS_VERSION_1_3 0x0304
-
-/* IANA alert numbers a client sends when it does not accept a certificate. */
 /* ---- the findings table -------------------------------------------------------- */
 
 struct rep_finding *rep_finding_get(struct rep *r, enum rep_code code,
@@ -229,6 +226,7 @@ void rep_findings_free(struct rep *r)
 
 /* ---- per handshake ----------------------------------------------------------------- */
 
+/* IANA alert numbers a client sends when it does not accept a certificate. */
 static bool is_certificate_alert(uint8_t d)
 {
 	switch (d) {
@@ -258,18 +256,16 @@ static void note(struct rep *r, enum rep_code code, struct rep_server *s, struct
 static void alert_rules(struct rep *r, struct rep_server *s, struct rep_cert *leaf,
 			const struct rep_handshake *h)
 {
-	const struct tls_session *t = h->tls;
-
-	for (unsigned i = 0; i < t->n_alerts && i < TLS_MAX_ALERTS; i++) {
-		const struct tls_alert *a = &t->alerts[i];
+	for (unsigned i = 0; i < h->n_alerts && i < REP_MAX_ALERTS; i++) {
+		const struct rep_hs_alert *a = &h->alerts[i];
 		char what[96];
 
 		if (a->encrypted || a->level != TLS_ALERT_LEVEL_FATAL)
 			continue;
-		snprintf(what, sizeof(what), "%s %s", a->from == TLS_FROM_CLIENT ? "client" : "server",
+		snprintf(what, sizeof(what), "%s %s", a->from_client ? "client" : "server",
 			 tls_alert_name(a->description));
-		bool after_cert = t->server_chain.present && a->ts_us >= t->server_chain.ts_us;
-		if (a->from == TLS_FROM_CLIENT && after_cert && is_certificate_alert(a->description))
+		bool after_cert = h->server_chain.present && a->ts_us >= h->server_chain.ts_us;
+		if (a->from_client && after_cert && is_certificate_alert(a->description))
 			note(r, RC_CLIENT_REJECTED_CERTIFICATE, s, leaf, a->ts_us, &h->client, what);
 		else
 			note(r, RC_HANDSHAKE_FAILED, s, leaf, a->ts_us, &h->client, what);
@@ -281,17 +277,15 @@ static void alert_rules(struct rep *r, struct rep_server *s, struct rep_cert *le
 void rep_rules_handshake(struct rep *r, struct rep_server *s, struct rep_cert **certs,
 			 unsigned n, const struct rep_handshake *h)
 {
-	const struct tls_session *t = h->tls;
 	struct rep_cert *leaf = n ? certs[0] : NULL;
-	uint64_t cert_us = t->server_chain.ts_us ? t->server_chain.ts_us : t->ts_us;
+	uint64_t cert_us = h->server_chain.ts_us ? h->server_chain.ts_us : h->ts_us;
 
-	if (t->resumed)
-		note(r, RC_RESUMED_NO_CERT, s, NULL, t->ts_us, &h->client, NULL);
-	else if (t->version == TLS_VERSION_1_3 && !t->certificates_visible)
-		note(r, RC_CERTIFICATES_HIDDEN, s, NULL, t->ts_us, &h->client, t->decrypt_error);
-	if (t->status == TLS_ST_TRUNCATED && t->server_chain.truncated)
-		note(r, RC_HANDSHAKE_TRUNCATED, s, leaf, cert_us, &h->client,
-		     t->reason ? t->reason : NULL);
+	if (h->resumed)
+		note(r, RC_RESUMED_NO_CERT, s, NULL, h->ts_us, &h->client, NULL);
+	else if (h->version == TLS_VERSION_1_3 && !h->certificates_visible)
+		note(r, RC_CERTIFICATES_HIDDEN, s, NULL, h->ts_us, &h->client, h->decrypt_error);
+	if (h->status == REP_HS_TRUNCATED && h->server_chain.truncated)
+		note(r, RC_HANDSHAKE_TRUNCATED, s, leaf, cert_us, &h->client, h->reason);
 	alert_rules(r, s, leaf, h);
 
 	/* Validity at the moment of this handshake, never the wall clock: an
@@ -306,8 +300,8 @@ void rep_rules_handshake(struct rep *r, struct rep_server *s, struct rep_cert **
 		else if (when < xi->not_before)
 			note(r, RC_NOT_YET_VALID, s, certs[i], cert_us, &h->client, NULL);
 	}
-	if (leaf && leaf->xi->parsed && t->sni[0] && !rep_cert_matches_host(leaf->xi, t->sni))
-		note(r, RC_NAME_MISMATCH, s, leaf, cert_us, &h->client, t->sni);
+	if (leaf && leaf->xi->parsed && h->sni && h->sni[0] && !rep_cert_matches_host(leaf->xi, h->sni))
+		note(r, RC_NAME_MISMATCH, s, leaf, cert_us, &h->client, h->sni);
 }
 
 /* ---- CA identities ----------------------------------------------------------------- */
