@@ -29,7 +29,7 @@ static json_t *jstr(const char *s)
 	json_t *v = json_string(s);
 	if (v)
 		return v;
-	char *copy = rep_strdup(s);
+	char *copy = str_dup(s);
 	if (!copy)
 		return json_null();
 	for (char *p = copy; *p; p++)

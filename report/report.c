@@ -10,8 +10,6 @@
  * handshakes arrive; text and dot are written at the end, when roles and
  * findings are final.
  */
-#define _GNU_SOURCE             /* vasprintf, FNM_CASEFOLD */
-
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -28,84 +26,7 @@
 #define REP_MAX_FILE_BYTES (16 * 1024 * 1024)   /* a --trust/--cert file, at most */
 #define REP_MAX_PHONE_LOG_BYTES (256u * 1024 * 1024)
 
-/* ---- small helpers the renderers share ------------------------------------------- */
-
-char *rep_strdup(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-char *rep_asprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
-void rep_iso_us(uint64_t ts_us, char *buf, size_t len)
-{
-	time_t t = (time_t)(ts_us / 1000000);
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm)) {
-		snprintf(buf, len, "?");
-		return;
-	}
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (unsigned)(ts_us % 1000000));
-}
-
 /* ---- option files ------------------------------------------------------------------ */
-
-uint8_t *rep_read_file(const char *path, size_t max_bytes, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	size_t n = 0, cap = 0;
-
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		if (n == cap) {
-			if (cap >= max_bytes) {
-				snprintf(err, errlen, "%s: larger than %zu MiB", path, max_bytes >> 20);
-				goto fail;
-			}
-			cap = cap ? cap * 2 : 16384;
-			uint8_t *b = realloc(buf, cap + 1);
-			if (!b) {
-				snprintf(err, errlen, "%s: out of memory", path);
-				goto fail;
-			}
-			buf = b;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0) {
-			if (ferror(f)) {
-				snprintf(err, errlen, "%s: %s", path, strerror(errno));
-				goto fail;
-			}
-			break;
-		}
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-fail:
-	fclose(f);
-	free(buf);
-	return NULL;
-}
 
 /* Certificates of a PEM file (all of them, in order) or a DER file (one). */
 static bool load_certs(struct rep *r, const char *path, struct rep_cert **out, unsigned max,

@@ -51,8 +51,6 @@
  * ending in an intermediate whose issuer we have never seen is taken to end
  * below a root the client has (TLS allows leaving the root out).
  */
-#define _GNU_SOURCE             /* vasprintf, FNM_CASEFOLD */
-
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +93,7 @@ struct rep_finding *rep_finding_get(struct rep *r, enum rep_code code,
 		return NULL;
 	}
 	if (!rep_map_put(&r->findings, key, sizeof(key), f)) {
-		r->finding_list.n--;
+		rep_vec_pop(&r->finding_list);
 		free(f);
 		return NULL;
 	}
@@ -122,20 +120,20 @@ void rep_finding_add_name(struct rep_finding *f, const char *name)
 		f->names_more = true;
 		return;
 	}
-	char *d = rep_strdup(name);
+	char *d = str_dup(name);
 	if (d)
 		f->names[f->n_names++] = d;
 }
 
 void rep_finding_set_fact(struct rep_finding *f, const char *key, const char *fmt, ...)
 {
+	struct buf b = BUF_INIT(REP_FACT_MAX_BYTES);
 	va_list ap;
-	char *v;
 
 	va_start(ap, fmt);
-	if (vasprintf(&v, fmt, ap) < 0)
-		v = NULL;
+	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
+	char *v = buf_take(&b);
 	if (!v)
 		return;
 	for (unsigned i = 0; i < f->n_facts; i++) {
@@ -646,13 +644,12 @@ static struct rep_ca *identity_match(struct rep_rules *rr, const struct x509_inf
 	return NULL;
 }
 
-static void fe_ca_names(struct rep_rules *rr, char *buf, size_t len)
+/* The names of the FE pools' CAs, " / " between them. */
+static void fe_ca_names(struct rep_rules *rr, struct buf *b)
 {
-	buf[0] = '\0';
 	for (size_t i = 0; i < rr->fe_cas.n; i++) {
 		const struct rep_ca *ca = rr->fe_cas.v[i];
-		size_t n = strlen(buf);
-		snprintf(buf + n, len - n, "%s%s", i ? " / " : "", ca->name_str);
+		buf_printf(b, "%s%s", i ? " / " : "", ca->name_str);
 	}
 }
 
@@ -787,11 +784,11 @@ static void check_exchange_chain(struct rep_rules *rr, struct rep_server *s, str
 		const struct rep_ca *fe = rr->fe_cas.v[i];
 		rep_finding_add_cert(f, fe->cert ? fe->cert : fe->leaf);
 	}
-	char names[1024];
+	struct buf names = BUF_INIT(REP_FACT_MAX_BYTES);
 	if (split)
-		snprintf(names, sizeof(names), "%s", split->name_str);
+		buf_puts(&names, split->name_str);
 	else
-		fe_ca_names(rr, names, sizeof(names));
+		fe_ca_names(rr, &names);
 	rep_finding_set_fact(f, "method", "%s", c->trust_method);
 	if (c->verify_error[0])
 		rep_finding_set_fact(f, "verify_error", "%s", c->verify_error);
@@ -803,8 +800,9 @@ static void check_exchange_chain(struct rep_rules *rr, struct rep_server *s, str
 		rep_finding_set_fact(f, "issuing_ca_store", "%s",
 				     ca->cert->xi->self_signed ? "TrustedRootCA" : "IntermediateCA");
 	}
-	if (names[0])
-		rep_finding_set_fact(f, "fe_issuing_ca", "%s", names);
+	if (buf_len(&names))
+		rep_finding_set_fact(f, "fe_issuing_ca", "%s", buf_str(&names));
+	buf_free(&names);
 	if (rr->fe_cas.n) {
 		const struct rep_ca *fe = split ? split : rr->fe_cas.v[0];
 		if (fe->keyid[0])
