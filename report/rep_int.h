@@ -20,7 +20,7 @@
 
 #include <openssl/x509.h>
 
-#include "dissect/x509.h"
+#include "report/model/x509.h"
 #include "lib/tls_iana.h"
 #include "report/util.h"
 #include "report/report.h"

@@ -164,7 +164,7 @@ for opt in $("$bin" --help | grep -o -- '--[a-z][a-z-]*' | sort -u) $("$bin" --h
 done
 check "certtrace.1 documents every option of --help" '[ -z "$missing" ] || { echo "field: not in certtrace.1:$missing"; false; }'
 # The findings table's rows open with the code's name and its severity.
-codes=$(sed -n 's/^[[:space:]]*"\([a-z-]*\)", REP_[A-Z]*,$/\1/p' report/findings.c)
+codes=$(sed -n 's/^[[:space:]]*"\([a-z-]*\)", REP_[A-Z]*,$/\1/p' report/rules/findings.c)
 missing=""
 for c in $codes; do
 	grep -q -- "^\\.B $(echo "$c" | sed 's/-/\\\\-/g')\$" certtrace.1 || missing="$missing $c"

@@ -22,7 +22,7 @@
  */
 #define OPENSSL_SUPPRESS_DEPRECATED	/* SHA256_Init & co., see idea 1 */
 
-#include "dissect/x509.h"
+#include "report/model/x509.h"
 #include "lib/buf.h"
 
 #include <arpa/inet.h>

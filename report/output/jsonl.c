@@ -1,5 +1,5 @@
 /*
- * render_jsonl.c — the JSON-lines contract (DESIGN.md), through jansson.
+ * jsonl.c — the JSON-lines contract (DESIGN.md), through jansson.
  *
  * One compact object per line, flushed at once, so a pipeline sees each
  * handshake as it happens.  Order: a "certificate" event for every
