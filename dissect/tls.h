@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/tls_iana.h"   /* versions, cipher suites, alerts: numbers and names */
+
 /* RFC 5246 / 8446 names. */
 enum {
 	TLS_CT_CHANGE_CIPHER_SPEC = 20,
@@ -49,24 +51,6 @@ enum {
 	TLS_HS_CLIENT_KEY_EXCHANGE = 16,
 	TLS_HS_FINISHED = 20,
 	TLS_HS_CERTIFICATE_STATUS = 22,
-};
-
-/* RFC 8446 6 / IANA "TLS Alerts": the ones the report reasons about;
- * tls_alert_name() has the whole table. */
-enum {
-	TLS_ALERT_LEVEL_WARNING = 1,
-	TLS_ALERT_LEVEL_FATAL = 2,
-};
-
-enum {
-	TLS_ALERT_HANDSHAKE_FAILURE = 40,
-	TLS_ALERT_BAD_CERTIFICATE = 42,
-	TLS_ALERT_UNSUPPORTED_CERTIFICATE = 43,
-	TLS_ALERT_CERTIFICATE_REVOKED = 44,
-	TLS_ALERT_CERTIFICATE_EXPIRED = 45,
-	TLS_ALERT_CERTIFICATE_UNKNOWN = 46,
-	TLS_ALERT_UNKNOWN_CA = 48,
-	TLS_ALERT_PROTOCOL_VERSION = 70,
 };
 
 #define TLS_DETECT_WINDOW   (16 * 1024)   /* bytes of client preamble searched */
@@ -200,11 +184,5 @@ void tls_end(struct tls_conn *c);
 bool tls_is_tls(const struct tls_conn *c);
 
 const struct tls_session *tls_session(const struct tls_conn *c);
-
-/* Names from the IANA tables; never NULL ("unknown (0x1234)" style text
- * goes into buf when the value is not in the table). */
-const char *tls_version_name(uint16_t version);        /* "TLS 1.2", "SSL 3.0" */
-const char *tls_cipher_name(uint16_t cipher, char *buf, size_t len);
-const char *tls_alert_name(uint8_t description);      /* "unknown_ca" */
 
 #endif

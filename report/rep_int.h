@@ -7,8 +7,8 @@
  * struct rep_server with its SNI names, clients and distinct chains (arrays
  * of rep_cert pointers); findings are keyed by (code, server, certificate)
  * so a problem seen in a million handshakes is one finding with a count.
- * Nothing here holds a tls_session: what a handshake taught us is copied
- * out in rep_handshake() and the session is the caller's again.
+ * Nothing here holds a rep_handshake: what a handshake taught us is copied
+ * out in rep_handshake() and the record is the caller's again.
  */
 #ifndef CERTTRACE_REP_INT_H
 #define CERTTRACE_REP_INT_H
@@ -20,8 +20,9 @@
 
 #include <openssl/x509.h>
 
-#include "dissect/tls.h"
-#include "dissect/x509.h"
+#include "report/model/x509.h"
+#include "lib/tls_iana.h"
+#include "report/util.h"
 #include "report/report.h"
 
 #define REP_MAX_SNI        64    /* SNI names kept per server */
@@ -31,29 +32,7 @@
 #define REP_FINDING_CERTS  6
 #define REP_FINDING_NAMES  8
 #define REP_FINDING_FACTS  8
-
-/* ---- a small hash map: byte-string keys, pointer values ------------------ */
-
-struct rep_map_entry;
-struct rep_map {
-	struct rep_map_entry **buckets;
-	size_t n_buckets, n;
-};
-
-void *rep_map_get(const struct rep_map *m, const void *key, size_t klen);
-/* false when out of memory; the key is copied */
-bool rep_map_put(struct rep_map *m, const void *key, size_t klen, void *val);
-void rep_map_clear(struct rep_map *m);
-
-/* ---- growable pointer array ---------------------------------------------- */
-
-struct rep_vec {
-	void **v;
-	size_t n, cap;
-};
-
-bool rep_vec_push(struct rep_vec *a, void *p);
-void rep_vec_clear(struct rep_vec *a);
+#define REP_FACT_MAX_BYTES (64 * 1024)   /* one fact's text */
 
 /* ---- when something was seen --------------------------------------------- */
 
@@ -84,7 +63,7 @@ struct rep_cert {
 
 struct rep_chain {
 	unsigned n;
-	struct rep_cert *certs[TLS_MAX_CHAIN];   /* in the order sent */
+	struct rep_cert *certs[REP_MAX_CHAIN];   /* in the order sent */
 	bool truncated;
 	struct rep_seen seen;
 
@@ -154,11 +133,32 @@ enum rep_code {
 	RC_COUNT
 };
 
-struct rep_code_info {
-	const char *name;
-	enum rep_severity severity;
+/* What kind of failure a phone logged (phonelog.c classifies its codes). */
+enum rep_phone_class {
+	PHONE_NONE, PHONE_UNTRUSTED, PHONE_NAME, PHONE_DATE, PHONE_REVOCATION,
+	PHONE_WRONG_USAGE, PHONE_CERT, PHONE_CHANNEL, PHONE_CLASSES
 };
-extern const struct rep_code_info rep_codes[RC_COUNT];
+
+struct rep_finding;
+struct rep_say;                        /* what the words start from (findings.c) */
+/* One of a finding's texts, malloc'd (NULL when out of memory). */
+typedef char *rep_words_fn(const struct rep_finding *f, const struct rep_say *say);
+
+/* A row of the findings table (findings.c): everything that defines a code. */
+struct rep_finding_def {
+	const char *name;              /* "issuer-mismatch" */
+	enum rep_severity severity;
+	const char *title;             /* a few words: what is wrong */
+	rep_words_fn *describe;        /* the message: one sentence a person can act on */
+	rep_words_fn *symptom;         /* what clients show; NULL: symptom_text */
+	rep_words_fn *remedy;          /* what to run; NULL: remedy_text */
+	const char *symptom_text, *remedy_text;
+	const char *evidence_names;    /* jsonl evidence key of its names; NULL "names" */
+	unsigned char explains[PHONE_CLASSES];   /* rank among the findings that explain
+						  * a phone error of that class, 1 first;
+						  * 0 does not */
+};
+extern const struct rep_finding_def rep_finding_defs[RC_COUNT];
 
 struct rep_fact {
 	const char *key;               /* static */
@@ -339,8 +339,9 @@ void rep_finding_set_fact(struct rep_finding *f, const char *key, const char *fm
 void rep_findings_sort(struct rep *r);
 void rep_findings_free(struct rep *r);
 
-/* remedy.c: message, symptom and remedy for each finding */
-void rep_finding_describe(struct rep *r, struct rep_finding *f);
+/* findings.c: message, symptom and remedy from the finding's row */
+void rep_finding_describe(struct rep_finding *f);
+const char *rep_severity_name(enum rep_severity s);
 
 /* renderers */
 void rep_jsonl_handshake(struct rep *r, struct rep_server *s, const struct rep_handshake *h,
@@ -350,16 +351,5 @@ void rep_jsonl_finish(struct rep *r, const struct rep_capture_stats *st);
 void rep_text_handshake(struct rep *r, struct rep_server *s, const struct rep_handshake *h);
 void rep_text_finish(struct rep *r, const struct rep_capture_stats *st);
 void rep_dot_finish(struct rep *r);
-
-/* report.c: helpers the renderers share */
-void rep_iso_us(uint64_t ts_us, char *buf, size_t len);   /* ...T14:50:27.214000Z */
-const char *rep_severity_name(enum rep_severity s);
-char *rep_strdup(const char *s);
-char *rep_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* A whole file (at most max_bytes) NUL-terminated; NULL with err. */
-uint8_t *rep_read_file(const char *path, size_t max_bytes, size_t *len, char *err, size_t errlen);
-/* The same from a file already open (left open); path names it in err. */
-uint8_t *rep_read_stream(FILE *f, const char *path, size_t max_bytes, size_t *len, char *err,
-			 size_t errlen);
 
 #endif

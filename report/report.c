@@ -10,8 +10,6 @@
  * handshakes arrive; text and dot are written at the end, when roles and
  * findings are final.
  */
-#define _GNU_SOURCE             /* vasprintf, FNM_CASEFOLD */
-
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -28,103 +26,7 @@
 #define REP_MAX_FILE_BYTES (16 * 1024 * 1024)   /* a --trust/--cert file, at most */
 #define REP_MAX_PHONE_LOG_BYTES (256u * 1024 * 1024)
 
-/* ---- small helpers the renderers share ------------------------------------------- */
-
-char *rep_strdup(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-char *rep_asprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
-void rep_iso_us(uint64_t ts_us, char *buf, size_t len)
-{
-	time_t t = (time_t)(ts_us / 1000000);
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm)) {
-		snprintf(buf, len, "?");
-		return;
-	}
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (unsigned)(ts_us % 1000000));
-}
-
-const char *rep_severity_name(enum rep_severity s)
-{
-	switch (s) {
-	case REP_INFO: return "info";
-	case REP_WARNING: return "warning";
-	case REP_CRITICAL: return "critical";
-	case REP_NEVER: return "never";
-	}
-	return "?";
-}
-
 /* ---- option files ------------------------------------------------------------------ */
-
-uint8_t *rep_read_file(const char *path, size_t max_bytes, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	buf = rep_read_stream(f, path, max_bytes, len, err, errlen);
-	fclose(f);
-	return buf;
-}
-
-uint8_t *rep_read_stream(FILE *f, const char *path, size_t max_bytes, size_t *len, char *err,
-			 size_t errlen)
-{
-	uint8_t *buf = NULL;
-	size_t n = 0, cap = 0;
-
-	for (;;) {
-		if (n == cap) {
-			if (cap >= max_bytes) {
-				snprintf(err, errlen, "%s: larger than %zu MiB", path, max_bytes >> 20);
-				goto fail;
-			}
-			cap = cap ? cap * 2 : 16384;
-			uint8_t *b = realloc(buf, cap + 1);
-			if (!b) {
-				snprintf(err, errlen, "%s: out of memory", path);
-				goto fail;
-			}
-			buf = b;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0) {
-			if (ferror(f)) {
-				snprintf(err, errlen, "%s: %s", path, strerror(errno));
-				goto fail;
-			}
-			break;
-		}
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-fail:
-	free(buf);
-	return NULL;
-}
 
 /* The file rep_new_opened() was handed for this input, or NULL. */
 static uint8_t *read_input(FILE *f, const char *path, size_t max_bytes, size_t *len, char *err,
@@ -182,7 +84,7 @@ static bool load_certs(struct rep *r, FILE *f, const char *path, struct rep_cert
 static bool load_options(struct rep *r, const struct rep_inputs *in, char *err, size_t errlen)
 {
 	static const struct rep_inputs none = { .export_dirfd = -1 };
-	struct rep_cert *certs[TLS_MAX_CHAIN];
+	struct rep_cert *certs[REP_MAX_CHAIN];
 	unsigned n;
 
 	if (!in)
@@ -190,7 +92,7 @@ static bool load_options(struct rep *r, const struct rep_inputs *in, char *err, 
 	if (!rep_rules_parse(r, err, errlen))
 		return false;
 	for (unsigned i = 0; i < r->opt.n_trust && i < REP_MAX_TRUST; i++) {
-		if (!load_certs(r, in->trust[i], r->opt.trust_files[i], certs, TLS_MAX_CHAIN, &n,
+		if (!load_certs(r, in->trust[i], r->opt.trust_files[i], certs, REP_MAX_CHAIN, &n,
 				err, errlen))
 			return false;
 		for (unsigned j = 0; j < n; j++)
@@ -202,7 +104,7 @@ static bool load_options(struct rep *r, const struct rep_inputs *in, char *err, 
 			snprintf(err, errlen, "--cert: needs ROLE=FILE");
 			return false;
 		}
-		if (!load_certs(r, in->certs[i], file, certs, TLS_MAX_CHAIN, &n, err, errlen))
+		if (!load_certs(r, in->certs[i], file, certs, REP_MAX_CHAIN, &n, err, errlen))
 			return false;
 		struct rep_server *s = rep_server_from_file(r, file);
 		if (!s || !rep_server_chain(r, s, certs, n, false)) {
@@ -267,13 +169,13 @@ struct rep *rep_new_opened(const struct rep_options *opt, const struct rep_input
 
 /* ---- handshakes ------------------------------------------------------------------------ */
 
-static unsigned intern_chain(struct rep *r, const struct tls_chain *ch, struct rep_cert **out)
+static unsigned intern_chain(struct rep *r, const struct rep_hs_chain *ch, struct rep_cert **out)
 {
 	unsigned n = 0;
 
 	if (!ch->present)
 		return 0;
-	for (unsigned i = 0; i < ch->n && i < TLS_MAX_CHAIN; i++) {
+	for (unsigned i = 0; i < ch->n && i < REP_MAX_CHAIN; i++) {
 		if (!ch->certs[i].data || !ch->certs[i].len)
 			continue;
 		struct rep_cert *c = rep_cert_intern(r, ch->certs[i].data, ch->certs[i].len);
@@ -292,36 +194,35 @@ static unsigned intern_chain(struct rep *r, const struct tls_chain *ch, struct r
 
 void rep_handshake(struct rep *r, const struct rep_handshake *h)
 {
-	const struct tls_session *t = h->tls;
-	struct rep_cert *server_certs[TLS_MAX_CHAIN], *client_certs[TLS_MAX_CHAIN];
+	struct rep_cert *server_certs[REP_MAX_CHAIN], *client_certs[REP_MAX_CHAIN];
 
-	if (!r || !t || r->finished)
+	if (!r || !h || r->finished)
 		return;
 	r->handshakes++;
 	struct rep_server *s = rep_server_get(r, &h->server);
 	if (!s)
 		return;
-	unsigned ns = intern_chain(r, &t->server_chain, server_certs);
-	unsigned nc = intern_chain(r, &t->client_chain, client_certs);
+	unsigned ns = intern_chain(r, &h->server_chain, server_certs);
+	unsigned nc = intern_chain(r, &h->client_chain, client_certs);
 
 	bool changed = s->role == ROLE_UNKNOWN;
-	if (t->sni[0] && rep_server_add_sni(s, t->sni))
+	if (h->sni && h->sni[0] && rep_server_add_sni(s, h->sni))
 		changed = true;
 	if (h->client.ip[0])
 		rep_server_add_client(r, s, h->client.ip);
 	if (ns) {
 		struct rep_chain *c = rep_server_chain(r, s, server_certs, ns,
-						       t->server_chain.truncated);
+						       h->server_chain.truncated);
 		if (c) {
 			if (!c->seen.count)
 				changed = true;
-			rep_seen_add(&c->seen, t->ts_us, &h->client);
+			rep_seen_add(&c->seen, h->ts_us, &h->client);
 		}
 	}
-	rep_seen_add(&s->seen, t->ts_us, &h->client);
-	if (t->resumed)
+	rep_seen_add(&s->seen, h->ts_us, &h->client);
+	if (h->resumed)
 		s->resumed++;
-	if (!t->certificates_visible && !t->resumed)
+	if (!h->certificates_visible && !h->resumed)
 		s->hidden++;
 	if (changed)
 		rep_role_decide(r, s);

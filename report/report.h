@@ -2,10 +2,11 @@
  * report.h — from handshakes to the answer: inventory of servers, roles,
  * the phone trust rules, findings with their fix, and the renderers.
  *
- * The report never touches packets: certtrace.c hands it one rep_handshake
- * per TLS handshake (endpoints as text, the dissector's session record) and,
- * at the end, the capture counters.  Certificates are parsed through the
- * x509 cache (dissect/x509.h), once each.
+ * The report never touches packets nor the dissector's structs: it takes
+ * one struct rep_handshake per TLS handshake -- its own record of what it
+ * reads, which certtrace.c fills from the dissector's session and --events
+ * from a jsonl "tls" event -- and, at the end, the capture counters.
+ * Certificates are parsed through the x509 cache (report/model/x509.h), once each.
  *
  * jsonl: "tls" (and the "certificate" events it names, first) are written
  * as handshakes arrive; "finding" and "summary" at rep_finish().
@@ -17,7 +18,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "dissect/tls.h"
 
 enum rep_format { REP_TEXT, REP_JSONL, REP_DOT };
 enum rep_severity { REP_INFO = 0, REP_WARNING = 1, REP_CRITICAL = 2, REP_NEVER = 3 };
@@ -57,12 +57,72 @@ struct rep_endpoint {
 	uint16_t port;
 };
 
+#define REP_MAX_CHAIN      32    /* certificates of one chain */
+#define REP_MAX_ALPN       8
+#define REP_MAX_CA_NAMES   64    /* CertificateRequest DNs */
+#define REP_MAX_ALERTS     8
+#define REP_MAX_RISKS      16    /* nDPI risk names */
+
+/* How the dissector's record of the handshake ended. */
+enum rep_hs_status {
+	REP_HS_IN_PROGRESS = 0,
+	REP_HS_COMPLETE,
+	REP_HS_TRUNCATED,              /* input ended or a gap fell inside the handshake */
+	REP_HS_MALFORMED,
+};
+
+struct rep_der {                       /* bytes of a certificate or a DER Name */
+	const uint8_t *data;
+	size_t len;
+};
+
+struct rep_hs_chain {
+	bool present;                  /* a Certificate message was seen */
+	bool truncated;                /* it was cut by a gap or the end */
+	uint64_t ts_us;                /* capture time of the message, 0 unknown */
+	unsigned n;
+	struct rep_der certs[REP_MAX_CHAIN];   /* DER, in the order sent */
+};
+
+struct rep_hs_alert {
+	bool from_client;
+	bool encrypted;                /* sent after ChangeCipherSpec: unreadable */
+	uint8_t level;                 /* TLS_ALERT_LEVEL_* (lib/tls_iana.h); 0 unknown */
+	uint8_t description;           /* IANA alert number */
+	uint64_t ts_us;
+};
+
+/* One handshake as the report reads it.  Everything is borrowed for the
+ * length of the rep_handshake() call; strings may be NULL (none). */
 struct rep_handshake {
 	struct rep_endpoint client, server;
-	const struct tls_session *tls;
-	const char *app;               /* nDPI's name, or NULL */
+	uint64_t ts_us;                /* capture time of the ClientHello */
+	enum rep_hs_status status;
+	const char *reason;            /* why truncated or malformed */
+	const char *preamble;          /* "SMTP STARTTLS", "HTTP CONNECT", ... */
+
+	const char *sni;               /* printable ASCII */
+	unsigned n_alpn;
+	const char *alpn[REP_MAX_ALPN];
+	const char *ja3, *ja3s;        /* MD5 hex */
+
+	bool server_hello;             /* version and cipher were seen */
+	uint16_t version;              /* negotiated, IANA number (lib/tls_iana.h) */
+	uint16_t cipher;
+	bool resumed;                  /* abbreviated handshake: no Certificate */
+	bool certificates_visible;     /* false for TLS 1.3 without keys */
+	bool decrypted;                /* TLS 1.3 opened with a key log */
+	const char *decrypt_error;     /* the key log had secrets that did not open it */
+
+	struct rep_hs_chain server_chain, client_chain;
+	unsigned n_ca_names;
+	struct rep_der ca_names[REP_MAX_CA_NAMES];   /* CertificateRequest */
+	unsigned n_alerts;
+	struct rep_hs_alert alerts[REP_MAX_ALERTS];
+
+	const char *app;               /* nDPI's name */
 	unsigned n_risks;
-	const char *risks[16];         /* nDPI risk names */
+	const char *risks[REP_MAX_RISKS];
 };
 
 /* Counters only the capture side knows, for the summary. */

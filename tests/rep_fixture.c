@@ -28,23 +28,31 @@ void rep_run_start(struct rep_run *run, const struct rep_options *opt)
 	cr_assert_not_null(run->r, "rep_new: %s", err);
 }
 
-struct tls_session *rep_session(uint64_t ts_us, const char *sni, X509 *const *chain)
-{
-	struct tls_session *t = calloc(1, sizeof(*t));
+/* The record and the SNI it points at, in one allocation. */
+struct fixture_session {
+	struct rep_handshake h;        /* first: a pointer to it is one to this */
+	char sni[256];
+};
 
-	cr_assert_not_null(t);
+struct rep_handshake *rep_session(uint64_t ts_us, const char *sni, X509 *const *chain)
+{
+	struct fixture_session *fs = calloc(1, sizeof(*fs));
+	struct rep_handshake *t = &fs->h;
+
+	cr_assert_not_null(fs);
 	t->ts_us = ts_us;
-	t->status = TLS_ST_COMPLETE;
-	t->have_client_hello = t->have_server_hello = true;
-	t->client_version = t->server_version = t->version = 0x0303;
+	t->status = REP_HS_COMPLETE;
+	t->server_hello = true;
+	t->version = TLS_VERSION_1_2;
 	t->cipher = 0xc02f;
 	t->certificates_visible = true;
-	snprintf(t->sni, sizeof(t->sni), "%s", sni ? sni : "");
-	snprintf(t->ja3, sizeof(t->ja3), "%s", "0123456789abcdef0123456789abcdef");
-	for (unsigned i = 0; chain && chain[i] && i < TLS_MAX_CHAIN; i++) {
+	snprintf(fs->sni, sizeof(fs->sni), "%s", sni ? sni : "");
+	t->sni = fs->sni;
+	t->ja3 = "0123456789abcdef0123456789abcdef";
+	for (unsigned i = 0; chain && chain[i] && i < REP_MAX_CHAIN; i++) {
 		size_t len;
 		t->server_chain.certs[i].data = pki_der(chain[i], &len);
-		t->server_chain.certs[i].len = (uint32_t)len;
+		t->server_chain.certs[i].len = len;
 		t->server_chain.n = i + 1;
 	}
 	t->server_chain.present = t->server_chain.n > 0;
@@ -52,18 +60,24 @@ struct tls_session *rep_session(uint64_t ts_us, const char *sni, X509 *const *ch
 	return t;
 }
 
-void rep_run_feed(struct rep_run *run, const char *client_ip, const char *server_ip,
-		  uint16_t port, struct tls_session *t)
+void rep_session_free(struct rep_handshake *t)
 {
-	struct rep_handshake h;
+	const struct rep_hs_chain *chains[2] = { &t->server_chain, &t->client_chain };
 
-	memset(&h, 0, sizeof(h));
-	snprintf(h.client.ip, sizeof(h.client.ip), "%s", client_ip);
-	h.client.port = 50855;
-	snprintf(h.server.ip, sizeof(h.server.ip), "%s", server_ip);
-	h.server.port = port;
-	h.tls = t;
-	rep_handshake(run->r, &h);
+	for (unsigned k = 0; k < 2; k++)
+		for (unsigned j = 0; j < chains[k]->n; j++)
+			free((void *)chains[k]->certs[j].data);
+	free((struct fixture_session *)t);
+}
+
+void rep_run_feed(struct rep_run *run, const char *client_ip, const char *server_ip,
+		  uint16_t port, struct rep_handshake *t)
+{
+	snprintf(t->client.ip, sizeof(t->client.ip), "%s", client_ip);
+	t->client.port = 50855;
+	snprintf(t->server.ip, sizeof(t->server.ip), "%s", server_ip);
+	t->server.port = port;
+	rep_handshake(run->r, t);
 	cr_assert(run->n_sessions < 64);
 	run->sessions[run->n_sessions++] = t;
 }
@@ -103,14 +117,8 @@ void rep_run_free(struct rep_run *run)
 		fclose(run->out);
 	free(run->buf);
 	json_decref(run->events);
-	for (unsigned i = 0; i < run->n_sessions; i++) {
-		struct tls_session *t = run->sessions[i];
-		for (unsigned j = 0; j < t->server_chain.n; j++)
-			free(t->server_chain.certs[j].data);
-		for (unsigned j = 0; j < t->client_chain.n; j++)
-			free(t->client_chain.certs[j].data);
-		free(t);
-	}
+	for (unsigned i = 0; i < run->n_sessions; i++)
+		rep_session_free(run->sessions[i]);
 }
 
 json_t *rep_run_event(const struct rep_run *run, const char *event, unsigned nth)

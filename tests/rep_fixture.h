@@ -1,12 +1,12 @@
 /*
- * rep_fixture.h — driving the report in tests: hand-built handshakes
- * (struct tls_session with DER from the PKI fixture) in, the jsonl output
- * parsed back with jansson, and lookups over the events.
+ * rep_fixture.h — driving the report in tests: hand-built handshake
+ * records (struct rep_handshake with DER from the PKI fixture) in, the
+ * jsonl output parsed back with jansson, and lookups over the events.
  *
  *	struct rep_run run;
  *	rep_run_start(&run, NULL);                 // default options, jsonl
- *	struct tls_session *t = rep_session(T_2012, "casarray.contoso.com",
- *					    (X509 *[]){ leaf, ca, NULL });
+ *	struct rep_handshake *t = rep_session(T_2012, "casarray.contoso.com",
+ *					      (X509 *[]){ leaf, ca, NULL });
  *	rep_run_feed(&run, "10.0.0.20", "10.0.0.6", 443, t);
  *	rep_run_finish(&run);                      // parses every line
  *	json_t *f = rep_run_finding(&run, "issuer-mismatch", NULL);
@@ -21,7 +21,7 @@
 #include <jansson.h>
 #include <openssl/x509.h>
 
-#include "dissect/tls.h"
+#include "lib/tls_iana.h"
 #include "report/report.h"
 
 /* 2012-10-19T14:50:27.214000Z, the seed's phone log. */
@@ -36,16 +36,19 @@ struct rep_run {
 	json_t *events;                /* every line, parsed */
 	int status;
 	unsigned n_sessions;
-	struct tls_session *sessions[64];
+	struct rep_handshake *sessions[64];
 };
 
 /* opt NULL: jsonl, fail on critical. */
 void rep_run_start(struct rep_run *run, const struct rep_options *opt);
 /* A complete TLS 1.2 handshake at ts_us with this SNI ("" none) and server
- * chain (NULL-terminated, may be empty); the run frees it. */
-struct tls_session *rep_session(uint64_t ts_us, const char *sni, X509 *const *chain);
+ * chain (NULL-terminated, may be empty); the run frees it, or
+ * rep_session_free() does: the record and every DER of its chains. */
+struct rep_handshake *rep_session(uint64_t ts_us, const char *sni, X509 *const *chain);
+void rep_session_free(struct rep_handshake *t);
+/* Sets the record's endpoints (client port 50855) and hands it over. */
 void rep_run_feed(struct rep_run *run, const char *client_ip, const char *server_ip,
-		  uint16_t port, struct tls_session *t);
+		  uint16_t port, struct rep_handshake *t);
 int rep_run_finish(struct rep_run *run);
 void rep_run_free(struct rep_run *run);
 

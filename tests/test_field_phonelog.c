@@ -367,15 +367,15 @@ Test(phonelog_report, text_report_has_a_phone_log_section)
 	char err[256];
 	struct rep *r = rep_new(&opt, run.out, err, sizeof(err));
 	cr_assert_not_null(r, "%s", err);
-	struct tls_session *a = rep_session(T_2012, "pool01.contoso.com", (X509 *[]){ fe, fe_ca, NULL });
-	struct tls_session *b = rep_session(T_2012 + 636000, "casarray.contoso.com",
-					    (X509 *[]){ cas, cas_ca, NULL });
-	struct rep_handshake h = { .client = { "10.0.0.20", 50855 }, .server = { "10.0.0.5", 5061 },
-				   .tls = a };
-	rep_handshake(r, &h);
-	h.server = (struct rep_endpoint){ "10.0.0.6", 443 };
-	h.tls = b;
-	rep_handshake(r, &h);
+	struct rep_handshake *a = rep_session(T_2012, "pool01.contoso.com",
+					      (X509 *[]){ fe, fe_ca, NULL });
+	struct rep_handshake *b = rep_session(T_2012 + 636000, "casarray.contoso.com",
+					      (X509 *[]){ cas, cas_ca, NULL });
+	a->client = b->client = (struct rep_endpoint){ "10.0.0.20", 50855 };
+	a->server = (struct rep_endpoint){ "10.0.0.5", 5061 };
+	b->server = (struct rep_endpoint){ "10.0.0.6", 443 };
+	rep_handshake(r, a);
+	rep_handshake(r, b);
 	rep_finish(r, NULL);
 	fclose(run.out);
 	cr_assert(strstr(run.buf, "phone 10/19/2012 14:50:27.850: Insecure server 12045 "
@@ -385,10 +385,6 @@ Test(phonelog_report, text_report_has_a_phone_log_section)
 			 "exchange server 10.0.0.6:443"), "%s", run.buf);
 	rep_free(r);
 	free(run.buf);
-	for (unsigned i = 0; i < 2; i++) {
-		struct tls_session *t = i ? b : a;
-		for (unsigned j = 0; j < t->server_chain.n; j++)
-			free(t->server_chain.certs[j].data);
-		free(t);
-	}
+	rep_session_free(a);
+	rep_session_free(b);
 }

@@ -39,12 +39,12 @@ Test(rep_keylog, decrypted_tls13_chain_is_checked_like_any_other)
 			      (const char *[]){ "mail.contoso.com", NULL });
 
 	rep_run_start(&run, NULL);
-	struct tls_session *t = rep_session(T_2012, "autodiscover.contoso.com",
-					    (X509 *[]){ leaf, ca, NULL });
-	t->version = 0x0304;
+	struct rep_handshake *t = rep_session(T_2012, "autodiscover.contoso.com",
+					      (X509 *[]){ leaf, ca, NULL });
+	t->version = TLS_VERSION_1_3;
 	t->decrypted = true;
 	rep_run_feed(&run, "10.0.0.20", "10.0.0.9", 443, t);
-	struct tls_session *t12 = rep_session(T_2012, "mail.contoso.com", (X509 *[]){ leaf, ca, NULL });
+	struct rep_handshake *t12 = rep_session(T_2012, "mail.contoso.com", (X509 *[]){ leaf, ca, NULL });
 	rep_run_feed(&run, "10.0.0.21", "10.0.0.9", 443, t12);
 	rep_run_finish(&run);
 
@@ -69,8 +69,8 @@ Test(rep_keylog, wrong_key_log_is_named_in_the_hidden_finding)
 	struct rep_run run;
 
 	rep_run_start(&run, NULL);
-	struct tls_session *t = rep_session(T_2012, "autodiscover.contoso.com", NULL);
-	t->version = 0x0304;
+	struct rep_handshake *t = rep_session(T_2012, "autodiscover.contoso.com", NULL);
+	t->version = TLS_VERSION_1_3;
 	t->certificates_visible = false;
 	t->decrypt_error = why;
 	rep_run_feed(&run, "10.0.0.20", "10.0.0.9", 443, t);

@@ -313,10 +313,11 @@ Test(rep_rules, leaf_alone_is_an_incomplete_chain)
 	EVP_PKEY_free(root_key);
 }
 
-static struct tls_session *with_alert(struct tls_session *t, uint8_t from, uint8_t desc)
+static struct rep_handshake *with_alert(struct rep_handshake *t, bool from_client, uint8_t desc)
 {
-	t->alerts[0] = (struct tls_alert){ .from = from, .level = 2, .description = desc,
-					   .ts_us = t->server_chain.ts_us + 500 };
+	t->alerts[0] = (struct rep_hs_alert){ .from_client = from_client,
+					      .level = TLS_ALERT_LEVEL_FATAL, .description = desc,
+					      .ts_us = t->server_chain.ts_us + 500 };
 	t->n_alerts = 1;
 	return t;
 }
@@ -330,10 +331,10 @@ Test(rep_rules, client_rejects_the_certificate_with_unknown_ca)
 	rep_run_start(&run, NULL);
 	rep_run_feed(&run, "10.0.0.20", "10.0.0.9", 443,
 		     with_alert(rep_session(T_2012, "web.contoso.com", (X509 *[]){ leaf, ca, NULL }),
-				TLS_FROM_CLIENT, 48));
+				true, TLS_ALERT_UNKNOWN_CA));
 	rep_run_feed(&run, "10.0.0.21", "10.0.0.9", 443,
 		     with_alert(rep_session(T_2012, "web.contoso.com", (X509 *[]){ leaf, ca, NULL }),
-				TLS_FROM_SERVER, 70));
+				false, TLS_ALERT_PROTOCOL_VERSION));
 	rep_run_finish(&run);
 	json_t *f = rep_run_finding(&run, "client-rejected-certificate", NULL);
 	cr_assert_not_null(f);
@@ -414,15 +415,15 @@ Test(rep_rules, handshakes_without_certificates_are_info)
 			      (const char *[]){ "web.contoso.com", NULL });
 
 	rep_run_start(&run, NULL);
-	struct tls_session *t13 = rep_session(T_2012, "web.contoso.com", NULL);
-	t13->version = 0x0304;
+	struct rep_handshake *t13 = rep_session(T_2012, "web.contoso.com", NULL);
+	t13->version = TLS_VERSION_1_3;
 	t13->certificates_visible = false;
 	rep_run_feed(&run, "10.0.0.20", "10.0.0.9", 443, t13);
-	struct tls_session *res = rep_session(T_2012, "web.contoso.com", NULL);
+	struct rep_handshake *res = rep_session(T_2012, "web.contoso.com", NULL);
 	res->resumed = true;
 	rep_run_feed(&run, "10.0.0.20", "10.0.0.9", 443, res);
-	struct tls_session *cut = rep_session(T_2012, "web.contoso.com", (X509 *[]){ leaf, NULL });
-	cut->status = TLS_ST_TRUNCATED;
+	struct rep_handshake *cut = rep_session(T_2012, "web.contoso.com", (X509 *[]){ leaf, NULL });
+	cut->status = REP_HS_TRUNCATED;
 	cut->reason = "capture ended inside the Certificate message";
 	cut->server_chain.truncated = true;
 	rep_run_feed(&run, "10.0.0.20", "10.0.0.9", 443, cut);
@@ -446,9 +447,11 @@ Test(rep_rules, unparsable_certificates_are_reported_not_fatal)
 	static const uint8_t junk[] = { 0x30, 0x82, 0x01, 0x00, 0x02, 0x01, 0x00 };
 
 	rep_run_start(&run, NULL);
-	struct tls_session *t = rep_session(T_2012, "pool01.contoso.com", NULL);
-	t->server_chain.certs[0].data = malloc(sizeof(junk));
-	memcpy(t->server_chain.certs[0].data, junk, sizeof(junk));
+	struct rep_handshake *t = rep_session(T_2012, "pool01.contoso.com", NULL);
+	uint8_t *der = malloc(sizeof(junk));
+	cr_assert_not_null(der);
+	memcpy(der, junk, sizeof(junk));
+	t->server_chain.certs[0].data = der;            /* the run frees it */
 	t->server_chain.certs[0].len = sizeof(junk);
 	t->server_chain.n = 1;
 	t->server_chain.present = true;

@@ -1,5 +1,5 @@
 /*
- * render_jsonl.c — the JSON-lines contract (DESIGN.md), through jansson.
+ * jsonl.c — the JSON-lines contract (DESIGN.md), through jansson.
  *
  * One compact object per line, flushed at once, so a pipeline sees each
  * handshake as it happens.  Order: a "certificate" event for every
@@ -29,7 +29,7 @@ static json_t *jstr(const char *s)
 	json_t *v = json_string(s);
 	if (v)
 		return v;
-	char *copy = rep_strdup(s);
+	char *copy = str_dup(s);
 	if (!copy)
 		return json_null();
 	for (char *p = copy; *p; p++)
@@ -173,13 +173,13 @@ static json_t *chain_array(struct rep_cert **certs, unsigned n)
 	return a;
 }
 
-static const char *status_name(enum tls_status st)
+static const char *status_name(enum rep_hs_status st)
 {
 	switch (st) {
-	case TLS_ST_IN_PROGRESS: return "in progress";
-	case TLS_ST_COMPLETE: return "complete";
-	case TLS_ST_TRUNCATED: return "truncated";
-	case TLS_ST_MALFORMED: return "malformed";
+	case REP_HS_IN_PROGRESS: return "in progress";
+	case REP_HS_COMPLETE: return "complete";
+	case REP_HS_TRUNCATED: return "truncated";
+	case REP_HS_MALFORMED: return "malformed";
 	}
 	return "?";
 }
@@ -188,7 +188,6 @@ void rep_jsonl_handshake(struct rep *r, struct rep_server *s, const struct rep_h
 			 struct rep_cert **server_certs, unsigned n_server,
 			 struct rep_cert **client_certs, unsigned n_client)
 {
-	const struct tls_session *t = h->tls;
 	char buf[96];
 
 	for (unsigned i = 0; i < n_server; i++)
@@ -200,44 +199,44 @@ void rep_jsonl_handshake(struct rep *r, struct rep_server *s, const struct rep_h
 	if (!o)
 		return;
 	json_object_set_new(o, "event", json_string("tls"));
-	json_object_set_new(o, "ts", jtime(t->ts_us));
+	json_object_set_new(o, "ts", jtime(h->ts_us));
 	json_object_set_new(o, "client", jendpoint(&h->client));
 	json_object_set_new(o, "server", jendpoint(&h->server));
-	json_object_set_new(o, "version", t->have_server_hello
-			    ? jstr(tls_version_name(t->version)) : json_null());
-	json_object_set_new(o, "cipher", t->have_server_hello
-			    ? jstr(tls_cipher_name(t->cipher, buf, sizeof(buf))) : json_null());
-	json_object_set_new(o, "sni", jstr_or_null(t->sni));
+	json_object_set_new(o, "version", h->server_hello
+			    ? jstr(tls_version_name(h->version)) : json_null());
+	json_object_set_new(o, "cipher", h->server_hello
+			    ? jstr(tls_cipher_name(h->cipher, buf, sizeof(buf))) : json_null());
+	json_object_set_new(o, "sni", jstr_or_null(h->sni));
 	json_t *alpn = json_array();
-	for (unsigned i = 0; alpn && i < t->n_alpn && i < TLS_MAX_ALPN; i++)
-		json_array_append_new(alpn, jstr(t->alpn[i]));
+	for (unsigned i = 0; alpn && i < h->n_alpn && i < REP_MAX_ALPN; i++)
+		json_array_append_new(alpn, jstr(h->alpn[i]));
 	json_object_set_new(o, "alpn", alpn);
-	json_object_set_new(o, "ja3", jstr_or_null(t->ja3));
-	json_object_set_new(o, "ja3s", jstr_or_null(t->ja3s));
-	json_object_set_new(o, "resumed", json_boolean(t->resumed));
-	json_object_set_new(o, "certificates_visible", json_boolean(t->certificates_visible));
-	if (t->have_server_hello && t->version == 0x0304) {     /* TLS 1.3 */
+	json_object_set_new(o, "ja3", jstr_or_null(h->ja3));
+	json_object_set_new(o, "ja3s", jstr_or_null(h->ja3s));
+	json_object_set_new(o, "resumed", json_boolean(h->resumed));
+	json_object_set_new(o, "certificates_visible", json_boolean(h->certificates_visible));
+	if (h->server_hello && h->version == TLS_VERSION_1_3) {
 		/* Only TLS 1.3 hides certificates: whether a key log opened them. */
-		json_object_set_new(o, "decrypted", json_boolean(t->decrypted));
-		json_object_set_new(o, "decrypt_error", jstr_or_null(t->decrypt_error));
+		json_object_set_new(o, "decrypted", json_boolean(h->decrypted));
+		json_object_set_new(o, "decrypt_error", jstr_or_null(h->decrypt_error));
 	}
 	json_object_set_new(o, "server_chain", chain_array(server_certs, n_server));
-	json_object_set_new(o, "server_chain_truncated", json_boolean(t->server_chain.truncated));
-	json_object_set_new(o, "server_chain_ts", t->server_chain.present && t->server_chain.ts_us
-			    ? jtime(t->server_chain.ts_us) : json_null());
+	json_object_set_new(o, "server_chain_truncated", json_boolean(h->server_chain.truncated));
+	json_object_set_new(o, "server_chain_ts", h->server_chain.present && h->server_chain.ts_us
+			    ? jtime(h->server_chain.ts_us) : json_null());
 	json_object_set_new(o, "client_chain", chain_array(client_certs, n_client));
 	json_t *cas = json_array();
-	for (unsigned i = 0; cas && i < t->n_ca_names && i < TLS_MAX_CA_NAMES; i++) {
-		char *dn = x509_name_der_to_string(t->ca_names[i].data, t->ca_names[i].len);
+	for (unsigned i = 0; cas && i < h->n_ca_names && i < REP_MAX_CA_NAMES; i++) {
+		char *dn = x509_name_der_to_string(h->ca_names[i].data, h->ca_names[i].len);
 		json_array_append_new(cas, jstr(dn ? dn : "<unparsable name>"));
 		free(dn);
 	}
 	json_object_set_new(o, "acceptable_cas", cas);
 	json_t *alerts = json_array();
-	for (unsigned i = 0; alerts && i < t->n_alerts && i < TLS_MAX_ALERTS; i++) {
-		const struct tls_alert *a = &t->alerts[i];
+	for (unsigned i = 0; alerts && i < h->n_alerts && i < REP_MAX_ALERTS; i++) {
+		const struct rep_hs_alert *a = &h->alerts[i];
 		json_t *ao = json_pack("{s:o,s:s,s:s,s:o}", "ts", jtime(a->ts_us),
-				       "from", a->from == TLS_FROM_CLIENT ? "client" : "server",
+				       "from", a->from_client ? "client" : "server",
 				       "level", a->encrypted ? "encrypted" :
 				       a->level == TLS_ALERT_LEVEL_FATAL ? "fatal" :
 				       a->level == TLS_ALERT_LEVEL_WARNING ? "warning" : "unknown",
@@ -249,11 +248,11 @@ void rep_jsonl_handshake(struct rep *r, struct rep_server *s, const struct rep_h
 	json_object_set_new(o, "alerts", alerts);
 	json_object_set_new(o, "role", json_string(rep_role_name(s->role)));
 	json_object_set_new(o, "app", jstr_or_null(h->app));
-	json_object_set_new(o, "status", json_string(status_name(t->status)));
-	json_object_set_new(o, "reason", jstr_or_null(t->reason));
-	json_object_set_new(o, "preamble", jstr_or_null(t->preamble));
+	json_object_set_new(o, "status", json_string(status_name(h->status)));
+	json_object_set_new(o, "reason", jstr_or_null(h->reason));
+	json_object_set_new(o, "preamble", jstr_or_null(h->preamble));
 	json_t *risks = json_array();
-	for (unsigned i = 0; risks && i < h->n_risks && i < 16; i++)
+	for (unsigned i = 0; risks && i < h->n_risks && i < REP_MAX_RISKS; i++)
 		json_array_append_new(risks, jstr(h->risks[i]));
 	json_object_set_new(o, "dpi_risks", risks);
 	emit(r, o);
@@ -325,20 +324,9 @@ static json_t *server_event(const struct rep_server *s)
 	return ev;
 }
 
-static const char *names_key(enum rep_code code)
-{
-	switch (code) {
-	case RC_NAME_MISMATCH: return "sni";
-	case RC_CLIENT_REJECTED_CERTIFICATE:
-	case RC_HANDSHAKE_FAILED: return "alerts";
-	case RC_HANDSHAKE_TRUNCATED:
-	case RC_CERTIFICATES_HIDDEN: return "reasons";
-	default: return "names";
-	}
-}
-
 static json_t *finding_event(const struct rep_finding *f)
 {
+	const struct rep_finding_def *def = &rep_finding_defs[f->code];
 	json_t *o = json_object();
 	json_t *ev = json_object();
 	json_t *certs = json_array(), *hs = json_array();
@@ -351,7 +339,7 @@ static json_t *finding_event(const struct rep_finding *f)
 		return NULL;
 	}
 	json_object_set_new(o, "event", json_string("finding"));
-	json_object_set_new(o, "code", json_string(rep_codes[f->code].name));
+	json_object_set_new(o, "code", json_string(def->name));
 	json_object_set_new(o, "severity", json_string(rep_severity_name(f->severity)));
 	json_object_set_new(o, "server", server_ref(f->server));
 	json_object_set_new(o, "message", jstr(f->message));
@@ -374,7 +362,8 @@ static json_t *finding_event(const struct rep_finding *f)
 	json_object_set_new(ev, "handshakes", hs);
 	seen_fields(ev, &f->seen);
 	if (f->n_names)
-		json_object_set_new(ev, names_key(f->code), jstr_array(f->names, f->n_names));
+		json_object_set_new(ev, def->evidence_names ? def->evidence_names : "names",
+				    jstr_array(f->names, f->n_names));
 	for (unsigned i = 0; i < f->n_facts; i++)
 		json_object_set_new(ev, f->facts[i].key, jstr(f->facts[i].value));
 	json_object_set_new(o, "evidence", ev);
@@ -409,7 +398,7 @@ static json_t *phone_error_event(const struct rep_phone_error *e)
 	if (e->explained_by) {
 		const struct rep_finding *f = e->explained_by;
 		json_object_set_new(o, "explained_by", json_pack("{s:s,s:s,s:o,s:o}",
-			"code", rep_codes[f->code].name, "severity", rep_severity_name(f->severity),
+			"code", rep_finding_defs[f->code].name, "severity", rep_severity_name(f->severity),
 			"server", server_ref(f->server), "via", jstr(e->via)));
 	} else {
 		json_object_set_new(o, "explained_by", json_null());

@@ -51,8 +51,6 @@
  * ending in an intermediate whose issuer we have never seen is taken to end
  * below a root the client has (TLS allows leaving the root out).
  */
-#define _GNU_SOURCE             /* vasprintf, FNM_CASEFOLD */
-
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,32 +63,6 @@
 
 #include "report/rep_int.h"
 
-const struct rep_code_info rep_codes[RC_COUNT] = {
-	[RC_ISSUER_MISMATCH] = { "issuer-mismatch", REP_CRITICAL },
-	[RC_SAME_DN_DIFFERENT_KEY] = { "same-dn-different-key", REP_CRITICAL },
-	[RC_LOOKALIKE_CA_NAME] = { "lookalike-ca-name", REP_WARNING },
-	[RC_CLIENT_REJECTED_CERTIFICATE] = { "client-rejected-certificate", REP_CRITICAL },
-	[RC_HANDSHAKE_FAILED] = { "handshake-failed", REP_WARNING },
-	[RC_EXPIRED] = { "expired", REP_CRITICAL },
-	[RC_NOT_YET_VALID] = { "not-yet-valid", REP_CRITICAL },
-	[RC_NAME_MISMATCH] = { "name-mismatch", REP_CRITICAL },
-	[RC_CHAIN_INCOMPLETE] = { "chain-incomplete", REP_WARNING },
-	[RC_POOL_ISSUER_SPLIT] = { "pool-issuer-split", REP_WARNING },
-	[RC_WEAK_KEY] = { "weak-key", REP_WARNING },
-	[RC_WEAK_SIGNATURE] = { "weak-signature", REP_WARNING },
-	[RC_SELF_SIGNED] = { "self-signed", REP_WARNING },
-	[RC_CERTIFICATES_HIDDEN] = { "certificates-hidden", REP_INFO },
-	[RC_RESUMED_NO_CERT] = { "resumed-no-cert", REP_INFO },
-	[RC_HANDSHAKE_TRUNCATED] = { "handshake-truncated", REP_WARNING },
-	[RC_MISSING_SERVER_AUTH_EKU] = { "missing-server-auth-eku", REP_WARNING },
-	[RC_MISSING_CRL_DP] = { "missing-crl-dp", REP_WARNING },
-	[RC_CERTIFICATE_CHANGED] = { "certificate-changed", REP_WARNING },
-	[RC_PSS_SIGNATURE] = { "pss-signature", REP_WARNING },
-};
-
-#define TLS_VERSION_1_3 0x0304
-
-/* IANA alert numbers a client sends when it does not accept a certificate. */
 /* ---- the findings table -------------------------------------------------------- */
 
 struct rep_finding *rep_finding_get(struct rep *r, enum rep_code code,
@@ -111,7 +83,7 @@ struct rep_finding *rep_finding_get(struct rep *r, enum rep_code code,
 		return NULL;
 	f->order = (unsigned)r->finding_list.n;
 	f->code = code;
-	f->severity = rep_codes[code].severity;
+	f->severity = rep_finding_defs[code].severity;
 	f->server = s;
 	f->cert = cert;
 	if (cert)
@@ -121,7 +93,7 @@ struct rep_finding *rep_finding_get(struct rep *r, enum rep_code code,
 		return NULL;
 	}
 	if (!rep_map_put(&r->findings, key, sizeof(key), f)) {
-		r->finding_list.n--;
+		rep_vec_pop(&r->finding_list);
 		free(f);
 		return NULL;
 	}
@@ -148,20 +120,20 @@ void rep_finding_add_name(struct rep_finding *f, const char *name)
 		f->names_more = true;
 		return;
 	}
-	char *d = rep_strdup(name);
+	char *d = str_dup(name);
 	if (d)
 		f->names[f->n_names++] = d;
 }
 
 void rep_finding_set_fact(struct rep_finding *f, const char *key, const char *fmt, ...)
 {
+	struct buf b = BUF_INIT(REP_FACT_MAX_BYTES);
 	va_list ap;
-	char *v;
 
 	va_start(ap, fmt);
-	if (vasprintf(&v, fmt, ap) < 0)
-		v = NULL;
+	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
+	char *v = buf_take(&b);
 	if (!v)
 		return;
 	for (unsigned i = 0; i < f->n_facts; i++) {
@@ -229,6 +201,7 @@ void rep_findings_free(struct rep *r)
 
 /* ---- per handshake ----------------------------------------------------------------- */
 
+/* IANA alert numbers a client sends when it does not accept a certificate. */
 static bool is_certificate_alert(uint8_t d)
 {
 	switch (d) {
@@ -258,18 +231,16 @@ static void note(struct rep *r, enum rep_code code, struct rep_server *s, struct
 static void alert_rules(struct rep *r, struct rep_server *s, struct rep_cert *leaf,
 			const struct rep_handshake *h)
 {
-	const struct tls_session *t = h->tls;
-
-	for (unsigned i = 0; i < t->n_alerts && i < TLS_MAX_ALERTS; i++) {
-		const struct tls_alert *a = &t->alerts[i];
+	for (unsigned i = 0; i < h->n_alerts && i < REP_MAX_ALERTS; i++) {
+		const struct rep_hs_alert *a = &h->alerts[i];
 		char what[96];
 
 		if (a->encrypted || a->level != TLS_ALERT_LEVEL_FATAL)
 			continue;
-		snprintf(what, sizeof(what), "%s %s", a->from == TLS_FROM_CLIENT ? "client" : "server",
+		snprintf(what, sizeof(what), "%s %s", a->from_client ? "client" : "server",
 			 tls_alert_name(a->description));
-		bool after_cert = t->server_chain.present && a->ts_us >= t->server_chain.ts_us;
-		if (a->from == TLS_FROM_CLIENT && after_cert && is_certificate_alert(a->description))
+		bool after_cert = h->server_chain.present && a->ts_us >= h->server_chain.ts_us;
+		if (a->from_client && after_cert && is_certificate_alert(a->description))
 			note(r, RC_CLIENT_REJECTED_CERTIFICATE, s, leaf, a->ts_us, &h->client, what);
 		else
 			note(r, RC_HANDSHAKE_FAILED, s, leaf, a->ts_us, &h->client, what);
@@ -281,17 +252,15 @@ static void alert_rules(struct rep *r, struct rep_server *s, struct rep_cert *le
 void rep_rules_handshake(struct rep *r, struct rep_server *s, struct rep_cert **certs,
 			 unsigned n, const struct rep_handshake *h)
 {
-	const struct tls_session *t = h->tls;
 	struct rep_cert *leaf = n ? certs[0] : NULL;
-	uint64_t cert_us = t->server_chain.ts_us ? t->server_chain.ts_us : t->ts_us;
+	uint64_t cert_us = h->server_chain.ts_us ? h->server_chain.ts_us : h->ts_us;
 
-	if (t->resumed)
-		note(r, RC_RESUMED_NO_CERT, s, NULL, t->ts_us, &h->client, NULL);
-	else if (t->version == TLS_VERSION_1_3 && !t->certificates_visible)
-		note(r, RC_CERTIFICATES_HIDDEN, s, NULL, t->ts_us, &h->client, t->decrypt_error);
-	if (t->status == TLS_ST_TRUNCATED && t->server_chain.truncated)
-		note(r, RC_HANDSHAKE_TRUNCATED, s, leaf, cert_us, &h->client,
-		     t->reason ? t->reason : NULL);
+	if (h->resumed)
+		note(r, RC_RESUMED_NO_CERT, s, NULL, h->ts_us, &h->client, NULL);
+	else if (h->version == TLS_VERSION_1_3 && !h->certificates_visible)
+		note(r, RC_CERTIFICATES_HIDDEN, s, NULL, h->ts_us, &h->client, h->decrypt_error);
+	if (h->status == REP_HS_TRUNCATED && h->server_chain.truncated)
+		note(r, RC_HANDSHAKE_TRUNCATED, s, leaf, cert_us, &h->client, h->reason);
 	alert_rules(r, s, leaf, h);
 
 	/* Validity at the moment of this handshake, never the wall clock: an
@@ -306,8 +275,8 @@ void rep_rules_handshake(struct rep *r, struct rep_server *s, struct rep_cert **
 		else if (when < xi->not_before)
 			note(r, RC_NOT_YET_VALID, s, certs[i], cert_us, &h->client, NULL);
 	}
-	if (leaf && leaf->xi->parsed && t->sni[0] && !rep_cert_matches_host(leaf->xi, t->sni))
-		note(r, RC_NAME_MISMATCH, s, leaf, cert_us, &h->client, t->sni);
+	if (leaf && leaf->xi->parsed && h->sni && h->sni[0] && !rep_cert_matches_host(leaf->xi, h->sni))
+		note(r, RC_NAME_MISMATCH, s, leaf, cert_us, &h->client, h->sni);
 }
 
 /* ---- CA identities ----------------------------------------------------------------- */
@@ -675,13 +644,12 @@ static struct rep_ca *identity_match(struct rep_rules *rr, const struct x509_inf
 	return NULL;
 }
 
-static void fe_ca_names(struct rep_rules *rr, char *buf, size_t len)
+/* The names of the FE pools' CAs, " / " between them. */
+static void fe_ca_names(struct rep_rules *rr, struct buf *b)
 {
-	buf[0] = '\0';
 	for (size_t i = 0; i < rr->fe_cas.n; i++) {
 		const struct rep_ca *ca = rr->fe_cas.v[i];
-		size_t n = strlen(buf);
-		snprintf(buf + n, len - n, "%s%s", i ? " / " : "", ca->name_str);
+		buf_printf(b, "%s%s", i ? " / " : "", ca->name_str);
 	}
 }
 
@@ -816,11 +784,11 @@ static void check_exchange_chain(struct rep_rules *rr, struct rep_server *s, str
 		const struct rep_ca *fe = rr->fe_cas.v[i];
 		rep_finding_add_cert(f, fe->cert ? fe->cert : fe->leaf);
 	}
-	char names[1024];
+	struct buf names = BUF_INIT(REP_FACT_MAX_BYTES);
 	if (split)
-		snprintf(names, sizeof(names), "%s", split->name_str);
+		buf_puts(&names, split->name_str);
 	else
-		fe_ca_names(rr, names, sizeof(names));
+		fe_ca_names(rr, &names);
 	rep_finding_set_fact(f, "method", "%s", c->trust_method);
 	if (c->verify_error[0])
 		rep_finding_set_fact(f, "verify_error", "%s", c->verify_error);
@@ -832,8 +800,9 @@ static void check_exchange_chain(struct rep_rules *rr, struct rep_server *s, str
 		rep_finding_set_fact(f, "issuing_ca_store", "%s",
 				     ca->cert->xi->self_signed ? "TrustedRootCA" : "IntermediateCA");
 	}
-	if (names[0])
-		rep_finding_set_fact(f, "fe_issuing_ca", "%s", names);
+	if (buf_len(&names))
+		rep_finding_set_fact(f, "fe_issuing_ca", "%s", buf_str(&names));
+	buf_free(&names);
 	if (rr->fe_cas.n) {
 		const struct rep_ca *fe = split ? split : rr->fe_cas.v[0];
 		if (fe->keyid[0])
@@ -993,7 +962,7 @@ void rep_rules_finish(struct rep *r)
 	rep_baseline_rules(r);
 
 	for (size_t i = 0; i < r->finding_list.n; i++)
-		rep_finding_describe(r, r->finding_list.v[i]);
+		rep_finding_describe(r->finding_list.v[i]);
 	rep_findings_sort(r);
 
 	X509_STORE_free(rr.store);

@@ -1,26 +1,45 @@
 /*
- * tls_names.c — names from the IANA TLS registries: protocol versions,
- * cipher suites, alert descriptions.
+ * tls_iana.c — the IANA TLS registries (https://www.iana.org/assignments/
+ * tls-parameters): protocol versions, cipher suites, alert descriptions,
+ * each one table of {code, name} looked up both ways.
  *
- * The cipher suite table is the IANA "TLS Cipher Suites" registry
- * (https://www.iana.org/assignments/tls-parameters), sorted by code point so
- * a lookup is a binary search; reserved and unassigned values, GREASE and
- * vendor-private ranges are not in it and print as "unknown (0x1234)".
- * Alert names are the registry's lower_case names, without the _RESERVED
- * suffix IANA puts on the ones TLS 1.3 retired (they still occur on the wire
- * from older peers).
+ * Every table is sorted by code point, so number -> name is a binary
+ * search.  Name -> number (what a reader of our own jsonl needs) is a binary
+ * search too, over an index of each table sorted by name, built once on
+ * first use (pthread_once: any thread may ask first).  The reverse lookups
+ * take exactly the strings the forward ones print, including the
+ * "unknown (0x1234)" of a cipher suite not in the table.
+ *
+ * The cipher suite table is the registry sorted by code point; reserved and
+ * unassigned values, GREASE and vendor-private ranges are not in it and
+ * print as "unknown (0x1234)".  Alert names are the registry's lower_case
+ * names, without the _RESERVED suffix IANA puts on the ones TLS 1.3 retired
+ * (they still occur on the wire from older peers).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "dissect/tls.h"
+#include "lib/tls_iana.h"
 
-struct tls_cipher_name {
+struct tls_iana_name {
 	uint16_t code;
 	const char *name;
 };
 
-static const struct tls_cipher_name tls_ciphers[] = {
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct tls_iana_name versions[] = {
+	{ TLS_VERSION_SSL_2_0, "SSL 2.0" },
+	{ TLS_VERSION_SSL_3_0, "SSL 3.0" },
+	{ TLS_VERSION_1_0, "TLS 1.0" },
+	{ TLS_VERSION_1_1, "TLS 1.1" },
+	{ TLS_VERSION_1_2, "TLS 1.2" },
+	{ TLS_VERSION_1_3, "TLS 1.3" },
+};
+
+static const struct tls_iana_name ciphers[] = {
 	{ 0x0000, "TLS_NULL_WITH_NULL_NULL" },
 	{ 0x0001, "TLS_RSA_WITH_NULL_MD5" },
 	{ 0x0002, "TLS_RSA_WITH_NULL_SHA" },
@@ -375,85 +394,182 @@ static const struct tls_cipher_name tls_ciphers[] = {
 	{ 0xd005, "TLS_ECDHE_PSK_WITH_AES_128_CCM_SHA256" },
 };
 
-static int tls_cipher_cmp(const void *key, const void *elem)
+static const struct tls_iana_name alerts[] = {
+	{ 0, "close_notify" },
+	{ 10, "unexpected_message" },
+	{ 20, "bad_record_mac" },
+	{ 21, "decryption_failed" },
+	{ 22, "record_overflow" },
+	{ 30, "decompression_failure" },
+	{ TLS_ALERT_HANDSHAKE_FAILURE, "handshake_failure" },
+	{ 41, "no_certificate" },
+	{ TLS_ALERT_BAD_CERTIFICATE, "bad_certificate" },
+	{ TLS_ALERT_UNSUPPORTED_CERTIFICATE, "unsupported_certificate" },
+	{ TLS_ALERT_CERTIFICATE_REVOKED, "certificate_revoked" },
+	{ TLS_ALERT_CERTIFICATE_EXPIRED, "certificate_expired" },
+	{ TLS_ALERT_CERTIFICATE_UNKNOWN, "certificate_unknown" },
+	{ 47, "illegal_parameter" },
+	{ TLS_ALERT_UNKNOWN_CA, "unknown_ca" },
+	{ 49, "access_denied" },
+	{ 50, "decode_error" },
+	{ 51, "decrypt_error" },
+	{ 52, "too_many_cids_requested" },
+	{ 60, "export_restriction" },
+	{ TLS_ALERT_PROTOCOL_VERSION, "protocol_version" },
+	{ 71, "insufficient_security" },
+	{ 80, "internal_error" },
+	{ 86, "inappropriate_fallback" },
+	{ 90, "user_canceled" },
+	{ 100, "no_renegotiation" },
+	{ 109, "missing_extension" },
+	{ 110, "unsupported_extension" },
+	{ 111, "certificate_unobtainable" },
+	{ 112, "unrecognized_name" },
+	{ 113, "bad_certificate_status_response" },
+	{ 114, "bad_certificate_hash_value" },
+	{ 115, "unknown_psk_identity" },
+	{ 116, "certificate_required" },
+	{ 117, "general_error" },
+	{ 120, "no_application_protocol" },
+	{ 121, "ech_required" },
+};
+
+/* ---- number -> name ------------------------------------------------------------ */
+
+static int by_code(const void *key, const void *elem)
 {
 	uint16_t code = *(const uint16_t *)key;
-	const struct tls_cipher_name *e = elem;
+	const struct tls_iana_name *e = elem;
 
 	return (int)code - (int)e->code;
 }
 
+static const char *name_of(const struct tls_iana_name *t, size_t n, uint16_t code)
+{
+	const struct tls_iana_name *e = bsearch(&code, t, n, sizeof(*t), by_code);
+
+	return e ? e->name : NULL;
+}
+
 const char *tls_cipher_name(uint16_t cipher, char *buf, size_t len)
 {
-	const struct tls_cipher_name *e;
+	const char *name = name_of(ciphers, N_OF(ciphers), cipher);
 
-	e = bsearch(&cipher, tls_ciphers, sizeof(tls_ciphers) / sizeof(tls_ciphers[0]),
-		    sizeof(tls_ciphers[0]), tls_cipher_cmp);
-	if (e)
-		return e->name;
+	if (name)
+		return name;
 	if (buf && len) {
 		snprintf(buf, len, "unknown (0x%04x)", cipher);
 		return buf;
 	}
-	return "unknown";
+	return TLS_IANA_UNKNOWN;
 }
 
 const char *tls_version_name(uint16_t version)
 {
-	switch (version) {
-	case 0x0002: return "SSL 2.0";
-	case 0x0300: return "SSL 3.0";
-	case 0x0301: return "TLS 1.0";
-	case 0x0302: return "TLS 1.1";
-	case 0x0303: return "TLS 1.2";
-	case 0x0304: return "TLS 1.3";
-	}
+	const char *name = name_of(versions, N_OF(versions), version);
+
+	if (name)
+		return name;
 	/* Pre-RFC 8446 drafts negotiated 0x7fNN (NN = draft number). */
 	if ((version & 0xff00) == 0x7f00)
 		return "TLS 1.3 (draft)";
-	return "unknown";
+	return TLS_IANA_UNKNOWN;
 }
 
 const char *tls_alert_name(uint8_t description)
 {
-	switch (description) {
-	case 0: return "close_notify";
-	case 10: return "unexpected_message";
-	case 20: return "bad_record_mac";
-	case 21: return "decryption_failed";
-	case 22: return "record_overflow";
-	case 30: return "decompression_failure";
-	case 40: return "handshake_failure";
-	case 41: return "no_certificate";
-	case 42: return "bad_certificate";
-	case 43: return "unsupported_certificate";
-	case 44: return "certificate_revoked";
-	case 45: return "certificate_expired";
-	case 46: return "certificate_unknown";
-	case 47: return "illegal_parameter";
-	case 48: return "unknown_ca";
-	case 49: return "access_denied";
-	case 50: return "decode_error";
-	case 51: return "decrypt_error";
-	case 52: return "too_many_cids_requested";
-	case 60: return "export_restriction";
-	case 70: return "protocol_version";
-	case 71: return "insufficient_security";
-	case 80: return "internal_error";
-	case 86: return "inappropriate_fallback";
-	case 90: return "user_canceled";
-	case 100: return "no_renegotiation";
-	case 109: return "missing_extension";
-	case 110: return "unsupported_extension";
-	case 111: return "certificate_unobtainable";
-	case 112: return "unrecognized_name";
-	case 113: return "bad_certificate_status_response";
-	case 114: return "bad_certificate_hash_value";
-	case 115: return "unknown_psk_identity";
-	case 116: return "certificate_required";
-	case 117: return "general_error";
-	case 120: return "no_application_protocol";
-	case 121: return "ech_required";
+	const char *name = name_of(alerts, N_OF(alerts), description);
+
+	return name ? name : TLS_IANA_UNKNOWN;
+}
+
+/* ---- name -> number ------------------------------------------------------------ */
+
+static const struct tls_iana_name *versions_by_name[N_OF(versions)];
+static const struct tls_iana_name *ciphers_by_name[N_OF(ciphers)];
+static const struct tls_iana_name *alerts_by_name[N_OF(alerts)];
+static pthread_once_t by_name_once = PTHREAD_ONCE_INIT;
+
+static int name_order(const void *a, const void *b)
+{
+	const struct tls_iana_name *x = *(const struct tls_iana_name *const *)a;
+	const struct tls_iana_name *y = *(const struct tls_iana_name *const *)b;
+
+	return strcmp(x->name, y->name);
+}
+
+static void index_by_name(const struct tls_iana_name *t, const struct tls_iana_name **idx,
+			  size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		idx[i] = &t[i];
+	qsort(idx, n, sizeof(*idx), name_order);
+}
+
+static void build_indexes(void)
+{
+	index_by_name(versions, versions_by_name, N_OF(versions));
+	index_by_name(ciphers, ciphers_by_name, N_OF(ciphers));
+	index_by_name(alerts, alerts_by_name, N_OF(alerts));
+}
+
+static int by_name(const void *key, const void *elem)
+{
+	const struct tls_iana_name *e = *(const struct tls_iana_name *const *)elem;
+
+	return strcmp(key, e->name);
+}
+
+static bool code_of(const struct tls_iana_name **idx, size_t n, const char *name,
+		    uint16_t *code)
+{
+	if (!name)
+		return false;
+	pthread_once(&by_name_once, build_indexes);
+	const struct tls_iana_name *const *e = bsearch(name, idx, n, sizeof(*idx), by_name);
+	if (!e)
+		return false;
+	*code = (*e)->code;
+	return true;
+}
+
+bool tls_version_code(const char *name, uint16_t *version)
+{
+	return code_of(versions_by_name, N_OF(versions), name, version);
+}
+
+bool tls_cipher_code(const char *name, uint16_t *cipher)
+{
+	static const char unknown[] = "unknown (0x";
+	const size_t n = sizeof(unknown) - 1;
+	uint16_t v = 0;
+
+	if (code_of(ciphers_by_name, N_OF(ciphers), name, cipher))
+		return true;
+	/* What tls_cipher_name() prints for a number not in the table. */
+	if (!name || strncmp(name, unknown, n) || strlen(name) != n + 5 || name[n + 4] != ')')
+		return false;
+	for (size_t i = n; i < n + 4; i++) {
+		char c = name[i];
+		if (c >= '0' && c <= '9')
+			v = (uint16_t)(v << 4 | (c - '0'));
+		else if (c >= 'a' && c <= 'f')
+			v = (uint16_t)(v << 4 | (c - 'a' + 10));
+		else
+			return false;
 	}
-	return "unknown";
+	if (name_of(ciphers, N_OF(ciphers), v))
+		return false;          /* that number prints by its name */
+	*cipher = v;
+	return true;
+}
+
+bool tls_alert_code(const char *name, uint8_t *description)
+{
+	uint16_t code;
+
+	if (!code_of(alerts_by_name, N_OF(alerts), name, &code))
+		return false;
+	*description = (uint8_t)code;
+	return true;
 }

@@ -1,5 +1,5 @@
 /*
- * render_text.c — the report for a person at a terminal.
+ * text.c — the report for a person at a terminal.
  *
  * Three parts, in the order an admin reads them: the servers grouped by
  * role, each with how its role was decided and the chains it presented;
@@ -32,18 +32,17 @@ static const char *sev_colour(const struct rep *r, enum rep_severity s)
 
 void rep_text_handshake(struct rep *r, struct rep_server *s, const struct rep_handshake *h)
 {
-	const struct tls_session *t = h->tls;
 	char ts[40], addr[300];
 
 	if (!r->out)
 		return;
-	rep_iso_us(t->ts_us, ts, sizeof(ts));
+	rep_iso_us(h->ts_us, ts, sizeof(ts));
 	fprintf(r->out, "%s %s -> %s %s sni=%s %s%s%s\n", ts, h->client.ip,
 		rep_server_addr(s, addr, sizeof(addr)),
-		t->have_server_hello ? tls_version_name(t->version) : "-",
-		t->sni[0] ? t->sni : "-", rep_role_name(s->role),
-		t->resumed ? " resumed" : "",
-		t->server_chain.n ? "" : t->certificates_visible ? "" : " certificates-hidden");
+		h->server_hello ? tls_version_name(h->version) : "-",
+		h->sni && h->sni[0] ? h->sni : "-", rep_role_name(s->role),
+		h->resumed ? " resumed" : "",
+		h->server_chain.n ? "" : h->certificates_visible ? "" : " certificates-hidden");
 	fflush(r->out);
 }
 
@@ -152,7 +151,7 @@ static void print_finding(struct rep *r, const struct rep_finding *f)
 
 	fprintf(o, "%s%-8s%s %s%s%s  %s %s%s%s\n", sev_colour(r, f->severity),
 		rep_severity_name(f->severity), col(r, C_RESET), col(r, C_BOLD),
-		rep_codes[f->code].name, col(r, C_RESET), rep_role_name(f->server->role), name,
+		rep_finding_defs[f->code].name, col(r, C_RESET), rep_role_name(f->server->role), name,
 		*name ? " " : "", rep_server_addr(f->server, addr, sizeof(addr)));
 	print_indented(o, "  ", f->message);
 	if (f->seen.count) {
@@ -227,7 +226,7 @@ static void print_phone_log(struct rep *r)
 			char addr[300];
 			const char *name = e->host[0] ? e->host : rep_server_name(f->server);
 			fprintf(o, " %s\u2190 %s%s%s on %s%s(%s)\n", sev_colour(r, f->severity),
-				rep_codes[f->code].name, col(r, C_RESET), "", name, *name ? " " : "",
+				rep_finding_defs[f->code].name, col(r, C_RESET), "", name, *name ? " " : "",
 				rep_server_addr(f->server, addr, sizeof(addr)));
 		} else {
 			fprintf(o, " %s\u2190 no finding explains it%s\n", col(r, C_DIM), col(r, C_RESET));
@@ -305,7 +304,7 @@ void rep_text_finish(struct rep *r, const struct rep_capture_stats *st)
 	const char *name = rep_server_name(top->server);
 	fprintf(o, "%sverdict: %u critical, %u warning, %u info%s; first: %s on %s%s%s%s\n",
 		sev_colour(r, top->severity), crit, warn, info, col(r, C_RESET),
-		rep_codes[top->code].name, name, *name ? " " : "",
+		rep_finding_defs[top->code].name, name, *name ? " " : "",
 		rep_server_addr(top->server, addr, sizeof(addr)),
 		r->status ? " (exit 1)" : "");
 }

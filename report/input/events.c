@@ -41,6 +41,7 @@
 
 #define EVENTS_MAX_LINE_BYTES (8u * 1024 * 1024)
 #define EVENTS_MAX_DER_BYTES  (1u * 1024 * 1024)
+#define REPLAY_UNASSIGNED_ALERT 255    /* IANA "TLS Alerts": 122-255 unassigned */
 
 /* ---- reading jsonl ----------------------------------------------------------------- */
 
@@ -49,6 +50,27 @@ typedef void (*event_fn)(void *ctx, json_t *ev);
 struct line_stats {
 	uint64_t lines, bad;
 };
+
+/* One whole line: counted, parsed, handed to fn if it is an event. */
+static void one_line(const struct buf *line, bool too_long, event_fn fn, void *ctx,
+		     struct line_stats *ls)
+{
+	if (too_long) {
+		ls->lines++;
+		ls->bad++;
+		return;
+	}
+	if (!buf_len(line))
+		return;
+	ls->lines++;
+	json_error_t je;
+	json_t *ev = json_loadb(buf_str(line), buf_len(line), JSON_REJECT_DUPLICATES, &je);
+	if (json_is_object(ev) && json_is_string(json_object_get(ev, "event")))
+		fn(ctx, ev);
+	else
+		ls->bad++;
+	json_decref(ev);
+}
 
 static bool each_event_fp(FILE *f, const char *path, event_fn fn, void *ctx,
 			  struct line_stats *ls, char *err, size_t errlen);
@@ -75,9 +97,8 @@ static bool each_event_fp(FILE *f, const char *path, event_fn fn, void *ctx,
 			  struct line_stats *ls, char *err, size_t errlen)
 {
 	char chunk[65536];
-	char *line = NULL;
-	size_t len = 0, cap = 0;
-	bool too_long = false, ok = true;
+	struct buf line = BUF_INIT(EVENTS_MAX_LINE_BYTES);
+	bool ok = true;
 
 	for (;;) {
 		size_t got = fread(chunk, 1, sizeof(chunk), f);
@@ -87,53 +108,23 @@ static bool each_event_fp(FILE *f, const char *path, event_fn fn, void *ctx,
 			ok = false;
 			break;
 		}
-		for (size_t i = 0; i < got || (eof && (len || too_long)); ) {
-			const char *nl = i < got ? memchr(chunk + i, '\n', got - i) : NULL;
+		for (size_t i = 0; i < got; ) {
+			const char *nl = memchr(chunk + i, '\n', got - i);
 			size_t n = nl ? (size_t)(nl - (chunk + i)) : got - i;
-			if (!too_long && len + n > EVENTS_MAX_LINE_BYTES)
-				too_long = true;
-			if (!too_long && n) {
-				if (len + n + 1 > cap) {
-					size_t nc = (len + n + 1) * 2;
-					char *b = realloc(line, nc);
-					if (!b) {
-						too_long = true;
-					} else {
-						line = b;
-						cap = nc;
-					}
-				}
-				if (!too_long) {
-					memcpy(line + len, chunk + i, n);
-					len += n;
-				}
-			}
+			buf_append(&line, chunk + i, n);     /* fails for good past the cap */
 			i += n + (nl ? 1 : 0);
-			if (!nl && !eof)
+			if (!nl)
 				break;                 /* the line goes on in the next chunk */
-			/* a whole line */
-			if (too_long) {
-				ls->lines++;
-				ls->bad++;
-			} else if (len) {
-				ls->lines++;
-				json_error_t je;
-				json_t *ev = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
-				if (json_is_object(ev) && json_is_string(json_object_get(ev, "event")))
-					fn(ctx, ev);
-				else
-					ls->bad++;
-				json_decref(ev);
-			}
-			len = 0;
-			too_long = false;
-			if (eof)
-				break;
+			one_line(&line, !buf_ok(&line), fn, ctx, ls);
+			buf_reset(&line);
 		}
-		if (eof)
+		if (eof) {
+			if (buf_len(&line) || !buf_ok(&line))   /* the last line, unended */
+				one_line(&line, !buf_ok(&line), fn, ctx, ls);
 			break;
+		}
 	}
-	free(line);
+	buf_free(&line);
 	return ok;
 }
 
@@ -227,16 +218,10 @@ static bool is_sha1_hex(const char *s)
 
 /* ---- --events ---------------------------------------------------------------------- */
 
-struct cipher_name {
-	char *name;
-	uint16_t code;
-};
-
 struct replay {
 	struct rep *r;
 	const char *path;
 	struct rep_map certs;          /* sha1 hex -> rep_cert */
-	struct rep_vec ciphers;        /* struct cipher_name, looked up so far */
 	uint64_t no_der, bad_der, missing_certs, bad_events, handshakes;
 };
 
@@ -274,54 +259,6 @@ static void replay_certificate(struct replay *rp, json_t *ev)
 		rep_map_put(&rp->certs, sha1, 40, c);
 }
 
-static uint16_t version_code(const char *name, bool *ok)
-{
-	static const uint16_t known[] = { 0x0002, 0x0300, 0x0301, 0x0302, 0x0303, 0x0304 };
-
-	*ok = false;
-	for (size_t i = 0; name && i < sizeof(known) / sizeof(known[0]); i++)
-		if (!strcmp(tls_version_name(known[i]), name)) {
-			*ok = true;
-			return known[i];
-		}
-	return 0;
-}
-
-static uint16_t cipher_code(struct replay *rp, const char *name)
-{
-	char buf[96];
-
-	if (!name)
-		return 0;
-	for (size_t i = 0; i < rp->ciphers.n; i++) {
-		const struct cipher_name *c = rp->ciphers.v[i];
-		if (!strcmp(c->name, name))
-			return c->code;
-	}
-	uint16_t code = 0;
-	for (uint32_t v = 0; v <= 0xffff; v++)
-		if (!strcmp(tls_cipher_name((uint16_t)v, buf, sizeof(buf)), name)) {
-			code = (uint16_t)v;
-			break;
-		}
-	struct cipher_name *c = calloc(1, sizeof(*c));
-	if (c && (c->name = rep_strdup(name)) && rep_vec_push(&rp->ciphers, c)) {
-		c->code = code;
-	} else if (c) {
-		free(c->name);
-		free(c);
-	}
-	return code;
-}
-
-static int alert_code(const char *name)
-{
-	for (int d = 0; name && d < 256; d++)
-		if (!strcmp(tls_alert_name((uint8_t)d), name))
-			return d;
-	return -1;
-}
-
 static bool endpoint(json_t *o, struct rep_endpoint *ep)
 {
 	const char *ip = jget_str(o, "ip");
@@ -344,7 +281,7 @@ static void copy_str(char *dst, size_t len, const char *src)
 	dst[i] = '\0';
 }
 
-static void fill_chain(struct replay *rp, json_t *arr, struct tls_chain *ch, uint64_t ts_us)
+static void fill_chain(struct replay *rp, json_t *arr, struct rep_hs_chain *ch, uint64_t ts_us)
 {
 	size_t i;
 	json_t *v;
@@ -358,95 +295,125 @@ static void fill_chain(struct replay *rp, json_t *arr, struct tls_chain *ch, uin
 			rp->missing_certs++;
 			continue;
 		}
-		if (ch->n < TLS_MAX_CHAIN) {
+		if (ch->n < REP_MAX_CHAIN) {
 			ch->certs[ch->n].data = c->xi->der;
-			ch->certs[ch->n].len = (uint32_t)c->xi->der_len;
+			ch->certs[ch->n].len = c->xi->der_len;
 			ch->n++;
 		}
 	}
 }
 
-static enum tls_status status_code(const char *s)
+static enum rep_hs_status status_code(const char *s)
 {
 	if (s && !strcmp(s, "complete"))
-		return TLS_ST_COMPLETE;
+		return REP_HS_COMPLETE;
 	if (s && !strcmp(s, "truncated"))
-		return TLS_ST_TRUNCATED;
+		return REP_HS_TRUNCATED;
 	if (s && !strcmp(s, "malformed"))
-		return TLS_ST_MALFORMED;
-	return TLS_ST_IN_PROGRESS;
+		return REP_HS_MALFORMED;
+	return REP_HS_IN_PROGRESS;
+}
+
+/* An alert's description back to its number.  "unknown" is what we print
+ * for a number the IANA table lacks: such an alert is kept, as one more
+ * unassigned number, so the rules see it as the first run did. */
+static bool alert_code(const char *name, uint8_t *d)
+{
+	if (tls_alert_code(name, d))
+		return true;
+	if (name && !strcmp(name, TLS_IANA_UNKNOWN)) {
+		*d = REPLAY_UNASSIGNED_ALERT;
+		return true;
+	}
+	*d = 0;
+	return false;
+}
+
+/* The strings the dissector would have handed over: printable ASCII, cut
+ * to the dissector's sizes. */
+struct replay_text {
+	char sni[256];
+	char alpn[REP_MAX_ALPN][64];
+	char ja3[33], ja3s[33];
+};
+
+static void replay_alerts(struct rep_handshake *h, json_t *arr)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v) {
+		if (h->n_alerts == REP_MAX_ALERTS)
+			break;
+		struct rep_hs_alert *a = &h->alerts[h->n_alerts];
+		const char *level = jget_str(v, "level"), *from = jget_str(v, "from");
+		bool known = alert_code(jget_str(v, "description"), &a->description);
+		a->from_client = from && !strcmp(from, "client");
+		a->encrypted = level && !strcmp(level, "encrypted");
+		a->level = level && !strcmp(level, "fatal") ? TLS_ALERT_LEVEL_FATAL
+			   : level && !strcmp(level, "warning") ? TLS_ALERT_LEVEL_WARNING : 0;
+		if (!parse_iso(jget_str(v, "ts"), &a->ts_us))
+			a->ts_us = h->server_chain.ts_us > h->ts_us ? h->server_chain.ts_us : h->ts_us;
+		if (a->encrypted || known)
+			h->n_alerts++;
+	}
 }
 
 static void replay_tls(struct replay *rp, json_t *ev)
 {
 	struct rep_handshake h = { 0 };
-	struct tls_session *t = calloc(1, sizeof(*t));
-	bool ok;
+	struct replay_text txt;
 	size_t i;
 	json_t *v;
 
-	if (!t)
-		return;
-	if (!parse_iso(jget_str(ev, "ts"), &t->ts_us) ||
+	if (!parse_iso(jget_str(ev, "ts"), &h.ts_us) ||
 	    !endpoint(json_object_get(ev, "client"), &h.client) ||
 	    !endpoint(json_object_get(ev, "server"), &h.server)) {
 		rp->bad_events++;
-		free(t);
 		return;
 	}
-	t->status = status_code(jget_str(ev, "status"));
-	t->reason = jget_str(ev, "reason");
-	t->preamble = jget_str(ev, "preamble");
-	t->have_client_hello = true;
-	copy_str(t->sni, sizeof(t->sni), jget_str(ev, "sni"));
+	h.status = status_code(jget_str(ev, "status"));
+	h.reason = jget_str(ev, "reason");
+	h.preamble = jget_str(ev, "preamble");
+	copy_str(txt.sni, sizeof(txt.sni), jget_str(ev, "sni"));
+	h.sni = txt.sni;
 	json_array_foreach(json_object_get(ev, "alpn"), i, v) {
-		if (t->n_alpn < TLS_MAX_ALPN && json_is_string(v))
-			copy_str(t->alpn[t->n_alpn++], sizeof(t->alpn[0]), json_string_value(v));
+		if (h.n_alpn < REP_MAX_ALPN && json_is_string(v)) {
+			copy_str(txt.alpn[h.n_alpn], sizeof(txt.alpn[0]), json_string_value(v));
+			h.alpn[h.n_alpn] = txt.alpn[h.n_alpn];
+			h.n_alpn++;
+		}
 	}
-	copy_str(t->ja3, sizeof(t->ja3), jget_str(ev, "ja3"));
-	copy_str(t->ja3s, sizeof(t->ja3s), jget_str(ev, "ja3s"));
-	t->version = version_code(jget_str(ev, "version"), &ok);
-	t->have_server_hello = ok;
-	t->server_version = t->version;
-	t->cipher = cipher_code(rp, jget_str(ev, "cipher"));
-	t->resumed = json_is_true(json_object_get(ev, "resumed"));
-	t->certificates_visible = json_is_true(json_object_get(ev, "certificates_visible"));
-	t->decrypted = json_is_true(json_object_get(ev, "decrypted"));
-	t->decrypt_error = jget_str(ev, "decrypt_error");
-	fill_chain(rp, json_object_get(ev, "server_chain"), &t->server_chain, t->ts_us);
-	fill_chain(rp, json_object_get(ev, "client_chain"), &t->client_chain, t->ts_us);
+	copy_str(txt.ja3, sizeof(txt.ja3), jget_str(ev, "ja3"));
+	copy_str(txt.ja3s, sizeof(txt.ja3s), jget_str(ev, "ja3s"));
+	h.ja3 = txt.ja3;
+	h.ja3s = txt.ja3s;
+	h.server_hello = tls_version_code(jget_str(ev, "version"), &h.version);
+	/* A name we do not know was a number we did not know either: 0, as
+	 * before this run. */
+	if (!tls_cipher_code(jget_str(ev, "cipher"), &h.cipher))
+		h.cipher = 0;
+	h.resumed = json_is_true(json_object_get(ev, "resumed"));
+	h.certificates_visible = json_is_true(json_object_get(ev, "certificates_visible"));
+	h.decrypted = json_is_true(json_object_get(ev, "decrypted"));
+	h.decrypt_error = jget_str(ev, "decrypt_error");
+	fill_chain(rp, json_object_get(ev, "server_chain"), &h.server_chain, h.ts_us);
+	fill_chain(rp, json_object_get(ev, "client_chain"), &h.client_chain, h.ts_us);
 	uint64_t cert_us;
 	if (parse_iso(jget_str(ev, "server_chain_ts"), &cert_us))
-		t->server_chain.ts_us = cert_us;
+		h.server_chain.ts_us = cert_us;
 	if (json_is_true(json_object_get(ev, "server_chain_truncated"))) {
-		t->server_chain.present = true;
-		t->server_chain.truncated = true;
+		h.server_chain.present = true;
+		h.server_chain.truncated = true;
 	}
-	json_array_foreach(json_object_get(ev, "alerts"), i, v) {
-		if (t->n_alerts == TLS_MAX_ALERTS)
-			break;
-		struct tls_alert *a = &t->alerts[t->n_alerts];
-		const char *level = jget_str(v, "level");
-		int d = alert_code(jget_str(v, "description"));
-		a->from = !strcmp(jget_str(v, "from") ? jget_str(v, "from") : "", "client")
-			  ? TLS_FROM_CLIENT : TLS_FROM_SERVER;
-		a->encrypted = level && !strcmp(level, "encrypted");
-		a->level = level && !strcmp(level, "fatal") ? 2 : level && !strcmp(level, "warning") ? 1 : 0;
-		a->description = d < 0 ? 0 : (uint8_t)d;
-		if (!parse_iso(jget_str(v, "ts"), &a->ts_us))
-			a->ts_us = t->server_chain.ts_us > t->ts_us ? t->server_chain.ts_us : t->ts_us;
-		if (a->encrypted || d >= 0)
-			t->n_alerts++;
-	}
-	h.tls = t;
+	replay_alerts(&h, json_object_get(ev, "alerts"));
 	h.app = jget_str(ev, "app");
 	json_array_foreach(json_object_get(ev, "dpi_risks"), i, v) {
-		if (h.n_risks < 16 && json_is_string(v))
+		if (h.n_risks < REP_MAX_RISKS && json_is_string(v))
 			h.risks[h.n_risks++] = json_string_value(v);
 	}
 	rep_handshake(rp->r, &h);
 	rp->handshakes++;
-	free(t);
 }
 
 /* A --cert pseudo-server of the earlier run: its file, role and chain. */
@@ -467,12 +434,12 @@ static void replay_server(struct replay *rp, json_t *ev)
 	snprintf(s->role_reason, sizeof(s->role_reason), "--cert %s=%s (from --events %s)",
 		 rep_role_name(role), file, rp->path);
 	json_array_foreach(json_object_get(ev, "chains"), i, ch) {
-		struct rep_cert *certs[TLS_MAX_CHAIN];
+		struct rep_cert *certs[REP_MAX_CHAIN];
 		unsigned n = 0;
 		json_array_foreach(json_object_get(ch, "certificates"), j, sha) {
 			const char *h = json_string_value(sha);
 			struct rep_cert *c = is_sha1_hex(h) ? rep_map_get(&rp->certs, h, 40) : NULL;
-			if (c && n < TLS_MAX_CHAIN)
+			if (c && n < REP_MAX_CHAIN)
 				certs[n++] = c;
 		}
 		if (n)
@@ -551,12 +518,6 @@ bool rep_replay_events_fp(struct rep *r, FILE *f, const char *path, char *err, s
 		if (!rp.handshakes && !ls.bad)
 			fprintf(stderr, "certtrace: --events %s: no \"tls\" events\n", path);
 	}
-	for (size_t i = 0; i < rp.ciphers.n; i++) {
-		struct cipher_name *c = rp.ciphers.v[i];
-		free(c->name);
-		free(c);
-	}
-	rep_vec_clear(&rp.ciphers);
 	rep_map_clear(&rp.certs);
 	return ok;
 }
@@ -604,7 +565,7 @@ static struct base_server *base_server_get(struct rep_baseline *b, const struct 
 		return NULL;
 	}
 	if (!rep_map_put(&b->servers, key, (size_t)klen, s)) {
-		b->server_list.n--;
+		rep_vec_pop(&b->server_list);
 		free(s);
 		return NULL;
 	}
@@ -638,11 +599,11 @@ static void baseline_event(void *ctx, json_t *ev)
 		memcpy(c->sha1, sha1, 41);
 		copy_str(c->thumbprint, sizeof(c->thumbprint), jget_str(ev, "thumbprint"));
 		copy_str(c->aki, sizeof(c->aki), jget_str(ev, "aki"));
-		c->subject = rep_strdup(jget_str(ev, "subject"));
-		c->issuer = rep_strdup(jget_str(ev, "issuer"));
+		c->subject = str_dup(jget_str(ev, "subject"));
+		c->issuer = str_dup(jget_str(ev, "issuer"));
 		if (!rep_vec_push(&b->cert_list, c) || !rep_map_put(&b->certs, sha1, 40, c)) {
 			if (b->cert_list.n && b->cert_list.v[b->cert_list.n - 1] == c)
-				b->cert_list.n--;
+				rep_vec_pop(&b->cert_list);
 			free(c->subject);
 			free(c->issuer);
 			free(c);
@@ -664,7 +625,7 @@ static void baseline_event(void *ctx, json_t *ev)
 		if (!s)
 			return;
 		if (!s->name)
-			s->name = rep_strdup(jget_str(ev, "name"));
+			s->name = str_dup(jget_str(ev, "name"));
 		if (rep_role_parse(jget_str(ev, "role") ? jget_str(ev, "role") : "", &role))
 			s->role = role;
 		json_array_foreach(json_object_get(ev, "chains"), i, ch)
