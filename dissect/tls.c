@@ -7,7 +7,9 @@
  * recognised: held bytes are scanned for the first record), RECORDS (the
  * record layer, tls_record.c, which hands handshake bytes to
  * tls_handshake.c and the messages to tls_hello.c and tls_cert.c) and IDLE
- * (nothing more of interest).  tls_int.h says which file holds what.
+ * (nothing more of interest).  A direction in RECORDS whose TLS rides in
+ * another protocol's framing (OpenVPN) reads through its carrier
+ * (tls_ovpn.c) first.  tls_int.h says which file holds what.
  *
  * The dissection ends (TLS_DONE) when both directions are past
  * ChangeCipherSpec, when a TLS 1.3 ServerHello is seen and there are no
@@ -23,9 +25,11 @@
  *
  * Memory: the only allocations per handshake are the held bytes while
  * detecting, one message buffer per direction for a message cut by a
- * boundary, a record buffer per direction for TLS 1.3 with keys, the DER
- * copied out of Certificate/CertificateRequest, and the MD5 contexts; all
- * but the DER go at tls_finish(), so a finished flow costs its session.
+ * boundary, the certificate being gathered, a record buffer per direction
+ * for TLS 1.3 with keys, an OpenVPN packet buffer, the DER copied out of
+ * Certificate/CertificateRequest, and the MD5 contexts; all but the DER go
+ * at tls_finish(), so a finished flow costs its session.  The caps on them
+ * are in tls.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,8 +73,8 @@ bool tls_is_tls13(uint16_t version)
 void tls_side_release(struct tls_side *sd)
 {
 	buf_free(&sd->hold);
-	buf_free(&sd->msg);
-	sd->msg_store = NULL;
+	tls_msg_release(sd);
+	tls_ovpn_release(sd);
 	free(sd->rec_buf);
 	sd->rec_buf = NULL;
 	tls_aead_free(&sd->aead);
@@ -80,6 +84,11 @@ void tls_finish(struct tls_conn *c, enum tls_status st, const char *reason)
 {
 	if (c->finished)
 		return;
+	/* A Certificate message still open (stopped by an alert, or a bad
+	 * record, elsewhere): the certificates that came are a cut chain. */
+	for (int dir = 0; dir < 2; dir++)
+		if (c->side[dir].in_msg && c->side[dir].msg_stream)
+			tls_cert_cut(c, dir);
 	c->finished = true;
 	c->s.status = st;
 	if (reason)
@@ -153,7 +162,10 @@ enum tls_verdict tls_feed(struct tls_conn *c, enum tls_dir dir,
 
 	switch (c->side[dir].mode) {
 	case TLS_SIDE_RECORDS:
-		tls_records(c, dir, p, n, ts_us);
+		if (c->side[dir].carrier == TLS_CARRIER_OPENVPN)
+			tls_ovpn_feed(c, dir, p, n, ts_us);
+		else
+			tls_records(c, dir, p, n, ts_us);
 		break;
 	case TLS_SIDE_IDLE:
 		break;

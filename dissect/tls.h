@@ -4,13 +4,20 @@
  *
  * The capture room hands each direction's bytes, in order, to tls_feed().
  * The dissector recognises TLS by content (a ClientHello at the start of the
- * client's bytes, or after a cleartext STARTTLS/CONNECT/SOCKS preamble within
- * the first TLS_DETECT_WINDOW bytes), parses records and handshake messages
+ * client's bytes, or after a cleartext STARTTLS/CONNECT/SOCKS/RDP preamble,
+ * or inside OpenVPN's control channel, within the first TLS_DETECT_WINDOW
+ * bytes), parses records and handshake messages
  * through the bounded reader (lib/reader.h), and fills a struct tls_session.
  * It knows nothing of packets, Lync or Exchange.
  *
- * Memory: a conn buffers at most one incomplete handshake message per
- * direction (TLS_MAX_MSG_BYTES); DER of certificates is copied out once.
+ * Memory: a conn holds, per direction, at most one incomplete message it
+ * parses whole (TLS_MAX_MSG_BYTES) or one incomplete certificate
+ * (TLS_MAX_CERT_BYTES): a Certificate message, up to the 2^24 - 1 bytes
+ * the protocol allows, is read certificate by certificate as it arrives
+ * and never buffered whole.  DER of certificates is copied out once.  The
+ * caps are listed with their values below; at any of them the dissection
+ * stops with status TRUNCATED and a reason "... over the N KiB cap", never
+ * MALFORMED: the input may be valid, certtrace chose not to hold it.
  *
  * TLS 1.3 hides everything after the ServerHello.  A conn made with
  * tls_conn_new_with_keys() looks the ClientHello random up in a key log
@@ -53,11 +60,54 @@ enum {
 	TLS_HS_CERTIFICATE_STATUS = 22,
 };
 
-#define TLS_DETECT_WINDOW   (16 * 1024)   /* bytes of client preamble searched */
-#define TLS_MAX_MSG_BYTES   (256 * 1024)  /* one handshake message, at most */
-#define TLS_MAX_CHAIN       32            /* certificates in one chain */
-#define TLS_MAX_ALERTS      8
-#define TLS_MAX_ALPN        8
+/* RFC 8446 6 / IANA "TLS Alerts": the ones the report reasons about;
+ * tls_alert_name() has the whole table. */
+enum {
+	TLS_ALERT_LEVEL_WARNING = 1,
+	TLS_ALERT_LEVEL_FATAL = 2,
+};
+
+enum {
+	TLS_ALERT_HANDSHAKE_FAILURE = 40,
+	TLS_ALERT_BAD_CERTIFICATE = 42,
+	TLS_ALERT_UNSUPPORTED_CERTIFICATE = 43,
+	TLS_ALERT_CERTIFICATE_REVOKED = 44,
+	TLS_ALERT_CERTIFICATE_EXPIRED = 45,
+	TLS_ALERT_CERTIFICATE_UNKNOWN = 46,
+	TLS_ALERT_UNKNOWN_CA = 48,
+	TLS_ALERT_PROTOCOL_VERSION = 70,
+};
+
+/*
+ * Caps.  Each bounds what one conn (or, the last, the whole process) holds;
+ * what happens at each is said beside it.
+ */
+/* Bytes held per direction while no TLS is recognised (a preamble is
+ * looked for in them).  Past it: that direction stops being searched; a
+ * flow with no TLS found by then is TLS_NOT_TLS. */
+#define TLS_DETECT_WINDOW   (16 * 1024)
+/* One ClientHello, ServerHello, CertificateRequest or EncryptedExtensions,
+ * which are parsed whole (the protocol keeps each under 132 KiB).  Past
+ * it: TRUNCATED, "... over the 256 KiB cap".  Other messages have no cap:
+ * Certificate is streamed, the rest are counted past unread. */
+#define TLS_MAX_MSG_BYTES   (256 * 1024)
+/* One certificate of a Certificate message (the zeek corpus has a valid
+ * one of 339,000 bytes, with 10,000 names).  Past it: TRUNCATED, the
+ * certificates before it kept, the chain marked truncated,
+ * "... over the 1024 KiB cap". */
+#define TLS_MAX_CERT_BYTES  (1024 * 1024)
+/* The DER of one chain together.  Past it: as for one certificate. */
+#define TLS_MAX_CHAIN_BYTES (4 * 1024 * 1024)
+/* Certificates in one chain.  Past it: MALFORMED (the protocol sets no
+ * limit, but no real chain comes near it; said "more than 32 ..."). */
+#define TLS_MAX_CHAIN       32
+/* Bytes held by all conns of the process together for messages and
+ * certificates not yet whole (the conns of every worker thread share it).
+ * Past it: the conn that needed more stops TRUNCATED, "... over the
+ * 262144 KiB cap on bytes buffered by all flows"; the others go on. */
+#define TLS_MAX_BUFFERED_BYTES (256u * 1024 * 1024)
+#define TLS_MAX_ALERTS      8             /* alerts kept; later ones dropped */
+#define TLS_MAX_ALPN        8             /* ClientHello ALPN names kept */
 #define TLS_MAX_CA_NAMES    64            /* CertificateRequest DNs kept */
 
 struct kl_store;
@@ -75,7 +125,8 @@ enum tls_verdict {
 enum tls_status {
 	TLS_ST_IN_PROGRESS = 0,
 	TLS_ST_COMPLETE,     /* both sides past ChangeCipherSpec, or TLS 1.3 keys in use */
-	TLS_ST_TRUNCATED,    /* input ended or a gap fell inside the handshake */
+	TLS_ST_TRUNCATED,    /* input ended or a gap fell inside the handshake,
+			      * or a cap (above) stopped it; see reason */
 	TLS_ST_MALFORMED,    /* a length or field that cannot be; see reason */
 };
 
@@ -111,8 +162,11 @@ struct tls_session {
 					* "FTP AUTH TLS", "IRC STARTTLS", "XMPP STARTTLS",
 					* "LDAP StartTLS", "PostgreSQL SSLRequest",
 					* "MySQL SSL", "HTTP CONNECT", "SOCKS4",
-					* "SOCKS4a", "SOCKS5", "cleartext preamble"
-					* (other text, then a ClientHello), or NULL */
+					* "SOCKS4a", "SOCKS5", "RDP" (after the X.224
+					* Connection Request/Confirm), "OpenVPN" (the
+					* records ride in its TCP control channel),
+					* "cleartext preamble" (other text, then a
+					* ClientHello), or NULL */
 
 	/* ClientHello */
 	bool have_client_hello;

@@ -10,7 +10,9 @@
  * (tls_preamble.c) for a cleartext preamble we know ends in TLS.  Once one
  * says YES, each direction is scanned from where its skip() says for the
  * 11 bytes a TLS record carrying a ClientHello (ServerHello, or a server
- * alert) must start with, and the record layer starts there.  Binary junk,
+ * alert) must start with, and the record layer starts there; after an
+ * entry with a carrier (OpenVPN) the record layer starts at once, reading
+ * through the carrier, which knows where the records are.  Binary junk,
  * HTTP requests and the like are refused on their first bytes, so most
  * non-TLS flows cost one look.
  *
@@ -159,7 +161,8 @@ size_t tls_text_len(struct reader r)
 /* ------------------------------------------------------------------ */
 /* Starting the record layer                                           */
 
-/* Hands the held bytes from `off` on to the record layer. */
+/* Hands the held bytes from `off` on to the record layer (through the
+ * direction's carrier, when it has one). */
 static void tls_start_records(struct tls_conn *c, int dir, uint32_t off, uint64_t ts)
 {
 	struct tls_side *sd = &c->side[dir];
@@ -168,8 +171,12 @@ static void tls_start_records(struct tls_conn *c, int dir, uint32_t off, uint64_
 	buf_init(&sd->hold, TLS_DETECT_WINDOW);
 	sd->mode = TLS_SIDE_RECORDS;
 	c->tls = true;
-	if (off < buf_len(&held))
-		tls_records(c, dir, buf_bytes(&held) + off, buf_len(&held) - off, ts);
+	if (off < buf_len(&held)) {
+		if (sd->carrier == TLS_CARRIER_OPENVPN)
+			tls_ovpn_feed(c, dir, buf_bytes(&held) + off, buf_len(&held) - off, ts);
+		else
+			tls_records(c, dir, buf_bytes(&held) + off, buf_len(&held) - off, ts);
+	}
 	buf_free(&held);
 }
 
@@ -215,7 +222,8 @@ enum tls_det {
 	TLS_DET_PREAMBLE,       /* preamble named; scan from from[] */
 };
 
-static enum tls_det tls_detect(struct tls_conn *c, uint32_t from[2])
+static enum tls_det tls_detect(struct tls_conn *c, uint32_t from[2],
+			       const struct tls_recogniser **entry)
 {
 	struct tls_held h;
 	uint8_t first = 0;
@@ -257,6 +265,7 @@ static enum tls_det tls_detect(struct tls_conn *c, uint32_t from[2])
 		case TLS_MATCH_YES:
 			c->s.preamble = r->name;
 			r->skip(&h, from);
+			*entry = r;
 			return TLS_DET_PREAMBLE;
 		}
 	}
@@ -267,9 +276,10 @@ static enum tls_det tls_detect(struct tls_conn *c, uint32_t from[2])
 static void tls_detect_and_start(struct tls_conn *c, uint64_t ts)
 {
 	struct tls_side *cs = &c->side[TLS_FROM_CLIENT], *ss = &c->side[TLS_FROM_SERVER];
+	const struct tls_recogniser *entry = NULL;
 	uint32_t from[2];
 
-	switch (tls_detect(c, from)) {
+	switch (tls_detect(c, from, &entry)) {
 	case TLS_DET_MORE:
 		return;
 	case TLS_DET_NOT:
@@ -299,6 +309,18 @@ static void tls_detect_and_start(struct tls_conn *c, uint64_t ts)
 		tls_start_records(c, TLS_FROM_SERVER, 0, ts);
 		return;
 	case TLS_DET_PREAMBLE:
+		if (entry->carrier != TLS_CARRIER_NONE) {
+			/* The records start where the carrier's framing does. */
+			if (!tls_ovpn_start(cs) || !tls_ovpn_start(ss)) {
+				c->tls = true;
+				tls_malformed(c, "out of memory for the OpenVPN framing");
+				return;
+			}
+			tls_start_records(c, TLS_FROM_CLIENT, from[TLS_FROM_CLIENT], ts);
+			if (!c->finished)
+				tls_start_records(c, TLS_FROM_SERVER, from[TLS_FROM_SERVER], ts);
+			return;
+		}
 		cs->mode = TLS_SIDE_SEEK;
 		cs->seek_from = from[TLS_FROM_CLIENT];
 		ss->mode = TLS_SIDE_SEEK;

@@ -66,8 +66,18 @@ static void tls_ext_types_add(struct tls_ext_types *t, struct reader type)
 bool tls_parse_extensions(struct reader block, const struct tls_ext_want *want, size_t n_want,
 			  struct tls_ext_types *types)
 {
-	for (size_t i = 0; i < n_want; i++)
+	/* The wanted types below 64 as bits: most extensions of a hello are
+	 * not wanted, and are then passed with one test. */
+	uint64_t low = 0;
+	bool high = false;
+
+	for (size_t i = 0; i < n_want; i++) {
 		want[i].out->present = false;
+		if (want[i].type < 64)
+			low |= (uint64_t)1 << want[i].type;
+		else
+			high = true;
+	}
 	while (rd_left(&block)) {
 		struct reader type_bytes, body;
 		uint16_t type;
@@ -77,6 +87,8 @@ bool tls_parse_extensions(struct reader block, const struct tls_ext_want *want, 
 		if (types)
 			tls_ext_types_add(types, type_bytes);
 		rd_u16(&type_bytes, &type);
+		if (type < 64 ? !(low >> type & 1) : !high)
+			continue;
 		for (size_t i = 0; i < n_want; i++) {
 			if (want[i].type == type) {
 				if (!want[i].out->present) {

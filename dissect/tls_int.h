@@ -9,6 +9,9 @@
  *   tls_preamble.c  the recogniser table: one entry per cleartext preamble
  *                   (STARTTLS, SSLRequest, CONNECT, SOCKS, ...) with its
  *                   match and skip functions beside what it recognises
+ *   tls_rdp.c       the RDP entry's functions (X.224 before TLS)
+ *   tls_ovpn.c      the OpenVPN entry's functions, and the carrier that
+ *                   unwraps the records from its control channel
  *   tls_record.c    the record layer: framing (tls_take), alerts,
  *                   ChangeCipherSpec, TLS 1.3 records opened with tls_aead
  *   tls_handshake.c handshake messages framed out of the records' bodies and
@@ -109,6 +112,12 @@ enum tls_cmd {
 	TLS_CMD_LDAP,           /* ExtendedRequest 1.3.6.1.4.1.1466.20037 */
 };
 
+/* A framing the TLS records are carried in, below the record layer. */
+enum tls_carrier {
+	TLS_CARRIER_NONE = 0,           /* records straight on the stream */
+	TLS_CARRIER_OPENVPN,            /* OpenVPN's TCP control channel */
+};
+
 /* What a recogniser remembers between the feeds of one flow. */
 struct tls_preamble_state {
 	enum tls_cmd cmd;
@@ -117,6 +126,36 @@ struct tls_preamble_state {
 					 * the answer comes after */
 	uint32_t tag_off, tag_len;      /* IMAP: the command's tag, in the
 					 * client's held bytes */
+	uint8_t ovpn_hmac_bytes;        /* OpenVPN: tls-auth HMAC size, 0: none */
+};
+
+/* A Certificate message read as it arrives (tls_cert.c): each entry is
+ * copied out when it is whole, so no more than one certificate is ever
+ * gathered per direction. */
+struct tls_cert_stream {
+	bool active;                    /* a Certificate message is open */
+	bool skip;                      /* a second chain in clear: counted past */
+	uint8_t step;                   /* the field being read (tls_cert.c) */
+	uint32_t msg_left;              /* message bytes not yet read */
+	uint32_t list_left;             /* certificate_list bytes not yet read */
+	uint8_t field[3];               /* a length field cut by a boundary */
+	uint32_t field_have;
+	uint32_t skip_left;             /* context or extension bytes to pass */
+	uint8_t *blob;                  /* the entry being gathered, or NULL */
+	uint32_t blob_len, blob_have;
+};
+
+/* OpenVPN's TCP framing of its control channel (tls_ovpn.c), per direction;
+ * a packet is at most 2^16 - 1 bytes, so is its buffer. */
+#define TLS_OVPN_MAX_PACKET_BYTES 65535
+struct tls_ovpn {
+	uint8_t len_bytes[2];
+	uint32_t len_have;
+	uint32_t pkt_len;               /* of the packet being read, 0: none */
+	struct buf pkt;                 /* a packet cut by a boundary */
+	uint8_t *pkt_store;
+	uint32_t pkt_have;
+	uint32_t next_msg_id;           /* message packet-id of the next payload */
 };
 
 struct tls_side {
@@ -149,8 +188,11 @@ struct tls_side {
 	unsigned msg_type;
 	uint32_t msg_len, msg_have;
 	uint64_t msg_ts;
+	bool msg_stream;                /* a Certificate: read as it arrives */
 	struct buf msg;                 /* a kept message cut by a boundary */
 	uint8_t *msg_store;             /* room for it in msg, while gathering */
+	size_t msg_charged;             /* bytes of msg counted in the budget */
+	struct tls_cert_stream cert;
 
 	bool saw_certificate;
 	bool saw_hello_done;
@@ -163,6 +205,11 @@ struct tls_side {
 	uint8_t aad[TLS_RECORD_HDR_BYTES];   /* the record header: additional data */
 	uint8_t *rec_buf;               /* a record cut by feeds, then its plaintext */
 	uint32_t rec_have;
+
+	/* A framing below the records (a tls_recogniser's carrier); its
+	 * state is allocated only for a flow that has one. */
+	enum tls_carrier carrier;
+	struct tls_ovpn *ovpn;
 };
 
 struct tls_conn {
@@ -221,6 +268,9 @@ struct tls_recogniser {
 	/* After YES: where each direction's scan for its first record starts
 	 * (offsets into c and s).  NULL for entries that only refuse. */
 	void (*skip)(const struct tls_held *h, uint32_t from[2]);
+	/* The framing the records come in from there: with a carrier, each
+	 * direction goes to the record layer through it at once (no scan). */
+	enum tls_carrier carrier;
 };
 
 extern const struct tls_recogniser tls_recognisers[];
@@ -256,6 +306,24 @@ bool tls_msg_open(struct tls_conn *c, int dir, unsigned type, uint32_t len, uint
 void tls_msg_take(struct tls_conn *c, int dir, struct reader *in);
 /* The capture stops inside a Certificate message: keep what arrived whole. */
 void tls_cut_certificate(struct tls_conn *c, int dir);
+/* Frees a direction's message buffer (and certificate in progress). */
+void tls_msg_release(struct tls_side *sd);
+
+/*
+ * The process-wide budget (TLS_MAX_BUFFERED_BYTES) for bytes held for
+ * messages and certificates not yet whole, shared by all conns of all
+ * threads.  take: false, nothing taken, when n does not fit.
+ */
+bool tls_budget_take(size_t n);
+void tls_budget_give(size_t n);
+size_t tls_budget_used(void);
+size_t tls_budget_max(void);
+/* For tests: a smaller budget (0 puts back TLS_MAX_BUFFERED_BYTES). */
+void tls_budget_set_max(size_t max_bytes);
+/* Stops the dissection at a cap: TRUNCATED, with reason_buf saying
+ * "... over the N KiB cap"; the chain of `dir` cut, when one is open. */
+void tls_over_cap(struct tls_conn *c, int dir, const char *what, uint64_t size,
+		  uint64_t cap_bytes, const char *whose_cap);
 
 /* ------------------------------------------------------------------ */
 /* tls_hello.c: hellos and extensions                                  */
@@ -323,10 +391,30 @@ void tls_encrypted_extensions_msg(struct tls_conn *c, struct reader body);
 /* ------------------------------------------------------------------ */
 /* tls_cert.c                                                          */
 
-/* `partial`: cut by a gap or the end; the entries that arrived whole count. */
-void tls_certificate_msg(struct tls_conn *c, int dir, struct reader body, uint64_t ts,
-			 bool partial);
+/* A Certificate message of msg_len bytes opens, its bytes arrive (at most
+ * what is left of it), it ends; or the capture cuts it (the entries that
+ * arrived whole stay, the chain is marked truncated). */
+void tls_cert_begin(struct tls_conn *c, int dir, uint32_t msg_len, uint64_t ts);
+void tls_cert_data(struct tls_conn *c, int dir, struct reader piece);
+void tls_cert_end(struct tls_conn *c, int dir);
+void tls_cert_cut(struct tls_conn *c, int dir);
+/* Frees an entry being gathered (its budget given back). */
+void tls_cert_release(struct tls_side *sd);
 void tls_certificate_request_msg(struct tls_conn *c, struct reader body);
+
+/* ------------------------------------------------------------------ */
+/* tls_rdp.c, tls_ovpn.c: recognisers that live beside their protocol  */
+
+enum tls_match tls_rdp_match(struct tls_held *h);
+void tls_rdp_skip(const struct tls_held *h, uint32_t from[2]);
+
+enum tls_match tls_ovpn_match(struct tls_held *h);
+void tls_ovpn_skip(const struct tls_held *h, uint32_t from[2]);
+/* The stream of a direction whose records ride in OpenVPN packets. */
+void tls_ovpn_feed(struct tls_conn *c, int dir, const uint8_t *p, size_t n, uint64_t ts);
+/* The carrier's state for a direction; false when memory runs out. */
+bool tls_ovpn_start(struct tls_side *sd);
+void tls_ovpn_release(struct tls_side *sd);
 
 /* ------------------------------------------------------------------ */
 /* tls_ja3.c                                                           */

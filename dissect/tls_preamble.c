@@ -14,6 +14,12 @@
  * claims its bytes first (LDAP's 0x30 before the text protocols, for one).
  * Adding a preamble is adding its two functions here and one entry below.
  *
+ * Two entries keep their functions in files of their own, beside the
+ * protocol they read: RDP (tls_rdp.c) and OpenVPN (tls_ovpn.c).  OpenVPN
+ * is no preamble but a framing below TLS; its entry is recognised the same
+ * way and names a carrier, the framing the record layer then reads
+ * through, instead of a place where the records start on the stream.
+ *
  * Every function reads the held bytes through lib/reader.h.  Recognisers
  * that must remember something between feeds (the client's STARTTLS-like
  * command, how much the server had said by then) keep it in the conn's
@@ -758,23 +764,26 @@ static void cleartext_skip(const struct tls_held *h, uint32_t from[2])
 /* The table, in the order the entries are asked                       */
 
 const struct tls_recogniser tls_recognisers[] = {
-	{ "cleartext preamble", server_banner_match, server_banner_skip },
-	{ "PostgreSQL SSLRequest", pgsql_match, pgsql_skip },
-	{ "MySQL SSL", mysql_match, mysql_skip },
-	{ "SOCKS4a", socks4a_match, socks4_skip },
-	{ "SOCKS4", socks4_match, socks4_skip },
-	{ "SOCKS5", socks5_match, socks5_skip },
-	{ "LDAP StartTLS", ldap_match, command_skip },
+	{ "cleartext preamble", server_banner_match, server_banner_skip, TLS_CARRIER_NONE },
+	{ "PostgreSQL SSLRequest", pgsql_match, pgsql_skip, TLS_CARRIER_NONE },
+	{ "MySQL SSL", mysql_match, mysql_skip, TLS_CARRIER_NONE },
+	{ "SOCKS4a", socks4a_match, socks4_skip, TLS_CARRIER_NONE },
+	{ "SOCKS4", socks4_match, socks4_skip, TLS_CARRIER_NONE },
+	{ "SOCKS5", socks5_match, socks5_skip, TLS_CARRIER_NONE },
+	{ "RDP", tls_rdp_match, tls_rdp_skip, TLS_CARRIER_NONE },   /* tls_rdp.c */
+	/* Not a preamble: the records ride in OpenVPN packets (tls_ovpn.c). */
+	{ "OpenVPN", tls_ovpn_match, tls_ovpn_skip, TLS_CARRIER_OPENVPN },
+	{ "LDAP StartTLS", ldap_match, command_skip, TLS_CARRIER_NONE },
 	/* The text protocols: binary was claimed above or is refused. */
-	{ "HTTP or SSH in clear", plain_request_match, NULL },
-	{ "HTTP CONNECT", connect_match, connect_skip },
-	{ "SMTP STARTTLS", smtp_match, starttls_skip },
-	{ "IRC STARTTLS", irc_match, starttls_skip },
-	{ "IMAP STARTTLS", imap_match, imap_skip },
-	{ "POP3 STLS", pop3_match, pop3_skip },
-	{ "FTP AUTH TLS", ftp_match, ftp_skip },
-	{ "XMPP STARTTLS", xmpp_match, xmpp_skip },
-	{ "cleartext preamble", cleartext_match, cleartext_skip },
+	{ "HTTP or SSH in clear", plain_request_match, NULL, TLS_CARRIER_NONE },
+	{ "HTTP CONNECT", connect_match, connect_skip, TLS_CARRIER_NONE },
+	{ "SMTP STARTTLS", smtp_match, starttls_skip, TLS_CARRIER_NONE },
+	{ "IRC STARTTLS", irc_match, starttls_skip, TLS_CARRIER_NONE },
+	{ "IMAP STARTTLS", imap_match, imap_skip, TLS_CARRIER_NONE },
+	{ "POP3 STLS", pop3_match, pop3_skip, TLS_CARRIER_NONE },
+	{ "FTP AUTH TLS", ftp_match, ftp_skip, TLS_CARRIER_NONE },
+	{ "XMPP STARTTLS", xmpp_match, xmpp_skip, TLS_CARRIER_NONE },
+	{ "cleartext preamble", cleartext_match, cleartext_skip, TLS_CARRIER_NONE },
 };
 
 const size_t tls_n_recognisers = sizeof(tls_recognisers) / sizeof(tls_recognisers[0]);

@@ -6,7 +6,8 @@
  *
  * Framing: every unit that may arrive in pieces — a 5-byte record header
  * (2 bytes for an SSLv2-compatible ClientHello), a 4-byte handshake header,
- * a message, a protected record — goes through one helper, tls_take(),
+ * a message, a protected record, a certificate, an OpenVPN packet — goes
+ * through one helper, tls_take(),
  * which hands the unit out in place when it is whole in the input and
  * gathers it otherwise, saying how many bytes it still needs.
  *

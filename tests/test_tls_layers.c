@@ -111,7 +111,8 @@ Test(tls_recogniser, table_names_are_the_documented_preambles)
 	static const char *const documented[] = {
 		"SMTP STARTTLS", "IMAP STARTTLS", "POP3 STLS", "FTP AUTH TLS", "IRC STARTTLS",
 		"XMPP STARTTLS", "LDAP StartTLS", "PostgreSQL SSLRequest", "MySQL SSL",
-		"HTTP CONNECT", "SOCKS4", "SOCKS4a", "SOCKS5", "cleartext preamble",
+		"HTTP CONNECT", "SOCKS4", "SOCKS4a", "SOCKS5", "RDP", "OpenVPN",
+		"cleartext preamble",
 	};
 
 	for (size_t i = 0; i < sizeof(documented) / sizeof(documented[0]); i++)
