@@ -72,70 +72,65 @@ static const char *span_find_last(struct span s, const char *limit, const char *
 
 /* ---- the codes a phone logs ------------------------------------------------------- */
 
-enum phone_class {
-	PC_NONE, PC_UNTRUSTED, PC_NAME, PC_DATE, PC_REVOCATION, PC_WRONG_USAGE,
-	PC_CERT, PC_CHANNEL,
-};
-
 struct phone_code {
 	uint32_t value;
 	const char *name;
 	const char *meaning;
-	enum phone_class cls;
+	enum rep_phone_class cls;
 };
 
 /* WinINet (wininet.h) and WinHTTP (winhttp.h) share the 12000 range; where
  * they differ both names are given. */
 static const struct phone_code win32_codes[] = {
-	{ 12002, "ERROR_INTERNET_TIMEOUT", "the request timed out", PC_NONE },
-	{ 12007, "ERROR_INTERNET_NAME_NOT_RESOLVED", "the server name could not be resolved (DNS)", PC_NONE },
-	{ 12029, "ERROR_INTERNET_CANNOT_CONNECT", "the TCP connection to the server failed", PC_NONE },
-	{ 12030, "ERROR_INTERNET_CONNECTION_ABORTED", "the connection with the server was ended", PC_CHANNEL },
-	{ 12031, "ERROR_INTERNET_CONNECTION_RESET", "the connection with the server was reset", PC_CHANNEL },
+	{ 12002, "ERROR_INTERNET_TIMEOUT", "the request timed out", PHONE_NONE },
+	{ 12007, "ERROR_INTERNET_NAME_NOT_RESOLVED", "the server name could not be resolved (DNS)", PHONE_NONE },
+	{ 12029, "ERROR_INTERNET_CANNOT_CONNECT", "the TCP connection to the server failed", PHONE_NONE },
+	{ 12030, "ERROR_INTERNET_CONNECTION_ABORTED", "the connection with the server was ended", PHONE_CHANNEL },
+	{ 12031, "ERROR_INTERNET_CONNECTION_RESET", "the connection with the server was reset", PHONE_CHANNEL },
 	{ 12037, "ERROR_INTERNET_SEC_CERT_DATE_INVALID",
-	  "the server certificate has expired or is not yet valid", PC_DATE },
+	  "the server certificate has expired or is not yet valid", PHONE_DATE },
 	{ 12038, "ERROR_INTERNET_SEC_CERT_CN_INVALID",
-	  "the host name in the url is not among the certificate's names", PC_NAME },
+	  "the host name in the url is not among the certificate's names", PHONE_NAME },
 	{ 12044, "ERROR_INTERNET_CLIENT_AUTH_CERT_NEEDED",
-	  "the server asked for a client certificate", PC_NONE },
+	  "the server asked for a client certificate", PHONE_NONE },
 	{ 12045, "ERROR_INTERNET_INVALID_CA",
 	  "the certificate chain ends in a CA the device does not trust (a Lync phone trusts the "
 	  "CA that issued its FE pool's certificate, a fixed list of public roots and the CAs "
-	  "added with New-CsWebTrustedCACertificate)", PC_UNTRUSTED },
-	{ 12055, "ERROR_INTERNET_SEC_CERT_ERRORS", "the server certificate has errors", PC_CERT },
+	  "added with New-CsWebTrustedCACertificate)", PHONE_UNTRUSTED },
+	{ 12055, "ERROR_INTERNET_SEC_CERT_ERRORS", "the server certificate has errors", PHONE_CERT },
 	{ 12056, "ERROR_INTERNET_SEC_CERT_NO_REV",
-	  "the certificate's revocation status could not be checked", PC_REVOCATION },
+	  "the certificate's revocation status could not be checked", PHONE_REVOCATION },
 	{ 12057, "ERROR_INTERNET_SEC_CERT_REV_FAILED",
-	  "the revocation check failed (no reachable CRL distribution point)", PC_REVOCATION },
+	  "the revocation check failed (no reachable CRL distribution point)", PHONE_REVOCATION },
 	{ 12157, "ERROR_INTERNET_SECURITY_CHANNEL_ERROR",
-	  "the TLS channel could not be set up (SChannel error)", PC_CHANNEL },
-	{ 12169, "ERROR_INTERNET_SEC_INVALID_CERT", "the server certificate is invalid", PC_CERT },
-	{ 12170, "ERROR_INTERNET_SEC_CERT_REVOKED", "the server certificate has been revoked", PC_NONE },
+	  "the TLS channel could not be set up (SChannel error)", PHONE_CHANNEL },
+	{ 12169, "ERROR_INTERNET_SEC_INVALID_CERT", "the server certificate is invalid", PHONE_CERT },
+	{ 12170, "ERROR_INTERNET_SEC_CERT_REVOKED", "the server certificate has been revoked", PHONE_NONE },
 	{ 12175, "ERROR_WINHTTP_SECURE_FAILURE (WinINet: ERROR_INTERNET_DECODING_FAILED)",
 	  "WinHTTP: one or more errors in the server certificate; WinINet: content decoding failed",
-	  PC_CERT },
+	  PHONE_CERT },
 	{ 12179, "ERROR_WINHTTP_SECURE_CERT_WRONG_USAGE",
-	  "the certificate is not valid for server authentication", PC_WRONG_USAGE },
+	  "the certificate is not valid for server authentication", PHONE_WRONG_USAGE },
 };
 
 /* HRESULTs of certificate trouble (winerror.h); HRESULT_FROM_WIN32 of the
  * codes above (0x8007xxxx) is looked up there. */
 static const struct phone_code hresults[] = {
-	{ 0x80004005, "E_FAIL", "unspecified failure", PC_NONE },
-	{ 0x80070005, "E_ACCESSDENIED", "access denied", PC_NONE },
-	{ 0x80090322, "SEC_E_WRONG_PRINCIPAL", "the target name does not match the certificate", PC_NAME },
-	{ 0x80090325, "SEC_E_UNTRUSTED_ROOT", "the certificate chain was issued by an untrusted authority", PC_UNTRUSTED },
-	{ 0x80090326, "SEC_E_ILLEGAL_MESSAGE", "the peer sent a TLS message that could not be understood", PC_CHANNEL },
-	{ 0x80090327, "SEC_E_CERT_UNKNOWN", "an unknown error occurred while processing the certificate", PC_CERT },
-	{ 0x80090328, "SEC_E_CERT_EXPIRED", "the received certificate has expired", PC_DATE },
-	{ 0x80090349, "SEC_E_CERT_WRONG_USAGE", "the certificate is not valid for the requested usage", PC_WRONG_USAGE },
-	{ 0x80092012, "CRYPT_E_NO_REVOCATION_CHECK", "the revocation function could not check revocation", PC_REVOCATION },
-	{ 0x80092013, "CRYPT_E_REVOCATION_OFFLINE", "the revocation server was offline", PC_REVOCATION },
-	{ 0x800b0101, "CERT_E_EXPIRED", "a certificate in the chain is outside its validity period", PC_DATE },
-	{ 0x800b0109, "CERT_E_UNTRUSTEDROOT", "the chain ends in a root that is not trusted", PC_UNTRUSTED },
-	{ 0x800b010a, "CERT_E_CHAINING", "the chain could not be built to a trusted root", PC_UNTRUSTED },
-	{ 0x800b010f, "CERT_E_CN_NO_MATCH", "the certificate's name does not match the host", PC_NAME },
-	{ 0x800b0110, "CERT_E_WRONG_USAGE", "the certificate is not valid for the requested usage", PC_WRONG_USAGE },
+	{ 0x80004005, "E_FAIL", "unspecified failure", PHONE_NONE },
+	{ 0x80070005, "E_ACCESSDENIED", "access denied", PHONE_NONE },
+	{ 0x80090322, "SEC_E_WRONG_PRINCIPAL", "the target name does not match the certificate", PHONE_NAME },
+	{ 0x80090325, "SEC_E_UNTRUSTED_ROOT", "the certificate chain was issued by an untrusted authority", PHONE_UNTRUSTED },
+	{ 0x80090326, "SEC_E_ILLEGAL_MESSAGE", "the peer sent a TLS message that could not be understood", PHONE_CHANNEL },
+	{ 0x80090327, "SEC_E_CERT_UNKNOWN", "an unknown error occurred while processing the certificate", PHONE_CERT },
+	{ 0x80090328, "SEC_E_CERT_EXPIRED", "the received certificate has expired", PHONE_DATE },
+	{ 0x80090349, "SEC_E_CERT_WRONG_USAGE", "the certificate is not valid for the requested usage", PHONE_WRONG_USAGE },
+	{ 0x80092012, "CRYPT_E_NO_REVOCATION_CHECK", "the revocation function could not check revocation", PHONE_REVOCATION },
+	{ 0x80092013, "CRYPT_E_REVOCATION_OFFLINE", "the revocation server was offline", PHONE_REVOCATION },
+	{ 0x800b0101, "CERT_E_EXPIRED", "a certificate in the chain is outside its validity period", PHONE_DATE },
+	{ 0x800b0109, "CERT_E_UNTRUSTEDROOT", "the chain ends in a root that is not trusted", PHONE_UNTRUSTED },
+	{ 0x800b010a, "CERT_E_CHAINING", "the chain could not be built to a trusted root", PHONE_UNTRUSTED },
+	{ 0x800b010f, "CERT_E_CN_NO_MATCH", "the certificate's name does not match the host", PHONE_NAME },
+	{ 0x800b0110, "CERT_E_WRONG_USAGE", "the certificate is not valid for the requested usage", PHONE_WRONG_USAGE },
 };
 
 static const struct phone_code *lookup(const struct phone_code *t, size_t n, uint32_t v)
@@ -188,14 +183,14 @@ void rep_phone_describe(const struct rep_phone_error *e, struct rep_phone_words 
 	}
 }
 
-static enum phone_class error_class(const struct rep_phone_error *e)
+static enum rep_phone_class error_class(const struct rep_phone_error *e)
 {
 	const struct phone_code *c = e->win32 ? win32_code(e->win32) : NULL;
 
-	if (c && c->cls != PC_NONE)
+	if (c && c->cls != PHONE_NONE)
 		return c->cls;
 	c = e->hr ? hresult_code(e->hr) : NULL;
-	return c ? c->cls : PC_NONE;
+	return c ? c->cls : PHONE_NONE;
 }
 
 /* ---- small exact parsers over a span ---------------------------------------------- */
@@ -685,40 +680,6 @@ const struct rep_server *rep_phone_ews_server(const struct rep *r, const struct 
 	return NULL;
 }
 
-/* Finding codes that explain each kind of error, the likeliest cause first. */
-static const enum rep_code *explains(enum phone_class cls)
-{
-	static const enum rep_code untrusted[] = {
-		RC_ISSUER_MISMATCH, RC_SAME_DN_DIFFERENT_KEY, RC_SELF_SIGNED, RC_CHAIN_INCOMPLETE,
-		RC_POOL_ISSUER_SPLIT, RC_CLIENT_REJECTED_CERTIFICATE, RC_LOOKALIKE_CA_NAME,
-		RC_CERTIFICATE_CHANGED, RC_COUNT };
-	static const enum rep_code name[] = { RC_NAME_MISMATCH, RC_COUNT };
-	static const enum rep_code date[] = { RC_EXPIRED, RC_NOT_YET_VALID, RC_COUNT };
-	static const enum rep_code revocation[] = { RC_MISSING_CRL_DP, RC_COUNT };
-	static const enum rep_code usage[] = { RC_MISSING_SERVER_AUTH_EKU, RC_COUNT };
-	static const enum rep_code cert[] = {
-		RC_ISSUER_MISMATCH, RC_SAME_DN_DIFFERENT_KEY, RC_EXPIRED, RC_NOT_YET_VALID,
-		RC_NAME_MISMATCH, RC_SELF_SIGNED, RC_CHAIN_INCOMPLETE, RC_MISSING_SERVER_AUTH_EKU,
-		RC_CLIENT_REJECTED_CERTIFICATE, RC_PSS_SIGNATURE, RC_WEAK_KEY, RC_WEAK_SIGNATURE,
-		RC_COUNT };
-	static const enum rep_code channel[] = {
-		RC_HANDSHAKE_FAILED, RC_CLIENT_REJECTED_CERTIFICATE, RC_PSS_SIGNATURE,
-		RC_WEAK_KEY, RC_WEAK_SIGNATURE, RC_COUNT };
-	static const enum rep_code none[] = { RC_COUNT };
-
-	switch (cls) {
-	case PC_UNTRUSTED: return untrusted;
-	case PC_NAME: return name;
-	case PC_DATE: return date;
-	case PC_REVOCATION: return revocation;
-	case PC_WRONG_USAGE: return usage;
-	case PC_CERT: return cert;
-	case PC_CHANNEL: return channel;
-	case PC_NONE: break;
-	}
-	return none;
-}
-
 /* Is s one of the servers this error is about?  With a url: the server of
  * its host and port.  Without: the EWS servers of the same log, else any
  * Exchange server. */
@@ -742,14 +703,32 @@ static bool error_names_server(const struct rep *r, const struct rep_phone_error
 	return s->role == ROLE_EXCHANGE;
 }
 
+/* The first finding that explains e: the findings table ranks, per class of
+ * error, the codes that explain it (the likeliest first); the first code in
+ * that order with a finding on a server the error is about wins. */
+static struct rep_finding *explaining(const struct rep *r, const struct rep_phone_error *e,
+				      enum rep_phone_class cls, bool any_ews_seen)
+{
+	for (unsigned rank = 1; cls != PHONE_NONE && rank <= RC_COUNT; rank++) {
+		for (unsigned c = 0; c < RC_COUNT; c++) {
+			if (rep_finding_defs[c].explains[cls] != rank)
+				continue;
+			for (size_t j = 0; j < r->finding_list.n; j++) {
+				struct rep_finding *f = r->finding_list.v[j];
+				if (f->code == c && error_names_server(r, e, f->server, any_ews_seen))
+					return f;
+			}
+		}
+	}
+	return NULL;
+}
+
 void rep_phone_explain(struct rep *r)
 {
 	for (size_t i = 0; i < r->phone.errors.n; i++) {
 		struct rep_phone_error *e = r->phone.errors.v[i];
-		const enum rep_code *want = explains(error_class(e));
 		bool any_ews_seen = false;
 
-		e->explained_by = NULL;
 		e->via = e->host[0] ? "url" : NULL;
 		for (size_t k = 0; !e->host[0] && k < r->phone.ews.n; k++) {
 			const struct rep_phone_ews *w = r->phone.ews.v[k];
@@ -758,14 +737,6 @@ void rep_phone_explain(struct rep *r)
 		}
 		if (!e->host[0])
 			e->via = any_ews_seen ? "the log's EWS urls" : "the Exchange servers";
-		for (const enum rep_code *c = want; *c != RC_COUNT && !e->explained_by; c++) {
-			for (size_t j = 0; j < r->finding_list.n; j++) {
-				struct rep_finding *f = r->finding_list.v[j];
-				if (f->code == *c && error_names_server(r, e, f->server, any_ews_seen)) {
-					e->explained_by = f;
-					break;
-				}
-			}
-		}
+		e->explained_by = explaining(r, e, error_class(e), any_ews_seen);
 	}
 }

@@ -324,20 +324,9 @@ static json_t *server_event(const struct rep_server *s)
 	return ev;
 }
 
-static const char *names_key(enum rep_code code)
-{
-	switch (code) {
-	case RC_NAME_MISMATCH: return "sni";
-	case RC_CLIENT_REJECTED_CERTIFICATE:
-	case RC_HANDSHAKE_FAILED: return "alerts";
-	case RC_HANDSHAKE_TRUNCATED:
-	case RC_CERTIFICATES_HIDDEN: return "reasons";
-	default: return "names";
-	}
-}
-
 static json_t *finding_event(const struct rep_finding *f)
 {
+	const struct rep_finding_def *def = &rep_finding_defs[f->code];
 	json_t *o = json_object();
 	json_t *ev = json_object();
 	json_t *certs = json_array(), *hs = json_array();
@@ -350,7 +339,7 @@ static json_t *finding_event(const struct rep_finding *f)
 		return NULL;
 	}
 	json_object_set_new(o, "event", json_string("finding"));
-	json_object_set_new(o, "code", json_string(rep_codes[f->code].name));
+	json_object_set_new(o, "code", json_string(def->name));
 	json_object_set_new(o, "severity", json_string(rep_severity_name(f->severity)));
 	json_object_set_new(o, "server", server_ref(f->server));
 	json_object_set_new(o, "message", jstr(f->message));
@@ -373,7 +362,8 @@ static json_t *finding_event(const struct rep_finding *f)
 	json_object_set_new(ev, "handshakes", hs);
 	seen_fields(ev, &f->seen);
 	if (f->n_names)
-		json_object_set_new(ev, names_key(f->code), jstr_array(f->names, f->n_names));
+		json_object_set_new(ev, def->evidence_names ? def->evidence_names : "names",
+				    jstr_array(f->names, f->n_names));
 	for (unsigned i = 0; i < f->n_facts; i++)
 		json_object_set_new(ev, f->facts[i].key, jstr(f->facts[i].value));
 	json_object_set_new(o, "evidence", ev);
@@ -408,7 +398,7 @@ static json_t *phone_error_event(const struct rep_phone_error *e)
 	if (e->explained_by) {
 		const struct rep_finding *f = e->explained_by;
 		json_object_set_new(o, "explained_by", json_pack("{s:s,s:s,s:o,s:o}",
-			"code", rep_codes[f->code].name, "severity", rep_severity_name(f->severity),
+			"code", rep_finding_defs[f->code].name, "severity", rep_severity_name(f->severity),
 			"server", server_ref(f->server), "via", jstr(e->via)));
 	} else {
 		json_object_set_new(o, "explained_by", json_null());

@@ -151,7 +151,7 @@ static void print_finding(struct rep *r, const struct rep_finding *f)
 
 	fprintf(o, "%s%-8s%s %s%s%s  %s %s%s%s\n", sev_colour(r, f->severity),
 		rep_severity_name(f->severity), col(r, C_RESET), col(r, C_BOLD),
-		rep_codes[f->code].name, col(r, C_RESET), rep_role_name(f->server->role), name,
+		rep_finding_defs[f->code].name, col(r, C_RESET), rep_role_name(f->server->role), name,
 		*name ? " " : "", rep_server_addr(f->server, addr, sizeof(addr)));
 	print_indented(o, "  ", f->message);
 	if (f->seen.count) {
@@ -226,7 +226,7 @@ static void print_phone_log(struct rep *r)
 			char addr[300];
 			const char *name = e->host[0] ? e->host : rep_server_name(f->server);
 			fprintf(o, " %s\u2190 %s%s%s on %s%s(%s)\n", sev_colour(r, f->severity),
-				rep_codes[f->code].name, col(r, C_RESET), "", name, *name ? " " : "",
+				rep_finding_defs[f->code].name, col(r, C_RESET), "", name, *name ? " " : "",
 				rep_server_addr(f->server, addr, sizeof(addr)));
 		} else {
 			fprintf(o, " %s\u2190 no finding explains it%s\n", col(r, C_DIM), col(r, C_RESET));
@@ -304,7 +304,7 @@ void rep_text_finish(struct rep *r, const struct rep_capture_stats *st)
 	const char *name = rep_server_name(top->server);
 	fprintf(o, "%sverdict: %u critical, %u warning, %u info%s; first: %s on %s%s%s%s\n",
 		sev_colour(r, top->severity), crit, warn, info, col(r, C_RESET),
-		rep_codes[top->code].name, name, *name ? " " : "",
+		rep_finding_defs[top->code].name, name, *name ? " " : "",
 		rep_server_addr(top->server, addr, sizeof(addr)),
 		r->status ? " (exit 1)" : "");
 }

@@ -154,11 +154,32 @@ enum rep_code {
 	RC_COUNT
 };
 
-struct rep_code_info {
-	const char *name;
-	enum rep_severity severity;
+/* What kind of failure a phone logged (phonelog.c classifies its codes). */
+enum rep_phone_class {
+	PHONE_NONE, PHONE_UNTRUSTED, PHONE_NAME, PHONE_DATE, PHONE_REVOCATION,
+	PHONE_WRONG_USAGE, PHONE_CERT, PHONE_CHANNEL, PHONE_CLASSES
 };
-extern const struct rep_code_info rep_codes[RC_COUNT];
+
+struct rep_finding;
+struct rep_say;                        /* what the words start from (findings.c) */
+/* One of a finding's texts, malloc'd (NULL when out of memory). */
+typedef char *rep_words_fn(const struct rep_finding *f, const struct rep_say *say);
+
+/* A row of the findings table (findings.c): everything that defines a code. */
+struct rep_finding_def {
+	const char *name;              /* "issuer-mismatch" */
+	enum rep_severity severity;
+	const char *title;             /* a few words: what is wrong */
+	rep_words_fn *describe;        /* the message: one sentence a person can act on */
+	rep_words_fn *symptom;         /* what clients show; NULL: symptom_text */
+	rep_words_fn *remedy;          /* what to run; NULL: remedy_text */
+	const char *symptom_text, *remedy_text;
+	const char *evidence_names;    /* jsonl evidence key of its names; NULL "names" */
+	unsigned char explains[PHONE_CLASSES];   /* rank among the findings that explain
+						  * a phone error of that class, 1 first;
+						  * 0 does not */
+};
+extern const struct rep_finding_def rep_finding_defs[RC_COUNT];
 
 struct rep_fact {
 	const char *key;               /* static */
@@ -337,8 +358,9 @@ void rep_finding_set_fact(struct rep_finding *f, const char *key, const char *fm
 void rep_findings_sort(struct rep *r);
 void rep_findings_free(struct rep *r);
 
-/* remedy.c: message, symptom and remedy for each finding */
-void rep_finding_describe(struct rep *r, struct rep_finding *f);
+/* findings.c: message, symptom and remedy from the finding's row */
+void rep_finding_describe(struct rep_finding *f);
+const char *rep_severity_name(enum rep_severity s);
 
 /* renderers */
 void rep_jsonl_handshake(struct rep *r, struct rep_server *s, const struct rep_handshake *h,
@@ -351,7 +373,6 @@ void rep_dot_finish(struct rep *r);
 
 /* report.c: helpers the renderers share */
 void rep_iso_us(uint64_t ts_us, char *buf, size_t len);   /* ...T14:50:27.214000Z */
-const char *rep_severity_name(enum rep_severity s);
 char *rep_strdup(const char *s);
 char *rep_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A whole file (at most max_bytes) NUL-terminated; NULL with err. */

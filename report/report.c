@@ -61,17 +61,6 @@ void rep_iso_us(uint64_t ts_us, char *buf, size_t len)
 		 (unsigned)(ts_us % 1000000));
 }
 
-const char *rep_severity_name(enum rep_severity s)
-{
-	switch (s) {
-	case REP_INFO: return "info";
-	case REP_WARNING: return "warning";
-	case REP_CRITICAL: return "critical";
-	case REP_NEVER: return "never";
-	}
-	return "?";
-}
-
 /* ---- option files ------------------------------------------------------------------ */
 
 uint8_t *rep_read_file(const char *path, size_t max_bytes, size_t *len, char *err, size_t errlen)

@@ -65,29 +65,6 @@
 
 #include "report/rep_int.h"
 
-const struct rep_code_info rep_codes[RC_COUNT] = {
-	[RC_ISSUER_MISMATCH] = { "issuer-mismatch", REP_CRITICAL },
-	[RC_SAME_DN_DIFFERENT_KEY] = { "same-dn-different-key", REP_CRITICAL },
-	[RC_LOOKALIKE_CA_NAME] = { "lookalike-ca-name", REP_WARNING },
-	[RC_CLIENT_REJECTED_CERTIFICATE] = { "client-rejected-certificate", REP_CRITICAL },
-	[RC_HANDSHAKE_FAILED] = { "handshake-failed", REP_WARNING },
-	[RC_EXPIRED] = { "expired", REP_CRITICAL },
-	[RC_NOT_YET_VALID] = { "not-yet-valid", REP_CRITICAL },
-	[RC_NAME_MISMATCH] = { "name-mismatch", REP_CRITICAL },
-	[RC_CHAIN_INCOMPLETE] = { "chain-incomplete", REP_WARNING },
-	[RC_POOL_ISSUER_SPLIT] = { "pool-issuer-split", REP_WARNING },
-	[RC_WEAK_KEY] = { "weak-key", REP_WARNING },
-	[RC_WEAK_SIGNATURE] = { "weak-signature", REP_WARNING },
-	[RC_SELF_SIGNED] = { "self-signed", REP_WARNING },
-	[RC_CERTIFICATES_HIDDEN] = { "certificates-hidden", REP_INFO },
-	[RC_RESUMED_NO_CERT] = { "resumed-no-cert", REP_INFO },
-	[RC_HANDSHAKE_TRUNCATED] = { "handshake-truncated", REP_WARNING },
-	[RC_MISSING_SERVER_AUTH_EKU] = { "missing-server-auth-eku", REP_WARNING },
-	[RC_MISSING_CRL_DP] = { "missing-crl-dp", REP_WARNING },
-	[RC_CERTIFICATE_CHANGED] = { "certificate-changed", REP_WARNING },
-	[RC_PSS_SIGNATURE] = { "pss-signature", REP_WARNING },
-};
-
 /* ---- the findings table -------------------------------------------------------- */
 
 struct rep_finding *rep_finding_get(struct rep *r, enum rep_code code,
@@ -108,7 +85,7 @@ struct rep_finding *rep_finding_get(struct rep *r, enum rep_code code,
 		return NULL;
 	f->order = (unsigned)r->finding_list.n;
 	f->code = code;
-	f->severity = rep_codes[code].severity;
+	f->severity = rep_finding_defs[code].severity;
 	f->server = s;
 	f->cert = cert;
 	if (cert)
@@ -987,7 +964,7 @@ void rep_rules_finish(struct rep *r)
 	rep_baseline_rules(r);
 
 	for (size_t i = 0; i < r->finding_list.n; i++)
-		rep_finding_describe(r, r->finding_list.v[i]);
+		rep_finding_describe(r->finding_list.v[i]);
 	rep_findings_sort(r);
 
 	X509_STORE_free(rr.store);
