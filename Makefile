@@ -3,12 +3,18 @@
 #   make            build ./certtrace
 #   make run        check/install dependencies, build, analyse the seed sample
 #   make test       dependencies, unit tests (normal + ASan/UBSan), golden, corpus
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (binary, manual, completion, the
+#                  systemd unit, its sysusers.d user, logrotate, /etc/default)
+#   make deb        the Debian package, built by dpkg-buildpackage in build-deb/
+#   make test-deb   builds it, runs lintian, and runs the packaged binary
+#   make test-unitfile  systemd-analyze verify/security on the unit, sysusers,
+#                  logrotate; the unit's capability set against a live capture
 #   make fuzz       libFuzzer targets (clang) in build-fuzz/, FUZZ_SECONDS each
 #   make fuzz-regress  replay tests/fuzz/regressions/ without libFuzzer (gcc)
 #   make test-valgrind the unit tests under valgrind (slow; not in make test)
 #   make bench     speed and memory against a bare libpcap loop, tcpdump, ndpiReader,
 #                  tshark, ssldump (tests/bench/; SMALL=1 for the ~100 MB capture)
+#   make bench-json the JSON writer (lib/json.h) against jansson, ns per tls event
 #
 # Variables: SANITIZE=1 (ASan+UBSan build in build-san/), WERROR=1 (CI),
 # BUILD=dir (object directory; lets several builds share one tree).
@@ -55,11 +61,14 @@ FUZZ_OBJS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/
 FUZZ_SECONDS ?= 60
 FUZZ_CC  ?= clang
 
+# The real-world corpora (read in place, never copied here; a plain clone
+# has none and the suites that need them say they skipped).
 CORPUS   ?= ../shared/corpus/real
+CORPUS2  ?= ../shared/corpus2/real
 SEED_PCAP := pcaps/seed-issuer-mismatch.pcap
 
 .PHONY: all deps run test unit test-unit test-san test-golden test-field test-corpus test-flows test-live test-regen golden \
-        install clean fuzz fuzz-build fuzz-regress test-valgrind bench
+        install clean fuzz fuzz-build fuzz-regress test-valgrind bench deb test-deb test-unitfile bench-json
 
 all: certtrace
 
@@ -102,6 +111,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-field
 	@$(MAKE) --no-print-directory test-corpus
 	@$(MAKE) --no-print-directory test-flows
+	@$(MAKE) --no-print-directory test-unitfile
 	@$(MAKE) --no-print-directory test-live
 	@$(MAKE) --no-print-directory test-regen
 
@@ -121,8 +131,10 @@ golden: certtrace
 test-field: certtrace
 	@sh tests/field.sh ./certtrace
 
+# Chains against tshark over both corpora (JOBS files at a time, default
+# the number of CPUs).
 test-corpus: certtrace
-	@sh tests/corpus.sh ./certtrace $(CORPUS)
+	@sh tests/corpus.sh ./certtrace $(CORPUS) $(CORPUS2)
 
 # --debug-flows reassembly figures against tshark's sequence numbers, one
 # capture per link type and reassembly case.
@@ -131,10 +143,13 @@ FLOW_FILES := $(addprefix $(CORPUS)/,zeek/client-certificate.pcap ndpi/ftp-start
 	arkime/socks4-https.pcap ndpi/6in4tunnel.pcap arkime/pppoe.pcap \
 	ndpi/ja3_lots_of_cipher_suites.pcap zeek/irc-starttls.pcap zeek/pop3-starttls.pcap \
 	zeek/ml-dsa-44-cert.pcap) \
+	$(addprefix $(CORPUS2)/,arkime/tls-alpn-h2.pcap ndpi/gaijin_mobile_mixed.pcap \
+	zeek/pppoe-over-qinq.pcap suricata-verify/bug-7264-tcp-3whs-ack-data-tls-01/input.pcap \
+	arkime/arkime_synthetic.pcap pcapplusplus/pcapng-example.pcapng) \
 	pcaps/out-of-order-retransmit.pcap pcaps/vlan.pcap pcaps/qinq.pcap pcaps/sll2.pcap \
 	pcaps/ipv6.pcap pcaps/pool-issuer-split.pcapng
 test-flows: certtrace
-	@python3 tests/flows.py ./certtrace $(FLOW_FILES)
+	@python3 tests/flows.py --optional $(CORPUS) --optional $(CORPUS2) ./certtrace $(FLOW_FILES)
 
 # make-pcaps.sh run again gives captures with the same findings (root).
 test-regen: certtrace
@@ -182,14 +197,78 @@ test-valgrind: $(BUILD)/tests/unit $(BUILD)/certtrace
 bench: certtrace
 	@SMALL=$(SMALL) bash tests/bench/run.sh ./certtrace
 
+# One tls-shaped event through jansson (as render_jsonl.c does) and through
+# lib/json.h, checked to be the same bytes, then timed (not in make test).
+bench-json: $(BUILD)/bench/jsonw-bench
+	@$(BUILD)/bench/jsonw-bench $(BENCH_ARGS)
+
+$(BUILD)/bench/jsonw-bench: $(BUILD)/tests/bench/jsonw-bench.o $(BUILD)/libcerttrace.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Where make install puts things.  systemd and systemd-sysusers read
+# /usr/local/lib as well as /usr/lib, so the unit and the user follow PREFIX;
+# logrotate reads only /etc/logrotate.d.  The unit names the binary by its
+# installed path (contrib/ says /usr/bin, Debian's); /etc/default/certtrace
+# holds the options every instance takes (CERTTRACE_OPTS).  debian/rules installs
+# with PREFIX=/usr UNITDIR=/lib/systemd/system (bookworm's unit directory).
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR  ?= /etc
+
 install: certtrace
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 certtrace $(DESTDIR)$(PREFIX)/bin/certtrace
-	if [ -f certtrace.1 ]; then install -m 644 certtrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
-	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
-	install -m 644 contrib/certtrace.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/certtrace
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(COMPLETIONDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+		$(DESTDIR)$(SYSCONFDIR)/default
+	install -m 755 certtrace $(DESTDIR)$(BINDIR)/certtrace
+	install -m 644 certtrace.1 $(DESTDIR)$(MANDIR)/man1/certtrace.1
+	install -m 644 contrib/certtrace.bash-completion $(DESTDIR)$(COMPLETIONDIR)/certtrace
+	sed 's|^ExecStart=/usr/bin/certtrace |ExecStart=$(BINDIR)/certtrace |' 'contrib/certtrace@.service' \
+		> '$(DESTDIR)$(UNITDIR)/certtrace@.service'
+	chmod 644 '$(DESTDIR)$(UNITDIR)/certtrace@.service'
+	install -m 644 contrib/certtrace.sysusers $(DESTDIR)$(SYSUSERSDIR)/certtrace.conf
+	install -m 644 contrib/certtrace.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/certtrace
+	@# The options file is the admin's: a second make install leaves it alone.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/certtrace ] || \
+		install -m 644 contrib/certtrace.default $(DESTDIR)$(SYSCONFDIR)/default/certtrace
+
+# The unit, logrotate and sysusers files as installed (tests/service.sh).
+test-unitfile: certtrace
+	@sh tests/service.sh ./certtrace
+
+# The Debian package, by dpkg-buildpackage in a copy of the tree (the files git
+# tracks, or all but the builds outside git) so that the package's clean step
+# (make clean) leaves this tree's builds alone.  The .deb, its -dbgsym,
+# .buildinfo and .changes end in DEB_DIR.  DEB_BUILD_OPTIONS=nocheck skips
+# the Criterion suite the build runs otherwise.
+DEB_DIR ?= build-deb
+DEB_BUILD_OPTIONS ?= parallel=2
+deb:
+	@sh tests/deps.sh deb
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src/certtrace
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z -c -o --exclude-standard | tar --null --ignore-failed-read -T - -cf -; \
+	else \
+		tar --exclude=./build --exclude='./build-*' --exclude='./$(DEB_DIR)' --exclude=./certtrace \
+		    --exclude=./.git -cf - .; \
+	fi | tar -xf - -C $(DEB_DIR)/src/certtrace
+	cd $(DEB_DIR)/src/certtrace && DEB_BUILD_OPTIONS='$(DEB_BUILD_OPTIONS)' nice dpkg-buildpackage -us -uc -b
+	mv $(DEB_DIR)/src/certtrace*_* $(DEB_DIR)/
+	rm -rf $(DEB_DIR)/src
+	@ls -l $(DEB_DIR)
+
+# Builds the package (DEB_BUILD_OPTIONS as for make deb), then tests/deb.sh:
+# lintian, the files it holds, and the packaged binary on the seed capture.
+test-deb:
+	@$(MAKE) --no-print-directory deb
+	@sh tests/deb.sh $(DEB_DIR)
 
 clean:
 	rm -rf build build-san build-* certtrace
 
--include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(BUILD)/certtrace.d
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(BUILD)/certtrace.d \
+         $(BUILD)/tests/bench/jsonw-bench.d

@@ -75,6 +75,8 @@ struct run {
 	struct kl_store *keys;         /* --keylog and pcapng secrets */
 	int dlt;
 	struct rep_capture_stats st;
+	struct cap_encap_counts encaps;
+	char truncated_file[256];      /* the first input cut inside its last record */
 	uint64_t handshakes;
 	uint64_t malformed;
 	const char *first_malformed;
@@ -619,9 +621,11 @@ static void on_frame(void *user, const struct cap_frame *fr)
 	run->st.bytes += fr->len;
 	if (fr->caplen < fr->len)
 		run->st.truncated_packets++;
-	switch (cap_decode(run->dlt, fr, &p, &why)) {
+	enum cap_decode_result dr = cap_decode(fr->dlt, fr, &p, &why);
+	cap_encap_count(&run->encaps, p.encaps);
+	switch (dr) {
 	case CAP_TCP:
-		if (flow_table_packet(run->flows, &p) && run->dump && run->dlt == run->dump_dlt)
+		if (flow_table_packet(run->flows, &p) && run->dump && fr->dlt == run->dump_dlt)
 			pcap_dump((u_char *)run->dump, fr->hdr, fr->data);
 		break;
 	case CAP_FRAGMENT:
@@ -698,13 +702,24 @@ static bool drain_source(struct run *run, struct cap_source *src)
 	for (;;) {
 		int n = cap_next_batch(src, BATCH, on_frame, run);
 		status_update(run, false);
-		if (n == -1 || stop_requested)
+		if (n == -1 || stop_requested) {
+			/* A cut-off last record is common (a capture copied while
+			 * being written): a warning, and what was read counts. */
+			if (n == -1 && cap_truncated(src)) {
+				if (run->o->verbose >= 0)
+					fprintf(stderr, "certtrace: warning: %s\n", cap_truncated(src));
+				if (!run->truncated_file[0]) {
+					snprintf(run->truncated_file, sizeof run->truncated_file, "%s",
+						 cap_name(src));
+					run->st.truncated_file = run->truncated_file;
+				}
+			}
 			return true;
+		}
 		if (n == -2) {
-			/* A cut-off last record is common (a capture killed mid-write):
-			 * say so and keep what was read. */
+			/* Damaged in the middle: what was read is reported, exit 2. */
 			fprintf(stderr, "certtrace: %s\n", cap_error(src));
-			return true;
+			return false;
 		}
 	}
 }
@@ -790,20 +805,13 @@ static bool load_keylogs(struct run *run, char *err, size_t errlen)
 	return true;
 }
 
-/* The TLS key logs a pcapng file carries (libpcap skips those blocks). */
-static void pcapng_secrets(struct run *run, const char *path)
+/* A pcapng Decryption Secrets Block, as the reader meets it: before the
+ * packets after it, so their handshakes find the keys. */
+static void on_secrets(void *user, uint32_t type, const uint8_t *p, size_t n)
 {
-	char err[512];
-	if (strcmp(path, "-") == 0)
-		return;
-	if (!run->keys && !(run->keys = kl_store_new()))
-		return;
-	int n = kl_load_pcapng(run->keys, path, err, sizeof err);
-	if (n < 0 && run->o->verbose >= 0)
-		fprintf(stderr, "certtrace: %s; its secrets are not used\n", err);
-	else if (n > 0 && run->o->verbose > 0)
-		fprintf(stderr, "certtrace: %s: %d Decryption Secrets Block%s read\n", path, n,
-			n == 1 ? "" : "s");
+	struct run *run = user;
+	if (type == CAP_SECRETS_TLS_KEYLOG && run->keys)
+		kl_add_dsb(run->keys, p, n);
 }
 
 static void fill_stats(struct run *run)
@@ -813,6 +821,11 @@ static void fill_stats(struct run *run)
 	run->st.tcp_flows = fc->flows;
 	run->st.evicted_flows = fc->evicted;
 	run->st.gaps = fc->gaps;
+	run->st.n_encaps = 0;
+	for (unsigned i = 0; i < CAP_ENCAP_COUNT && i < sizeof run->st.encaps / sizeof run->st.encaps[0]; i++) {
+		run->st.encaps[run->st.n_encaps].name = cap_encap_name((enum cap_encap)i);
+		run->st.encaps[run->st.n_encaps++].packets = run->encaps.packets[i];
+	}
 }
 
 int main(int argc, char **argv)
@@ -943,9 +956,12 @@ int main(int argc, char **argv)
 		run.src = NULL;
 		cap_close(src);
 	} else {
+		/* The store exists before the first packet: dissectors keep it. */
+		if (!run.keys)
+			run.keys = kl_store_new();
+		struct cap_offline_options oo = { on_secrets, &run };
 		for (unsigned i = 0; i < o.n_files && !stop_requested; i++) {
-			pcapng_secrets(&run, o.files[i]);
-			struct cap_source *src = cap_open_offline(o.files[i], err, sizeof err);
+			struct cap_source *src = cap_open_offline_with(o.files[i], &oo, err, sizeof err);
 			if (!src) {
 				fprintf(stderr, "certtrace: %s\n", err);
 				status = 2;
@@ -963,7 +979,8 @@ int main(int argc, char **argv)
 			if (run.dump && cap_linktype(src) != run.dump_dlt && o.verbose >= 0)
 				fprintf(stderr, "certtrace: %s: link type differs from the first "
 					"file's; its packets are not saved to -w\n", cap_name(src));
-			drain_source(&run, src);
+			if (!drain_source(&run, src))
+				status = 2;
 			status_update(&run, true);
 			run.src = NULL;
 			cap_close(src);

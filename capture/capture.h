@@ -27,6 +27,10 @@ struct cap_frame {                /* one packet as the source delivered it */
 	uint32_t len;             /* bytes on the wire */
 	const uint8_t *data;
 	const struct pcap_pkthdr *hdr;   /* for pcap_dump (-w) */
+	int dlt;                  /* link type of the interface it came from: a
+				   * pcapng file may hold several (DLT_ values) */
+	uint32_t snaplen;         /* that interface's snaplen, 0 if none is set */
+	uint32_t iface;           /* pcapng interface id; 0 for pcap and live */
 };
 
 struct cap_live_options {
@@ -41,32 +45,80 @@ struct cap_stats {
 	bool live;
 	uint64_t received, dropped, ifdropped;   /* pcap_stats, live only */
 	uint64_t file_bytes, file_offset;        /* offline progress */
+	uint64_t frames;                         /* offline: packets read so far */
 };
 
 typedef void (*cap_frame_fn)(void *user, const struct cap_frame *f);
 
+/* pcapng Decryption Secrets Block: secrets_type (CAP_SECRETS_TLS_KEYLOG for
+ * an NSS key log) and its bytes, valid during the call.  A file's DSBs are
+ * handed over as the reader meets them, so before the packets after them
+ * (editcap --inject-secrets writes them before the first packet). */
+#define CAP_SECRETS_TLS_KEYLOG 0x544c534bu   /* "TLSK" */
+typedef void (*cap_secrets_fn)(void *user, uint32_t secrets_type, const uint8_t *p,
+			       size_t n);
+
+struct cap_offline_options {
+	cap_secrets_fn secrets;   /* NULL: DSBs are skipped */
+	void *user;
+};
+
 struct cap_source;
 
-/* path "-" is standard input.  NULL with a one-line reason in err (naming the
- * file and, for a refused link type, pcap_datalink_val_to_name()). */
+/* path "-" is standard input.  pcap (micro- and nanosecond, both byte orders,
+ * the modified formats libpcap reads) and pcapng are read by our own reader
+ * (pcapfile.c).  NULL with a one-line reason in err (naming the file and, for
+ * a refused link type, its name). */
 struct cap_source *cap_open_offline(const char *path, char *err, size_t errlen);
+struct cap_source *cap_open_offline_with(const char *path, const struct cap_offline_options *o,
+					 char *err, size_t errlen);
 struct cap_source *cap_open_live(const struct cap_live_options *o, char *err,
 				 size_t errlen, char *warn, size_t warnlen);
 
 /* Up to `max` frames to fn.  Returns the number delivered (0: none ready on a
- * live source), -1 at the end of a file, -2 on a read error (cap_error). */
+ * live source), -1 at the end of a file (cap_truncated says whether it ended
+ * inside its last record), -2 when the file cannot be read on (cap_error names
+ * the file, the packet number and the byte offset where reading stopped). */
 int cap_next_batch(struct cap_source *s, int max, cap_frame_fn fn, void *user);
 void cap_break(struct cap_source *s);      /* safe from a signal handler */
 void cap_get_stats(struct cap_source *s, struct cap_stats *st);
+/* The link type of the first interface (of a pcapng file: each frame says its own). */
 int cap_linktype(const struct cap_source *s);
 pcap_t *cap_pcap(struct cap_source *s);     /* for pcap_dump_open (-w) */
 const char *cap_name(const struct cap_source *s);
 const char *cap_error(const struct cap_source *s);
+/* After -1: a one-line warning when the file ended inside its last record (a
+ * capture copied while it was being written), else NULL. */
+const char *cap_truncated(const struct cap_source *s);
 void cap_close(struct cap_source *s);
 
 bool cap_linktype_supported(int dlt);
 
 /* ---- decode ------------------------------------------------------------- */
+
+/* Tunnels and mirror encapsulations decode.c peels, as the summary names
+ * them (cap_encap_name).  VLAN tags, MPLS and PPPoE are link framing, not
+ * counted here. */
+enum cap_encap {
+	CAP_ENCAP_IP_IN_IP,       /* 4in4, 6in4, 4in6, 6in6 */
+	CAP_ENCAP_GRE,            /* GRE (RFC 2784/2890) with IP, PPP or Ethernet (0x6558) inside */
+	CAP_ENCAP_ERSPAN_I,       /* GRE 0x88BE without a sequence number: no header */
+	CAP_ENCAP_ERSPAN_II,      /* GRE 0x88BE, 8-byte ERSPAN header */
+	CAP_ENCAP_ERSPAN_III,     /* GRE 0x22EB, 12-byte header (+8 with the O bit) */
+	CAP_ENCAP_VXLAN,          /* UDP 4789 (RFC 7348) */
+	CAP_ENCAP_GENEVE,         /* UDP 6081 (RFC 8926) */
+	CAP_ENCAP_GTP_U,          /* UDP 2152, G-PDU (3GPP TS 29.281) */
+	CAP_ENCAP_CISCO_METADATA, /* ethertype 0x8909, Cisco TrustSec SGT */
+	CAP_ENCAP_COUNT
+};
+
+struct cap_encap_counts {         /* packets that went through each kind */
+	uint64_t packets[CAP_ENCAP_COUNT];
+};
+
+const char *cap_encap_name(enum cap_encap e);   /* "vxlan", "erspan_iii", ... */
+/* Adds one packet's cap_pkt.encaps to the counts (each kind once per packet). */
+void cap_encap_count(struct cap_encap_counts *c, uint16_t encaps);
 
 struct cap_pkt {                  /* a decoded TCP segment */
 	uint64_t ts_us;
@@ -80,6 +132,8 @@ struct cap_pkt {                  /* a decoded TCP segment */
 	uint32_t payload_wire_len;/* bytes the IP header says the segment carries */
 	const uint8_t *l3;        /* the innermost IP header (for nDPI) */
 	uint32_t l3_len;          /* IP bytes present, at most the IP length */
+	uint16_t encaps;          /* 1 << enum cap_encap for each kind peeled; set
+				   * whatever cap_decode returns */
 	const struct cap_frame *frame;
 };
 
@@ -167,6 +221,12 @@ const struct flow_counters *flow_table_counters(const struct flow_table *t);
 void flow_options_default(struct flow_options *o);
 
 /* What a consumer may ask of a flow. */
+/* Segments of the flow that the capture's snaplen cut (the frame's caplen
+ * under its length, and fewer payload bytes present than the IP header says),
+ * counted while the consumer is interested: read it in close() to tell "cut
+ * by the snaplen" from other gaps.  *snaplen (may be NULL) gets the snaplen of
+ * the interface the last of them came from, 0 when the file names none. */
+uint32_t flow_cut_packets(const struct flow *f, uint32_t *snaplen);
 void *flow_user(const struct flow *f);
 void flow_set_user(struct flow *f, void *user);
 bool flow_syn_seen(const struct flow *f);

@@ -2,10 +2,11 @@
  * decode.c — from a link-layer frame to a TCP segment, through the bounded
  * reader.
  *
- * Link types: Ethernet (with any stack of 802.1Q / 802.1ad tags, PPPoE
- * sessions and MPLS labels), Linux cooked v1 and v2, BSD NULL/LOOP, raw IP.
- * IP: v4 with options, v6 with its extension-header chain; tunnels of IP in
- * IP (6in4, 4in4, 4in6, 6in6) and GRE are followed to the innermost TCP.
+ * Link types: Ethernet (with any stack of 802.1Q / 802.1ad tags, Cisco
+ * MetaData (SGT) headers, PPPoE sessions and MPLS labels), Linux cooked v1
+ * and v2, BSD NULL/LOOP, raw IP.  IP: v4 with options, v6 with its
+ * extension-header chain; IP in IP (6in4, 4in4, 4in6, 6in6) is followed here,
+ * GRE, ERSPAN and the UDP tunnels in tunnel.c, to the innermost TCP.
  *
  * Two decisions worth knowing:
  * - The payload length comes from the IP header's length, never from caplen:
@@ -20,63 +21,117 @@
 #include <string.h>
 
 #include "capture/capture.h"
+#include "capture/decode.h"
 #include "lib/reader.h"
 
-enum {
-	ETH_IPV4 = 0x0800, ETH_IPV6 = 0x86dd, ETH_VLAN = 0x8100, ETH_QINQ = 0x88a8,
-	ETH_QINQ_OLD = 0x9100, ETH_PPPOE_SESSION = 0x8864, ETH_MPLS = 0x8847,
-	ETH_MPLS_MC = 0x8848,
-	PPP_IPV4 = 0x0021, PPP_IPV6 = 0x0057,
-	MAX_ENCAP_DEPTH = 8,
+enum { MAX_TAG_HOPS = 16 };
+
+static const char *const encap_names[CAP_ENCAP_COUNT] = {
+	[CAP_ENCAP_IP_IN_IP] = "ip_in_ip",
+	[CAP_ENCAP_GRE] = "gre",
+	[CAP_ENCAP_ERSPAN_I] = "erspan_i",
+	[CAP_ENCAP_ERSPAN_II] = "erspan_ii",
+	[CAP_ENCAP_ERSPAN_III] = "erspan_iii",
+	[CAP_ENCAP_VXLAN] = "vxlan",
+	[CAP_ENCAP_GENEVE] = "geneve",
+	[CAP_ENCAP_GTP_U] = "gtp_u",
+	[CAP_ENCAP_CISCO_METADATA] = "cisco_metadata",
 };
 
-static enum cap_decode_result decode_ip(struct reader *r, unsigned depth,
-					struct cap_pkt *out, const char **why);
+const char *cap_encap_name(enum cap_encap e)
+{
+	return (unsigned)e < CAP_ENCAP_COUNT ? encap_names[e] : "unknown";
+}
 
-static enum cap_decode_result malformed(const char **why, const char *reason)
+void cap_encap_count(struct cap_encap_counts *c, uint16_t encaps)
+{
+	for (unsigned i = 0; encaps && i < CAP_ENCAP_COUNT; i++, encaps >>= 1)
+		c->packets[i] += encaps & 1;
+}
+
+enum cap_decode_result dec_malformed(const char **why, const char *reason)
 {
 	*why = reason;
 	return CAP_MALFORMED;
 }
 
-/* An ethertype-dispatched payload: tags, PPPoE and MPLS are peeled here. */
-static enum cap_decode_result decode_ethertype(struct reader *r, uint16_t type,
-					       unsigned depth, struct cap_pkt *out,
-					       const char **why)
+enum cap_decode_result dec_ppp(struct reader *r, unsigned depth, struct cap_pkt *out,
+			       const char **why)
 {
-	for (unsigned hops = 0; hops < 16; hops++) {
+	uint8_t b0, b1;
+	uint16_t proto;
+	/* Address and control (0xff 0x03) unless compressed away (RFC 1661 6.6). */
+	if (rd_peek_u8(r, 0, &b0) && rd_peek_u8(r, 1, &b1) && b0 == 0xff && b1 == 0x03)
+		rd_skip(r, 2);
+	if (!rd_peek_u8(r, 0, &b0))
+		return dec_malformed(why, "PPP header cut short");
+	if (b0 & 1) {             /* protocol field compression: one byte */
+		rd_skip(r, 1);
+		proto = b0;
+	} else if (!rd_u16(r, &proto)) {
+		return dec_malformed(why, "PPP header cut short");
+	}
+	if (proto == PPP_IPV4 || proto == PPP_IPV6)
+		return dec_ip(r, depth, out, why);
+	return CAP_NOT_TCP;
+}
+
+/* An ethertype-dispatched payload: tags, Cisco MetaData, PPPoE and MPLS are
+ * peeled here. */
+enum cap_decode_result dec_ethertype(struct reader *r, uint16_t type, unsigned depth,
+				     struct cap_pkt *out, const char **why)
+{
+	for (unsigned hops = 0; hops < MAX_TAG_HOPS; hops++) {
 		switch (type) {
 		case ETH_IPV4:
 		case ETH_IPV6:
-			return decode_ip(r, depth, out, why);
+			return dec_ip(r, depth, out, why);
 		case ETH_VLAN:
 		case ETH_QINQ:
 		case ETH_QINQ_OLD:
 			if (!rd_skip(r, 2) || !rd_u16(r, &type))
-				return malformed(why, "VLAN tag cut short");
+				return dec_malformed(why, "VLAN tag cut short");
 			continue;
-		case ETH_PPPOE_SESSION: {
-			uint16_t proto;
-			if (!rd_skip(r, 6) || !rd_u16(r, &proto))
-				return malformed(why, "PPPoE header cut short");
-			if (proto == PPP_IPV4 || proto == PPP_IPV6)
-				return decode_ip(r, depth, out, why);
-			return CAP_NOT_TCP;
+		case ETH_CISCO_METADATA: {
+			/* Cisco TrustSec: version, length (in 4-byte option words;
+			 * 1 for the SGT option, Wireshark's packet-cmd.c), the
+			 * options, then the next ethertype. */
+			uint8_t version, words;
+			if (!rd_u8(r, &version) || !rd_u8(r, &words) || !rd_skip(r, words * 4u) ||
+			    !rd_u16(r, &type))
+				return dec_malformed(why, "Cisco MetaData header cut short");
+			out->encaps |= 1u << CAP_ENCAP_CISCO_METADATA;
+			continue;
 		}
+		case ETH_PPPOE_SESSION:
+			if (!rd_skip(r, 6))
+				return dec_malformed(why, "PPPoE header cut short");
+			return dec_ppp(r, depth, out, why);
 		case ETH_MPLS:
 		case ETH_MPLS_MC: {
 			uint32_t label;
 			do {
 				if (!rd_u32(r, &label))
-					return malformed(why, "MPLS label stack cut short");
+					return dec_malformed(why, "MPLS label stack cut short");
 			} while (!(label & 0x100));
-			return decode_ip(r, depth, out, why);
+			return dec_ip(r, depth, out, why);
 		}
 		default:
 			return CAP_NOT_TCP;
 		}
 	}
-	return malformed(why, "too many VLAN tags");
+	return dec_malformed(why, "too many VLAN tags");
+}
+
+enum cap_decode_result dec_ethernet(struct reader *r, unsigned depth, struct cap_pkt *out,
+				    const char **why)
+{
+	uint16_t type;
+	if (!rd_skip(r, 12) || !rd_u16(r, &type))
+		return dec_malformed(why, "Ethernet header cut short");
+	if (type < 0x0600)        /* 802.3 length field: LLC, not IP */
+		return CAP_NOT_TCP;
+	return dec_ethertype(r, type, depth, out, why);
 }
 
 static enum cap_decode_result decode_tcp(struct reader *r, uint32_t wire_len,
@@ -90,16 +145,16 @@ static enum cap_decode_result decode_tcp(struct reader *r, uint32_t wire_len,
 	if (!rd_u16(&tcp, &sport) || !rd_u16(&tcp, &dport) || !rd_u32(&tcp, &seq) ||
 	    !rd_u32(&tcp, &ack) || !rd_u8(&tcp, &off) || !rd_u8(&tcp, &flags) ||
 	    !rd_u16(&tcp, &win))
-		return malformed(why, "TCP header cut short");
+		return dec_malformed(why, "TCP header cut short");
 	unsigned hlen = (off >> 4) * 4u;
 	if (hlen < 20)
-		return malformed(why, "TCP header length under 20 bytes");
+		return dec_malformed(why, "TCP header length under 20 bytes");
 	if (hlen > wire_len)
-		return malformed(why, "TCP header longer than the IP payload");
+		return dec_malformed(why, "TCP header longer than the IP payload");
 	/* Options are not needed (no window scaling or SACK logic here), but
 	 * they must be present in the capture for the payload to start. */
 	if (!rd_skip(r, hlen))
-		return malformed(why, "TCP options cut short");
+		return dec_malformed(why, "TCP options cut short");
 	out->sport = sport;
 	out->dport = dport;
 	out->seq = seq;
@@ -110,21 +165,6 @@ static enum cap_decode_result decode_tcp(struct reader *r, uint32_t wire_len,
 	out->payload_len = rd_left(r) < out->payload_wire_len ? (uint32_t)rd_left(r)
 							       : out->payload_wire_len;
 	return CAP_TCP;
-}
-
-static enum cap_decode_result decode_gre(struct reader *r, unsigned depth,
-					 struct cap_pkt *out, const char **why)
-{
-	uint16_t flags, proto;
-	if (!rd_u16(r, &flags) || !rd_u16(r, &proto))
-		return malformed(why, "GRE header cut short");
-	if (flags & 0x0007)           /* version != 0: PPTP's enhanced GRE */
-		return CAP_NOT_TCP;
-	size_t extra = ((flags & 0x8000) ? 4 : 0) + ((flags & 0x2000) ? 4 : 0) +
-		       ((flags & 0x1000) ? 4 : 0);
-	if (!rd_skip(r, extra))
-		return malformed(why, "GRE header cut short");
-	return decode_ethertype(r, proto, depth, out, why);
 }
 
 /* Dispatch on the next protocol after an IP header; `len` is the payload's
@@ -141,11 +181,16 @@ static enum cap_decode_result decode_l4(struct reader *r, uint8_t proto, uint32_
 	switch (proto) {
 	case IPPROTO_TCP:
 		return decode_tcp(&payload, len, out, why);
+	case IPPROTO_UDP:
+		return dec_udp(&payload, len, depth, out, why);
 	case IPPROTO_IPIP:
 	case IPPROTO_IPV6:
-		return decode_ip(&payload, depth + 1, out, why);
+		if (depth >= DEC_MAX_TUNNEL_DEPTH)
+			return dec_malformed(why, "tunnels nested deeper than 8 levels");
+		out->encaps |= 1u << CAP_ENCAP_IP_IN_IP;
+		return dec_ip(&payload, depth + 1, out, why);
 	case IPPROTO_GRE:
-		return decode_gre(&payload, depth + 1, out, why);
+		return dec_gre(&payload, depth, out, why);
 	default:
 		return CAP_NOT_TCP;
 	}
@@ -165,14 +210,14 @@ static enum cap_decode_result decode_ipv4(struct reader *r, unsigned depth,
 	    !rd_u16(&ip, &id) || !rd_u16(&ip, &frag) || !rd_u8(&ip, &ttl) ||
 	    !rd_u8(&ip, &proto) || !rd_u16(&ip, &csum) || !rd_bytes(&ip, 4, &src) ||
 	    !rd_bytes(&ip, 4, &dst))
-		return malformed(why, "IPv4 header cut short");
+		return dec_malformed(why, "IPv4 header cut short");
 	unsigned hlen = (vihl & 0x0f) * 4u;
 	if (hlen < 20)
-		return malformed(why, "IPv4 header length under 20 bytes");
+		return dec_malformed(why, "IPv4 header length under 20 bytes");
 	if (total < hlen)
-		return malformed(why, "IPv4 total length shorter than its header");
+		return dec_malformed(why, "IPv4 total length shorter than its header");
 	if (!rd_skip(r, hlen))
-		return malformed(why, "IPv4 options cut short");
+		return dec_malformed(why, "IPv4 options cut short");
 	/* TSO-captured packets carry total length 0: trust the capture then. */
 	uint32_t len = total ? total - hlen : (uint32_t)rd_left(r);
 	if (total && out->l3_len > total)
@@ -200,7 +245,7 @@ static enum cap_decode_result decode_ipv6(struct reader *r, unsigned depth,
 	out->l3_len = (uint32_t)rd_left(r);
 	if (!rd_u32(r, &vtcfl) || !rd_u16(r, &plen) || !rd_u8(r, &next) ||
 	    !rd_u8(r, &hops) || !rd_bytes(r, 16, &src) || !rd_bytes(r, 16, &dst))
-		return malformed(why, "IPv6 header cut short");
+		return dec_malformed(why, "IPv6 header cut short");
 	memcpy(out->src, src, 16);
 	memcpy(out->dst, dst, 16);
 	out->ipv = 6;
@@ -217,10 +262,10 @@ static enum cap_decode_result decode_ipv6(struct reader *r, unsigned depth,
 		case IPPROTO_DSTOPTS:
 		case IPPROTO_AH: {
 			if (!rd_peek_u8(r, 0, &nh) || !rd_peek_u8(r, 1, &elen))
-				return malformed(why, "IPv6 extension header cut short");
+				return dec_malformed(why, "IPv6 extension header cut short");
 			size_t ext = next == IPPROTO_AH ? (elen + 2u) * 4u : (elen + 1u) * 8u;
 			if (ext > len || !rd_skip(r, ext))
-				return malformed(why, "IPv6 extension header longer than the packet");
+				return dec_malformed(why, "IPv6 extension header longer than the packet");
 			len -= (uint32_t)ext;
 			next = nh;
 			continue;
@@ -229,7 +274,7 @@ static enum cap_decode_result decode_ipv6(struct reader *r, unsigned depth,
 			uint16_t offm;
 			if (!rd_u8(r, &nh) || !rd_skip(r, 1) || !rd_u16(r, &offm) ||
 			    !rd_skip(r, 4) || len < 8)
-				return malformed(why, "IPv6 fragment header cut short");
+				return dec_malformed(why, "IPv6 fragment header cut short");
 			len -= 8;
 			/* An atomic fragment (offset 0, no M bit) is whole. */
 			if ((offm & 0xfff9) != 0)
@@ -243,24 +288,22 @@ static enum cap_decode_result decode_ipv6(struct reader *r, unsigned depth,
 			return decode_l4(r, next, len, depth, out, why);
 		}
 	}
-	return malformed(why, "IPv6 extension header chain too long");
+	return dec_malformed(why, "IPv6 extension header chain too long");
 }
 
-static enum cap_decode_result decode_ip(struct reader *r, unsigned depth,
-					struct cap_pkt *out, const char **why)
+enum cap_decode_result dec_ip(struct reader *r, unsigned depth, struct cap_pkt *out,
+			      const char **why)
 {
 	uint8_t v;
-	if (depth > MAX_ENCAP_DEPTH)
-		return malformed(why, "tunnels nested too deep");
 	if (!rd_peek_u8(r, 0, &v))
-		return malformed(why, "IP header missing");
+		return dec_malformed(why, "IP header missing");
 	switch (v >> 4) {
 	case 4:
 		return decode_ipv4(r, depth, out, why);
 	case 6:
 		return decode_ipv6(r, depth, out, why);
 	default:
-		return malformed(why, "IP version is neither 4 nor 6");
+		return dec_malformed(why, "IP version is neither 4 nor 6");
 	}
 }
 
@@ -274,35 +317,32 @@ enum cap_decode_result cap_decode(int dlt, const struct cap_frame *fr,
 	*why = NULL;
 	out->ts_us = fr->ts_us;
 	out->frame = fr;
+	out->encaps = 0;
 	rd_init(&r, fr->data, fr->caplen);
 	switch (dlt) {
 	case DLT_EN10MB:
-		if (!rd_skip(&r, 12) || !rd_u16(&r, &type))
-			return malformed(why, "Ethernet header cut short");
-		if (type < 0x0600)        /* 802.3 length field: LLC, not IP */
-			return CAP_NOT_TCP;
-		return decode_ethertype(&r, type, 0, out, why);
+		return dec_ethernet(&r, 0, out, why);
 	case DLT_LINUX_SLL:
 		if (!rd_skip(&r, 14) || !rd_u16(&r, &type))
-			return malformed(why, "Linux cooked header cut short");
-		return decode_ethertype(&r, type, 0, out, why);
+			return dec_malformed(why, "Linux cooked header cut short");
+		return dec_ethertype(&r, type, 0, out, why);
 	case DLT_LINUX_SLL2:
 		if (!rd_u16(&r, &type) || !rd_skip(&r, 18))
-			return malformed(why, "Linux cooked v2 header cut short");
-		return decode_ethertype(&r, type, 0, out, why);
+			return dec_malformed(why, "Linux cooked v2 header cut short");
+		return dec_ethertype(&r, type, 0, out, why);
 	case DLT_NULL:
 	case DLT_LOOP:
 		/* DLT_NULL's family is in the writer's byte order, DLT_LOOP's
 		 * in network order: accept either by value. */
 		if (!rd_le(&r, 4, &family))
-			return malformed(why, "loopback header cut short");
+			return dec_malformed(why, "loopback header cut short");
 		if (family > 0xffff)
 			family = __builtin_bswap32(family);
 		switch (family) {
 		case 2:                   /* AF_INET everywhere */
-			return decode_ip(&r, 0, out, why);
+			return dec_ip(&r, 0, out, why);
 		case 10: case 24: case 28: case 30:   /* AF_INET6: Linux, BSDs, macOS */
-			return decode_ip(&r, 0, out, why);
+			return dec_ip(&r, 0, out, why);
 		default:
 			return CAP_NOT_TCP;
 		}
@@ -310,8 +350,8 @@ enum cap_decode_result cap_decode(int dlt, const struct cap_frame *fr,
 	case 14:
 	case DLT_IPV4:
 	case DLT_IPV6:
-		return decode_ip(&r, 0, out, why);
+		return dec_ip(&r, 0, out, why);
 	default:
-		return malformed(why, "unsupported link type");
+		return dec_malformed(why, "unsupported link type");
 	}
 }

@@ -49,6 +49,8 @@ enum {
 
 struct flow_active {
 	struct reasm_dir dir[2];  /* by enum flow_dir */
+	uint32_t cut_packets;     /* segments the snaplen cut (flow_cut_packets) */
+	uint32_t cut_snaplen;     /* the snaplen of the interface of the last one */
 	void *user;
 	struct flow_active *next_free;
 };
@@ -455,6 +457,13 @@ static bool reuses_tuple(const struct flow *f, const struct cap_pkt *p, int src_
 static void deliver_segment(struct flow_table *t, struct flow *f, enum flow_dir dir,
 			    const struct cap_pkt *p)
 {
+	/* Cut by the capture's snaplen, not short on the wire or in a mirror
+	 * session: the frame itself says it had more bytes than were kept. */
+	if (p->payload_len < p->payload_wire_len && p->frame &&
+	    p->frame->caplen < p->frame->len) {
+		f->act->cut_packets++;
+		f->act->cut_snaplen = p->frame->snaplen;
+	}
 	t->cur = f;
 	t->cur_ts = p->ts_us;
 	if (t->c.packet && t->c.packet(t->c.ctx, f, dir, p) == FLOW_DONE) {
@@ -603,6 +612,13 @@ void flow_table_free(struct flow_table *t)
 /* ---- what a consumer may ask ------------------------------------------- */
 
 void *flow_user(const struct flow *f) { return f->act ? f->act->user : NULL; }
+
+uint32_t flow_cut_packets(const struct flow *f, uint32_t *snaplen)
+{
+	if (snaplen)
+		*snaplen = f->act ? f->act->cut_snaplen : 0;
+	return f->act ? f->act->cut_packets : 0;
+}
 
 void flow_set_user(struct flow *f, void *user)
 {

@@ -1,27 +1,35 @@
 /*
  * source.c — packet sources behind one interface: offline files (pcap and
- * pcapng, "-" for stdin) and live interfaces, both through libpcap.
+ * pcapng, "-" for stdin) through our own reader (pcapfile.c), and live
+ * interfaces through libpcap.
  *
- * Offline files are opened with microsecond precision requested, so libpcap
- * scales nanosecond files for us and every timestamp downstream is in µs.
- * A file whose link type decode.c cannot read is refused at open, naming the
- * link type, rather than producing a run that silently sees nothing.
+ * Every timestamp downstream is in µs; each frame carries the link type and
+ * snaplen of the interface it came from.  A file whose first interface has a
+ * link type decode.c cannot read is refused at open, naming the link type,
+ * rather than producing a run that silently sees nothing; a later pcapng
+ * interface of such a type gives packets decode.c counts as malformed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "capture/capture.h"
+#include "capture/pcapfile.h"
 
 struct cap_source {
-	pcap_t *pcap;
+	pcap_t *pcap;             /* live; offline only for -w (pcap_open_dead) */
+	struct pcapfile *file;    /* offline */
 	int dlt;
+	uint32_t snaplen;
 	bool live;
+	bool stop;                /* cap_break on a file */
+	bool truncated;
 	char name[256];
-	char error[PCAP_ERRBUF_SIZE + 300];
-	FILE *fp;                 /* offline: for progress (bytes read) */
+	char error[PCAP_ERRBUF_SIZE + 600];
 	uint64_t file_bytes;
 	cap_frame_fn fn;
 	void *user;
@@ -56,7 +64,12 @@ static const char *dlt_name(int dlt, char *buf, size_t len)
 
 struct cap_source *cap_open_offline(const char *path, char *err, size_t errlen)
 {
-	char perr[PCAP_ERRBUF_SIZE] = "";
+	return cap_open_offline_with(path, NULL, err, errlen);
+}
+
+struct cap_source *cap_open_offline_with(const char *path, const struct cap_offline_options *o,
+					 char *err, size_t errlen)
+{
 	struct cap_source *s = calloc(1, sizeof *s);
 	if (!s) {
 		snprintf(err, errlen, "%s: out of memory", path);
@@ -64,41 +77,31 @@ struct cap_source *cap_open_offline(const char *path, char *err, size_t errlen)
 	}
 	bool is_stdin = strcmp(path, "-") == 0;
 	snprintf(s->name, sizeof s->name, "%s", is_stdin ? "(stdin)" : path);
-	if (is_stdin) {
-		s->pcap = pcap_fopen_offline_with_tstamp_precision(stdin,
-				PCAP_TSTAMP_PRECISION_MICRO, perr);
-	} else {
-		s->fp = fopen(path, "rb");
-		if (!s->fp) {
+	int fd = 0;
+	if (!is_stdin) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
 			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 			free(s);
 			return NULL;
 		}
 		struct stat st;
-		if (fstat(fileno(s->fp), &st) == 0)
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 			s->file_bytes = (uint64_t)st.st_size;
-		s->pcap = pcap_fopen_offline_with_tstamp_precision(s->fp,
-				PCAP_TSTAMP_PRECISION_MICRO, perr);
-		if (!s->pcap) {
-			fclose(s->fp);
-			s->fp = NULL;
-		}
 	}
-	if (!s->pcap) {
-		/* libpcap says "unknown file format" for a file that is not a
-		 * capture, "truncated dump file" for a short header. */
-		snprintf(err, errlen, "%s: not a readable pcap or pcapng file: %s",
-			 s->name, perr[0] ? perr : "unknown error");
+	s->file = pf_open(fd, s->name, o, err, errlen);
+	if (!s->file) {
 		free(s);
 		return NULL;
 	}
-	s->dlt = pcap_datalink(s->pcap);
+	s->dlt = pf_linktype(s->file);
+	s->snaplen = pf_snaplen(s->file);
 	if (!cap_linktype_supported(s->dlt)) {
 		char b[96];
 		snprintf(err, errlen, "%s: link type %s is not supported (supported: "
 			 "EN10MB, LINUX_SLL, LINUX_SLL2, NULL, LOOP, RAW, IPV4, IPV6)",
 			 s->name, dlt_name(s->dlt, b, sizeof b));
-		pcap_close(s->pcap);   /* closes s->fp too */
+		pf_close(s->file);
 		free(s);
 		return NULL;
 	}
@@ -156,6 +159,7 @@ struct cap_source *cap_open_live(const struct cap_live_options *o, char *err,
 		snprintf(warn, warnlen, "%s: warning: %s: %s", o->iface,
 			 pcap_statustostr(rc), pcap_geterr(s->pcap));
 	s->dlt = pcap_datalink(s->pcap);
+	s->snaplen = (uint32_t)pcap_snapshot(s->pcap);
 	if (!cap_linktype_supported(s->dlt)) {
 		char b[96];
 		snprintf(err, errlen, "%s: link type %s is not supported", o->iface,
@@ -195,12 +199,44 @@ static void on_pcap(u_char *user, const struct pcap_pkthdr *h, const u_char *byt
 		.len = h->len,
 		.data = bytes,
 		.hdr = h,
+		.dlt = s->dlt,
+		.snaplen = s->snaplen,
 	};
 	s->fn(s->user, &f);
 }
 
+static int next_from_file(struct cap_source *s, int max, cap_frame_fn fn, void *user)
+{
+	int n = 0;
+	if (s->stop)
+		return -1;
+	while (n < max) {
+		struct cap_frame f;
+		switch (pf_next(s->file, &f)) {
+		case PF_FRAME:
+			fn(user, &f);
+			n++;
+			if (s->stop)
+				return n;
+			continue;
+		case PF_TRUNCATED:
+			s->truncated = true;
+			snprintf(s->error, sizeof s->error, "%s", pf_message(s->file));
+			/* fall through */
+		case PF_END:
+			return n ? n : -1;
+		case PF_ERROR:
+			snprintf(s->error, sizeof s->error, "%s", pf_message(s->file));
+			return -2;
+		}
+	}
+	return n;
+}
+
 int cap_next_batch(struct cap_source *s, int max, cap_frame_fn fn, void *user)
 {
+	if (s->file)
+		return next_from_file(s, max, fn, user);
 	s->fn = fn;
 	s->user = user;
 	int n = pcap_dispatch(s->pcap, max, on_pcap, (u_char *)s);
@@ -218,7 +254,10 @@ int cap_next_batch(struct cap_source *s, int max, cap_frame_fn fn, void *user)
 
 void cap_break(struct cap_source *s)
 {
-	pcap_breakloop(s->pcap);
+	if (s->file)
+		s->stop = true;
+	else
+		pcap_breakloop(s->pcap);
 }
 
 void cap_get_stats(struct cap_source *s, struct cap_stats *st)
@@ -232,22 +271,33 @@ void cap_get_stats(struct cap_source *s, struct cap_stats *st)
 			st->dropped = ps.ps_drop;
 			st->ifdropped = ps.ps_ifdrop;
 		}
-	} else if (s->fp) {
+	} else if (s->file) {
 		st->file_bytes = s->file_bytes;
-		long off = ftell(s->fp);
-		st->file_offset = off > 0 ? (uint64_t)off : 0;
+		st->file_offset = pf_offset(s->file);
+		st->frames = pf_packets(s->file);
 	}
 }
 
 int cap_linktype(const struct cap_source *s) { return s->dlt; }
-pcap_t *cap_pcap(struct cap_source *s) { return s->pcap; }
+
+pcap_t *cap_pcap(struct cap_source *s)
+{
+	/* -w on a file: a dead handle with the first interface's link type. */
+	if (!s->pcap && s->file)
+		s->pcap = pcap_open_dead(s->dlt, s->snaplen ? (int)s->snaplen : 262144);
+	return s->pcap;
+}
+
 const char *cap_name(const struct cap_source *s) { return s->name; }
 const char *cap_error(const struct cap_source *s) { return s->error; }
+const char *cap_truncated(const struct cap_source *s) { return s->truncated ? s->error : NULL; }
 
 void cap_close(struct cap_source *s)
 {
 	if (!s)
 		return;
-	pcap_close(s->pcap);
+	if (s->pcap)
+		pcap_close(s->pcap);
+	pf_close(s->file);
 	free(s);
 }

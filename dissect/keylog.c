@@ -12,9 +12,8 @@
  * KL_MAX_SESSIONS.  A later line for the same random and label wins, as
  * it does in Wireshark.
  *
- * pcapng Decryption Secrets Blocks (pcapng spec, block type 0x0000000A,
- * secrets type 0x544c534b "TLSK") hold the same text; the block walker
- * reads only block headers until the first packet block.
+ * pcapng Decryption Secrets Blocks hold the same text; the capture reader
+ * (capture/pcapfile.c) finds them and hands their bytes to kl_add_dsb().
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,15 +25,6 @@
 
 #define KL_MIN_BUCKETS          64
 #define KL_READ_BYTES           (64 * 1024)
-
-/* pcapng block types and the DSB's secrets type. */
-#define PCAPNG_SHB              0x0A0D0D0Au
-#define PCAPNG_PB               0x00000002u   /* obsolete Packet Block */
-#define PCAPNG_SPB              0x00000003u
-#define PCAPNG_EPB              0x00000006u
-#define PCAPNG_DSB              0x0000000Au
-#define PCAPNG_BYTE_ORDER_MAGIC 0x1A2B3C4Du
-#define PCAPNG_SECRETS_TLS      0x544c534bu   /* "TLSK": NSS key log text */
 
 enum kl_use { KL_USE_NONE, KL_USE_CLIENT_HS, KL_USE_SERVER_HS };
 
@@ -372,107 +362,8 @@ bool kl_load_file(struct kl_store *s, const char *path, char *err, size_t err_le
 	return ok;
 }
 
-/* ------------------------------------------------------------------ */
-/* pcapng Decryption Secrets Blocks                                    */
-
-static bool kl_u32(const uint8_t *p, bool big_endian, uint32_t *out)
+void kl_add_dsb(struct kl_store *s, const void *p, size_t n)
 {
-	struct reader r;
-
-	rd_init(&r, p, 4);
-	return big_endian ? rd_u32(&r, out) : rd_le(&r, 4, out);
-}
-
-/* A DSB's body: secrets type, secrets length, the secrets (then padding
- * and options, which we do not need). */
-static bool kl_dsb(struct kl_store *s, const uint8_t *body, size_t len, bool big_endian)
-{
-	struct reader r, secrets;
-	const uint8_t *p;
-	uint32_t type, n;
-
-	rd_init(&r, body, len);
-	if (!rd_bytes(&r, 4, &p) || !kl_u32(p, big_endian, &type) ||
-	    !rd_bytes(&r, 4, &p) || !kl_u32(p, big_endian, &n) || !rd_sub(&r, n, &secrets))
-		return false;
-	if (type == PCAPNG_SECRETS_TLS) {
-		kl_add_text(s, rd_ptr(&secrets), rd_left(&secrets));
-		s->st.dsb++;
-	}
-	return true;
-}
-
-int kl_load_pcapng(struct kl_store *s, const char *path, char *err, size_t err_len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t hdr[12];
-	bool big_endian = false, first = true;
-	int found = 0;
-
-	if (!f)
-		return 0;       /* the capture reader says why */
-	/* Block: type, total length, body, total length again (all 32-bit,
-	 * in the byte order the Section Header Block declares). */
-	while (fread(hdr, 1, 8, f) == 8) {
-		uint32_t type, total, magic;
-		long skip;
-
-		if (first || memcmp(hdr, "\x0a\x0d\x0d\x0a", 4) == 0) {
-			if (memcmp(hdr, "\x0a\x0d\x0d\x0a", 4) != 0)
-				break;          /* not pcapng: nothing to do */
-			if (fread(hdr + 8, 1, 4, f) != 4)
-				break;
-			kl_u32(hdr + 8, true, &magic);
-			if (magic == PCAPNG_BYTE_ORDER_MAGIC)
-				big_endian = true;
-			else if (kl_u32(hdr + 8, false, &magic), magic == PCAPNG_BYTE_ORDER_MAGIC)
-				big_endian = false;
-			else
-				break;
-			first = false;
-			kl_u32(hdr + 4, big_endian, &total);
-			if (total < 28 || total % 4)
-				break;
-			skip = (long)total - 12;
-		} else {
-			kl_u32(hdr, big_endian, &type);
-			kl_u32(hdr + 4, big_endian, &total);
-			if (total < 12 || total % 4)
-				break;          /* libpcap will say what is wrong */
-			if (type == PCAPNG_EPB || type == PCAPNG_SPB || type == PCAPNG_PB)
-				break;
-			skip = (long)total - 8;
-			if (type == PCAPNG_DSB) {
-				uint8_t *body;
-				size_t len = total - 12;
-				bool ok;
-
-				if (len > KL_MAX_DSB_BYTES) {
-					snprintf(err, err_len, "%s: a Decryption Secrets Block of %u bytes "
-						 "exceeds the %u-byte limit", path, total, KL_MAX_DSB_BYTES);
-					fclose(f);
-					return -1;
-				}
-				if (!(body = malloc(len ? len : 1))) {
-					snprintf(err, err_len, "%s: out of memory", path);
-					fclose(f);
-					return -1;
-				}
-				ok = fread(body, 1, len, f) == len && kl_dsb(s, body, len, big_endian);
-				free(body);
-				if (!ok) {
-					snprintf(err, err_len, "%s: a Decryption Secrets Block is cut "
-						 "short or overruns its length", path);
-					fclose(f);
-					return -1;
-				}
-				found++;
-				skip = 4;       /* the trailing length */
-			}
-		}
-		if (fseek(f, skip, SEEK_CUR) != 0)
-			break;
-	}
-	fclose(f);
-	return found;
+	kl_add_text(s, p, n);
+	s->st.dsb++;
 }

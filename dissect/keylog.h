@@ -59,16 +59,10 @@ void kl_add_text(struct kl_store *s, const void *p, size_t n);
 /* Adds a key log file.  false with a one-line reason when it cannot be read. */
 bool kl_load_file(struct kl_store *s, const char *path, char *err, size_t err_len);
 
-/*
- * Adds the TLS key logs a pcapng file carries in Decryption Secrets Blocks
- * (as `editcap --inject-secrets tls,keys.txt` writes them).  libpcap 1.10
- * skips those blocks, so the file is walked here, block header by block
- * header, up to its first packet block: that is where editcap puts them.
- * Returns the number of blocks read (0 for a pcap file, none, or a file
- * that cannot be opened: the capture reader will say why), -1 with a
- * reason when a DSB is malformed or too large.
- */
-int kl_load_pcapng(struct kl_store *s, const char *path, char *err, size_t err_len);
+/* Adds the NSS key log text of a pcapng Decryption Secrets Block (secrets
+ * type "TLSK", as `editcap --inject-secrets tls,keys.txt` writes it); the
+ * capture reader hands those blocks over as it meets them.  Counted in dsb. */
+void kl_add_dsb(struct kl_store *s, const void *p, size_t n);
 
 /* The secrets logged for this ClientHello random, or NULL. */
 const struct kl_secrets *kl_find(const struct kl_store *s, const uint8_t random[KL_RANDOM_BYTES]);

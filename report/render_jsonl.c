@@ -437,6 +437,17 @@ void rep_jsonl_finish(struct rep *r, const struct rep_capture_stats *st)
 	json_object_set_new(o, "gaps", json_integer((json_int_t)st->gaps));
 	json_object_set_new(o, "dpi_detection_misses", json_integer((json_int_t)st->dpi_detection_misses));
 	json_object_set_new(o, "dpi_disagreements", json_integer((json_int_t)st->dpi_disagreements));
+	json_t *enc = json_object();
+	for (unsigned i = 0; enc && i < st->n_encaps; i++)
+		if (st->encaps[i].packets)
+			json_object_set_new(enc, st->encaps[i].name,
+					    json_integer((json_int_t)st->encaps[i].packets));
+	if (enc && json_object_size(enc))
+		json_object_set_new(o, "encapsulations", enc);
+	else
+		json_decref(enc);
+	if (st->truncated_file)
+		json_object_set_new(o, "truncated_file", json_string(st->truncated_file));
 	if (st->live) {
 		json_object_set_new(o, "kernel_received", json_integer((json_int_t)st->kernel_received));
 		json_object_set_new(o, "kernel_dropped", json_integer((json_int_t)st->kernel_dropped));

@@ -134,6 +134,12 @@ struct rep_capture_stats {
 	uint64_t kernel_received, kernel_dropped, kernel_ifdropped;
 	uint64_t dpi_detection_misses;
 	uint64_t dpi_disagreements;
+	/* Packets per tunnel or mirror encapsulation, by the capture's names
+	 * ("vxlan", "erspan_iii", ...): the summary's "encapsulations" object,
+	 * non-zero ones only. */
+	unsigned n_encaps;
+	struct { const char *name; uint64_t packets; } encaps[16];
+	const char *truncated_file;    /* the first input that ended inside its last record */
 };
 
 struct rep;

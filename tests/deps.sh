@@ -1,7 +1,11 @@
 #!/bin/sh
 # Checks the libraries and tools certtrace builds and tests with; installs the
 # missing ones from Debian when run as root, else prints the apt-get line.
+#   sh tests/deps.sh        what make run and make test need
+#   sh tests/deps.sh deb    also what make deb and make test-deb need (the Debian
+#                           packaging tools: kept apart so make run does not pull them)
 set -u
+mode=${1:-}
 need=""
 for spec in libpcap:libpcap-dev libssl:libssl-dev libcrypto:libssl-dev libndpi:libndpi-dev \
             jansson:libjansson-dev criterion:libcriterion-dev; do
@@ -23,6 +27,21 @@ command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v sysctl >/dev/null 2>&1 || need="$need procps"
 # The manual page test (make test-field) renders certtrace.1 with groff.
 command -v groff >/dev/null 2>&1 || need="$need groff-base"
+# make test-unitfile: systemd-analyze verify/security and systemd-sysusers on
+# the unit (none of it needs systemd running), logrotate on the snippet.
+command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
+command -v logrotate >/dev/null 2>&1 || need="$need logrotate"
+if [ "$mode" = deb ]; then
+	# dpkg-buildpackage checks Build-Depends, build-essential among them, with
+	# dpkg-checkbuilddeps; dh comes from debhelper (compat 13); fakeroot gives
+	# the files root ownership in the package without building as root.
+	command -v dpkg-buildpackage >/dev/null 2>&1 || need="$need dpkg-dev"
+	command -v dh >/dev/null 2>&1 || need="$need debhelper"
+	command -v lintian >/dev/null 2>&1 || need="$need lintian"
+	command -v fakeroot >/dev/null 2>&1 || need="$need fakeroot"
+	dpkg-query -W -f='${Status}' build-essential 2>/dev/null | grep -q 'ok installed' ||
+		need="$need build-essential"
+fi
 need=$(echo $need | tr ' ' '\n' | sort -u | tr '\n' ' ')
 [ -z "${need# }" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

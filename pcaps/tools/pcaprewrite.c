@@ -1,7 +1,8 @@
 /*
  * pcaprewrite.c — the capture rewrites pcaps/make-pcaps.sh needs and tcpdump cannot do.
  *
- *   pcaprewrite [--vlan ID | --qinq OUTER,INNER | --reorder PORT | --cut PORT] IN OUT
+ *   pcaprewrite [--vlan ID | --qinq OUTER,INNER | --reorder PORT | --cut PORT |
+ *                --erspan2 SESSION | --erspan3 SESSION | --vxlan VNI | --geneve VNI] IN OUT
  *
  *   --vlan ID            insert an 802.1Q tag (TPID 0x8100) into every Ethernet frame
  *   --qinq OUTER,INNER   insert an 802.1ad service tag (TPID 0x88a8) and an 802.1Q tag
@@ -11,6 +12,17 @@
  *                        after the flight: out of order plus a duplicate
  *   --cut PORT           the capture ends with the first data segment sent from PORT
  *                        (ServerHello and the start of the Certificate message)
+ *
+ * Mirrored traffic as a capture box receives it (every Ethernet frame wrapped whole, in
+ * an outer Ethernet + IPv4 192.0.2.1 -> 192.0.2.2 packet with a correct checksum):
+ *   --erspan2 SESSION    GRE with sequence numbers, protocol 0x88BE, an ERSPAN type II
+ *                        header (a Cisco switch's remote SPAN session)
+ *   --erspan3 SESSION    GRE with sequence numbers, protocol 0x22EB, an ERSPAN type III
+ *                        header with a 100 us timestamp and the O bit set, then the
+ *                        8-byte platform-specific subheader (platform id 3)
+ *   --vxlan VNI          UDP to 4789, VXLAN header (AWS VPC Traffic Mirroring)
+ *   --geneve VNI         UDP to 6081, Geneve with one 8-byte option and protocol
+ *                        0x6558 (an AWS Gateway Load Balancer)
  *
  * Two ideas: the whole input is read into memory first (samples are a few dozen KiB),
  * so a rewrite is a permutation of packet slots; and every header field is read through
@@ -392,6 +404,144 @@ static int write_capture(const char *path, const struct capture *cap)
 	return rc == 0 ? 0 : -1;
 }
 
+/* ---- wrapping for mirrored traffic ---------------------------------------------- */
+
+enum wrap { WRAP_ERSPAN2, WRAP_ERSPAN3, WRAP_VXLAN, WRAP_GENEVE };
+
+static u_char *put16(u_char *q, uint16_t v)
+{
+	q[0] = (u_char)(v >> 8);
+	q[1] = (u_char)v;
+	return q + 2;
+}
+
+static u_char *put32(u_char *q, uint32_t v)
+{
+	q = put16(q, (uint16_t)(v >> 16));
+	return put16(q, (uint16_t)v);
+}
+
+static uint16_t ipv4_checksum(const u_char *h, size_t n)
+{
+	uint32_t sum = 0;
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(h[i] << 8 | h[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* The headers in front of one mirrored frame: outer Ethernet, IPv4, GRE or UDP,
+ * the encapsulation's own header.  Returns their length. */
+static size_t wrap_headers(enum wrap w, uint32_t id, uint32_t seq, const struct pcap_pkthdr *h,
+			   u_char *out)
+{
+	static const u_char macs[ETH_ADDRS_LEN] = { 0x02, 0, 0, 0, 0xc0, 0x02,    /* collector */
+						    0x02, 0, 0, 0, 0xc0, 0x01 };  /* switch */
+	u_char tun[48], *t = tun;
+	bool udp = w == WRAP_VXLAN || w == WRAP_GENEVE;
+	uint16_t dport = w == WRAP_VXLAN ? 4789 : 6081;
+
+	switch (w) {
+	case WRAP_ERSPAN2:
+		t = put16(t, 0x1000);                   /* GRE: S (sequence number) */
+		t = put16(t, 0x88be);
+		t = put32(t, seq);
+		t = put16(t, 0x1000);                   /* Ver 1, VLAN 0 */
+		t = put16(t, (uint16_t)(id & 0x3ff));   /* COS 0, En 0, T 0, session */
+		t = put32(t, 0);                        /* reserved, index */
+		break;
+	case WRAP_ERSPAN3: {
+		uint32_t ts100 = (uint32_t)(((uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec) / 100u);
+		t = put16(t, 0x1000);
+		t = put16(t, 0x22eb);
+		t = put32(t, seq);
+		t = put16(t, 0x2000);                   /* Ver 2, VLAN 0 */
+		t = put16(t, (uint16_t)(id & 0x3ff));   /* COS 0, BSO 0, T 0, session */
+		t = put32(t, ts100);                    /* timestamp, 100 us granularity */
+		t = put16(t, 0);                        /* SGT */
+		t = put16(t, 0x0001);                   /* P 0, FT 0 (Ethernet), HW 0, D 0, Gra 00, O 1 */
+		t = put32(t, 3u << 26);                 /* platform id 3, port id 0 */
+		t = put32(t, (uint32_t)h->ts.tv_sec);   /* timestamp seconds */
+		break;
+	}
+	case WRAP_VXLAN:
+		*t++ = 0x08; *t++ = 0; *t++ = 0; *t++ = 0;   /* I flag */
+		t = put32(t, id << 8);
+		break;
+	case WRAP_GENEVE:
+		*t++ = 2;                               /* Ver 0, option length 2 words */
+		*t++ = 0;
+		t = put16(t, 0x6558);
+		t = put32(t, id << 8);
+		t = put16(t, 0x0108);                   /* option class (Amazon) */
+		*t++ = 0x01;                            /* type */
+		*t++ = 1;                               /* length: 1 word */
+		t = put32(t, 0x5eed0001);
+		break;
+	}
+	size_t tl = (size_t)(t - tun), ul = udp ? 8 : 0;
+	uint32_t ip_len = (uint32_t)(20 + ul + tl + h->len);
+	u_char *q = out;
+	memcpy(q, macs, ETH_ADDRS_LEN);
+	q += ETH_ADDRS_LEN;
+	q = put16(q, ETHERTYPE_IPV4);
+	u_char *ip = q;
+	*q++ = 0x45;
+	*q++ = 0;
+	q = put16(q, (uint16_t)(ip_len > 0xffff ? 0xffff : ip_len));
+	q = put16(q, (uint16_t)seq);
+	q = put16(q, 0x4000);                           /* DF */
+	*q++ = 64;
+	*q++ = udp ? 17 : 47;
+	q = put16(q, 0);
+	q = put32(q, 0xc0000201);                       /* 192.0.2.1 */
+	q = put32(q, 0xc0000202);                       /* 192.0.2.2 */
+	put16(ip + 10, ipv4_checksum(ip, 20));
+	if (udp) {
+		q = put16(q, (uint16_t)(49152 + (id & 0x3fff)));
+		q = put16(q, dport);
+		q = put16(q, (uint16_t)(ul + tl + h->len));
+		q = put16(q, 0);                        /* no checksum (IPv4) */
+	}
+	memcpy(q, tun, tl);
+	q += tl;
+	return (size_t)(q - out);
+}
+
+static int wrap_all(struct capture *cap, enum wrap w, uint32_t id)
+{
+	u_char hdr[128];
+	size_t extra = 0;
+
+	if (cap->dlt != DLT_EN10MB) {
+		fprintf(stderr, "pcaprewrite: mirroring wraps Ethernet frames (link type %s)\n",
+			pcap_datalink_val_to_name(cap->dlt));
+		return -1;
+	}
+	for (size_t i = 0; i < cap->npkts; i++) {
+		struct packet *pkt = &cap->pkts[i];
+		size_t hl = wrap_headers(w, id, (uint32_t)i + 1, &pkt->hdr, hdr);
+		if (pkt->hdr.caplen > UINT32_MAX - hl)
+			continue;
+		u_char *n = malloc(pkt->hdr.caplen + hl);
+		if (!n) {
+			fprintf(stderr, "pcaprewrite: out of memory\n");
+			return -1;
+		}
+		memcpy(n, hdr, hl);
+		memcpy(n + hl, pkt->data, pkt->hdr.caplen);
+		free(pkt->data);
+		pkt->data = n;
+		pkt->hdr.caplen += (uint32_t)hl;
+		pkt->hdr.len += (uint32_t)hl;
+		extra = hl;
+	}
+	if (cap->snaplen < INT_MAX - (int)extra)
+		cap->snaplen += (int)extra;
+	return 0;
+}
+
 static bool parse_u16(const char *s, unsigned max, uint16_t *v)
 {
 	char *end;
@@ -406,7 +556,8 @@ static bool parse_u16(const char *s, unsigned max, uint16_t *v)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: pcaprewrite [--vlan ID | --qinq OUTER,INNER | --reorder PORT | --cut PORT] IN OUT\n");
+		"usage: pcaprewrite [--vlan ID | --qinq OUTER,INNER | --reorder PORT | --cut PORT |\n"
+		"                    --erspan2 SESSION | --erspan3 SESSION | --vxlan VNI | --geneve VNI] IN OUT\n");
 }
 
 int main(int argc, char **argv)
@@ -433,8 +584,11 @@ int main(int argc, char **argv)
 			outer[n] = '\0';
 			ok = parse_u16(outer, 4094, &vids[0]) && parse_u16(comma + 1, 4094, &vids[1]);
 		}
-	} else if (strcmp(op, "--reorder") == 0 || strcmp(op, "--cut") == 0) {
+	} else if (strcmp(op, "--reorder") == 0 || strcmp(op, "--cut") == 0 ||
+		   strcmp(op, "--vxlan") == 0 || strcmp(op, "--geneve") == 0) {
 		ok = parse_u16(arg, 65535, &port);
+	} else if (strcmp(op, "--erspan2") == 0 || strcmp(op, "--erspan3") == 0) {
+		ok = parse_u16(arg, 1023, &port);     /* a 10-bit session id */
 	} else {
 		ok = false;
 	}
@@ -456,6 +610,14 @@ int main(int argc, char **argv)
 		rc = add_tags(&cap, tpids, vids, 2);
 	} else if (strcmp(op, "--reorder") == 0) {
 		rc = reorder_flight(&cap, port);
+	} else if (strcmp(op, "--erspan2") == 0) {
+		rc = wrap_all(&cap, WRAP_ERSPAN2, port);
+	} else if (strcmp(op, "--erspan3") == 0) {
+		rc = wrap_all(&cap, WRAP_ERSPAN3, port);
+	} else if (strcmp(op, "--vxlan") == 0) {
+		rc = wrap_all(&cap, WRAP_VXLAN, port);
+	} else if (strcmp(op, "--geneve") == 0) {
+		rc = wrap_all(&cap, WRAP_GENEVE, port);
 	} else {
 		rc = cut_after_first(&cap, port);
 	}

@@ -138,7 +138,7 @@ static void on_frame(void *user, const struct cap_frame *fr)
 
 	run->st.packets++;
 	run->st.bytes += fr->len;
-	switch (cap_decode(run->dlt, fr, &p, &why)) {
+	switch (cap_decode(fr->dlt, fr, &p, &why)) {
 	case CAP_TCP:
 		flow_table_packet(run->flows, &p);
 		break;

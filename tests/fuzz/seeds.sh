@@ -8,6 +8,7 @@ corpus=${CORPUS:-../shared/corpus/real}
 out=$build/seeds
 rm -rf "$build/seeds-pcap" "$build/seeds-tls" "$build/seeds-tls13" "$build/seeds-x509" "$build/seeds-names"
 mkdir -p "$build/seeds-pcap" "$build/seeds-tls" "$build/seeds-tls13" "$build/seeds-x509" "$build/seeds-names"
+[ -d "$corpus" ] || echo "fuzz seeds: $corpus not found (CI has it); seeds from pcaps/ only"
 list=$(mktemp)
 trap 'rm -f "$list"' EXIT
 { ls pcaps/*.pcap* 2>/dev/null; [ -d "$corpus" ] && find "$corpus" -name '*.pcap*' -type f; } |
