@@ -6,17 +6,33 @@
  * Each TCP flow gets a TLS dissector when its first payload arrives; when the
  * dissector is done (or the flow ends) its session record goes to the report
  * and the dissector is freed, so only flows in their handshake hold memory.
+ *
+ * Two ideas shape main():
+ *  1. Open, drop, then parse (OpenBSD tcpdump).  main is five steps: parse
+ *     the options, open every input (the interface, every file the options
+ *     name, the -w file and the --export-certs folder), drop privileges (-Z),
+ *     run (build the parsers over the open handles and read), finish.  Not
+ *     one byte of the wire or of a file is parsed before step 3, so with -Z
+ *     only the unprivileged user ever parses, and root-only files still work.
+ *  2. One way out.  Whatever step stops the run, cleanup() frees what the
+ *     steps made (everything lives in struct run), so an error path cannot
+ *     leak or forget a handle.
+ *
+ * The options are one table (opts[] below): getopt's arguments and the
+ * --help text are both generated from it, so they cannot disagree.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,12 +43,21 @@
 #include "dissect/dpi.h"
 #include "dissect/keylog.h"
 #include "dissect/tls.h"
+#include "lib/buf.h"
 #include "report/report.h"
 
 #define CERTTRACE_VERSION "0.1.0"
 #define MAX_FILES 256
 #define MAX_EVENTS 256
 #define BATCH 4096
+#define DEFAULT_PORTS "443,444,4443,5061,5062,5063,8057,8058"
+#define DEFAULT_MAX_FLOWS 1000000
+#define MAX_FILTER_BYTES (64 * 1024)
+#define XSTR(x) STR(x)
+#define STR(x) #x
+
+/* parse_options: go on with the run, or exit with this status. */
+#define GO_ON (-1)
 
 struct options {
 	const char *files[MAX_FILES];
@@ -58,6 +83,7 @@ struct options {
 	const char *write_file;        /* -w */
 	const char *user;              /* -Z */
 	bool no_dpi;
+	bool exit_now;                 /* --help, --version: done, exit 0 */
 };
 
 /* What a flow in its handshake holds: our dissector and nDPI's state. */
@@ -67,9 +93,33 @@ struct flow_state {
 	bool dpi_tried;
 };
 
+/* Every handle opened before -Z drops privileges; each is NULL (-1) again
+ * once the code that reads it has taken it over or closed it. */
+struct inputs {
+	FILE *files[MAX_FILES];        /* -r, in order ("-": stdin) */
+	int files_errno[MAX_FILES];    /* why -r i did not open, said at its turn */
+	FILE *keylogs[MAX_FILES];      /* --keylog */
+	FILE *events[MAX_EVENTS];      /* --events ("-": stdin) */
+	struct rep_inputs rep;         /* --trust, --cert, --phone-log, --baseline,
+					* --export-certs */
+	FILE *write;                   /* -w, until its dumper takes it */
+	struct cap_source *live;       /* -i */
+};
+
+/* -Z: who to become, looked up while /etc/passwd is still ours to read. */
+struct user {
+	char *name;
+	uid_t uid;
+	gid_t gid;
+};
+
 struct run {
 	struct options *o;
+	struct inputs in;
+	struct user user;
+	struct flow_consumer consumer;
 	struct flow_table *flows;
+	struct cap_debug *dbg;         /* --debug-flows */
 	struct rep *rep;
 	struct dpi *dpi;               /* NULL with --no-dpi */
 	struct kl_store *keys;         /* --keylog and pcapng secrets */
@@ -80,6 +130,7 @@ struct run {
 	uint64_t handshakes;
 	uint64_t malformed;
 	const char *first_malformed;
+	unsigned files_opened;         /* -r files that are captures */
 	pcap_dumper_t *dump;           /* -w */
 	int dump_dlt;
 	bool status_line;              /* a terminal on stderr, not -q */
@@ -91,76 +142,41 @@ struct run {
 static volatile sig_atomic_t stop_requested;
 static struct cap_source *live_source;
 
-static void usage(FILE *f)
-{
-	fputs(
-"usage: certtrace -r FILE [-r FILE ...] [options]\n"
-"       certtrace -i IFACE [options] [BPF expression]\n"
-"       certtrace -D\n"
-"\n"
-"Passive TLS certificate inspector: reassembles TCP, dissects TLS handshakes,\n"
-"parses every certificate chain and reports trust problems between Lync /\n"
-"Skype for Business Front End pools and the Exchange servers their phones use.\n"
-"\n"
-"input:\n"
-"  -r FILE              read a pcap or pcapng file (\"-\" is stdin); repeatable\n"
-"  -i IFACE             capture live (\"any\" for all interfaces)\n"
-"  BPF expression       live capture filter (default: TCP on --ports)\n"
-"  --ports LIST         default live filter ports (443,444,4443,5061,5062,5063,8057,8058)\n"
-"  -c N                 stop after N handshakes\n"
-"  --duration SEC       stop after SEC seconds of live capture\n"
-"  -B KiB               live capture buffer (default 65536)\n"
-"  -p                   not promiscuous\n"
-"  -D                   list interfaces\n"
-"  --max-flows N        flow-table cap, oldest idle evicted (default 1000000)\n"
-"  --no-dpi             skip nDPI classification (app names, risks)\n"
-"  --keylog FILE        an SSLKEYLOGFILE (NSS key log): TLS 1.3 certificates\n"
-"                       become visible; repeatable (a pcapng file's own\n"
-"                       Decryption Secrets Blocks are read as well)\n"
-"\n"
-"what servers are:\n"
-"  --role NAME=ROLE     NAME: IP, IP:PORT, or host name/glob over SNI and SAN;\n"
-"                       ROLE: lync-fe, lync-edge, exchange, other\n"
-"  --trust FILE.pem     CA certificates phones also trust (New-CsWebTrustedCACertificate)\n"
-"  --cert ROLE=FILE     a server certificate exported from a server (PEM or DER)\n"
-"  --phone-log FILE     a Lync Phone Edition log (CELog/UCD_LOG lines as text): its\n"
-"                       EWS urls make those servers exchange, and its errors\n"
-"                       (errorCode=12045, hr=...) are tied to the findings that\n"
-"                       explain them; repeatable\n"
-"\n"
-"several runs:\n"
-"  --events FILE.jsonl  also report over an earlier run's jsonl output (\"-\" is\n"
-"                       stdin); repeat it for each run (several capture points);\n"
-"                       combines with -r and -i\n"
-"  --baseline FILE.jsonl  compare with an earlier run's jsonl: certificate-changed\n"
-"                       for a server whose certificate or issuing CA differs, or\n"
-"                       that appeared or disappeared\n"
-"\n"
-"output:\n"
-"  --format FMT         text, jsonl or dot (default: text on a terminal, else jsonl)\n"
-"  --fail-on SEV        exit 1 on findings at or above critical|warning|info, or never\n"
-"                       (default critical)\n"
-"  --export-certs DIR   write every certificate seen to DIR as <sha1>.pem and\n"
-"                       <sha1>.cer (DER, for Windows), and DIR/index.tsv\n"
-"  -w FILE              save the handshake packets of every flow (not the bulk) to FILE\n"
-"  -Z USER              drop privileges to USER after opening the interface\n"
-"                       (started as root without -Z, certtrace parses the network\n"
-"                       as root: use -Z on a shared server)\n"
-"  --debug-flows        print per-flow TCP reassembly figures instead of a report\n"
-"  -q, -v               quieter, more detail\n"
-"  -h, --help           this text\n"
-"  --version            print the version\n"
-"\n"
-"exit status: 0 no finding at or above --fail-on, 1 findings, 2 bad usage or\n"
-"unreadable input.\n", f);
-}
+/* ---- the options: one table for the parser and --help ------------------- */
 
-static int die_usage(const char *fmt, const char *arg)
+enum opt_kind {
+	OPT_FLAG,                      /* sets the bool at .field */
+	OPT_STRING,                    /* sets the const char * at .field */
+	OPT_CALL,                      /* .call checks and stores the argument */
+};
+
+struct opt {
+	const char *section;           /* --help heading before this row, or NULL */
+	char letter;                   /* -x, or 0 */
+	const char *name;              /* --name, or NULL; neither: a help-only row */
+	const char *arg;               /* the argument in --help; NULL: takes none */
+	enum opt_kind kind;
+	size_t field;                  /* offsetof(struct options, ...) */
+	bool (*call)(struct options *o, const char *arg);   /* false: said why */
+	const char *help;              /* its --help text; NULL: shares the next row's */
+};
+
+/* Each ends at .call, so the row's next initializer is its help text. */
+#define FLAG(f)   .kind = OPT_FLAG, .field = offsetof(struct options, f), .call = NULL
+#define STRING(f) .kind = OPT_STRING, .field = offsetof(struct options, f), .call = NULL
+#define CALL(fn)  .kind = OPT_CALL, .field = 0, .call = (fn)
+
+static bool bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static bool bad_usage(const char *fmt, ...)
 {
-	fprintf(stderr, "certtrace: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (certtrace --help)\n");
-	return 2;
+	va_list ap;
+	fputs("certtrace: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (certtrace --help)\n", stderr);
+	return false;
 }
 
 static bool parse_u64(const char *s, uint64_t *out)
@@ -174,260 +190,438 @@ static bool parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
-static bool parse_severity(const char *s, enum rep_severity *out)
+static bool add_path(const char **v, unsigned *n, unsigned max, const char *what,
+		     const char *arg)
+{
+	if (*n == max)
+		return bad_usage("too many %s files (at most %u)", what, max);
+	v[(*n)++] = arg;
+	return true;
+}
+
+static bool opt_file(struct options *o, const char *arg)
+{
+	return add_path(o->files, &o->n_files, MAX_FILES, "-r", arg);
+}
+
+static bool opt_keylog(struct options *o, const char *arg)
+{
+	return add_path(o->keylogs, &o->n_keylogs, MAX_FILES, "--keylog", arg);
+}
+
+static bool opt_events(struct options *o, const char *arg)
+{
+	return add_path(o->events, &o->n_events, MAX_EVENTS, "--events", arg);
+}
+
+static bool opt_trust(struct options *o, const char *arg)
+{
+	return add_path(o->rep.trust_files, &o->rep.n_trust, REP_MAX_TRUST, "--trust", arg);
+}
+
+static bool opt_phone_log(struct options *o, const char *arg)
+{
+	return add_path(o->rep.phone_logs, &o->rep.n_phone_logs, REP_MAX_PHONE_LOGS,
+			"--phone-log", arg);
+}
+
+static bool opt_baseline(struct options *o, const char *arg)
+{
+	if (o->rep.baseline)
+		return bad_usage("give one --baseline, not several (%s)", arg);
+	o->rep.baseline = arg;
+	return true;
+}
+
+static bool opt_count(struct options *o, const char *arg)
+{
+	uint64_t v;
+	if (!parse_u64(arg, &v) || v == 0)
+		return bad_usage("-c wants a positive count, not \"%s\"", arg);
+	o->count = v;
+	return true;
+}
+
+static bool opt_buffer(struct options *o, const char *arg)
+{
+	uint64_t v;
+	if (!parse_u64(arg, &v) || v == 0 || v > INT_MAX / 1024)
+		return bad_usage("-B wants a buffer size in KiB, not \"%s\"", arg);
+	o->buffer_kib = (int)v;
+	return true;
+}
+
+static bool opt_max_flows(struct options *o, const char *arg)
+{
+	uint64_t v;
+	if (!parse_u64(arg, &v) || v == 0 || v > 100000000)
+		return bad_usage("--max-flows wants 1 to 100000000, not \"%s\"", arg);
+	o->max_flows = (uint32_t)v;
+	return true;
+}
+
+static bool opt_duration(struct options *o, const char *arg)
+{
+	char *end;
+	o->duration_s = strtod(arg, &end);
+	if (end == arg || *end || o->duration_s <= 0)
+		return bad_usage("--duration wants seconds, not \"%s\"", arg);
+	return true;
+}
+
+static bool opt_quiet(struct options *o, const char *arg)
+{
+	o->verbose = -1;
+	return true;
+}
+
+static bool opt_verbose(struct options *o, const char *arg)
+{
+	if (o->verbose >= 0)
+		o->verbose++;
+	return true;
+}
+
+static bool opt_role(struct options *o, const char *arg)
+{
+	if (o->rep.n_roles == REP_MAX_ROLE_RULES)
+		return bad_usage("too many --role rules (%s)", arg);
+	const char *eq = strrchr(arg, '=');
+	struct rep_role_rule *r = &o->rep.roles[o->rep.n_roles];
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof r->name ||
+	    !rep_role_parse(eq + 1, &r->role))
+		return bad_usage("--role wants NAME=ROLE with ROLE one of "
+				 "lync-fe, lync-edge, exchange, other, not \"%s\"", arg);
+	snprintf(r->name, sizeof r->name, "%.*s", (int)(eq - arg), arg);
+	o->rep.n_roles++;
+	return true;
+}
+
+static bool opt_cert(struct options *o, const char *arg)
+{
+	if (o->rep.n_certs == REP_MAX_CERTS)
+		return bad_usage("too many --cert files (%s)", arg);
+	const char *eq = strchr(arg, '=');
+	char role_name[32];
+	enum rep_role role;
+	if (!eq)
+		return bad_usage("--cert wants ROLE=FILE, not \"%s\"", arg);
+	snprintf(role_name, sizeof role_name, "%.*s", (int)(eq - arg), arg);
+	if ((size_t)(eq - arg) >= sizeof role_name || !rep_role_parse(role_name, &role) || !eq[1])
+		return bad_usage("--cert wants ROLE=FILE with ROLE one of "
+				 "lync-fe, lync-edge, exchange, other, not \"%s\"", arg);
+	o->rep.certs[o->rep.n_certs].role = role;
+	o->rep.certs[o->rep.n_certs].file = eq + 1;
+	o->rep.n_certs++;
+	return true;
+}
+
+static bool opt_format(struct options *o, const char *arg)
+{
+	static const struct { const char *name; enum rep_format format; } t[] = {
+		{ "text", REP_TEXT }, { "jsonl", REP_JSONL }, { "dot", REP_DOT },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (strcmp(arg, t[i].name) == 0) {
+			o->rep.format = t[i].format;
+			o->format_given = true;
+			return true;
+		}
+	return bad_usage("--format wants text, jsonl or dot, not \"%s\"", arg);
+}
+
+static bool opt_fail_on(struct options *o, const char *arg)
 {
 	static const struct { const char *name; enum rep_severity sev; } t[] = {
 		{ "critical", REP_CRITICAL }, { "warning", REP_WARNING },
 		{ "info", REP_INFO }, { "never", REP_NEVER },
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-		if (strcmp(s, t[i].name) == 0) {
-			*out = t[i].sev;
+		if (strcmp(arg, t[i].name) == 0) {
+			o->rep.fail_on = t[i].sev;
 			return true;
 		}
+	return bad_usage("--fail-on wants critical, warning, info or never, not \"%s\"", arg);
+}
+
+static void usage(FILE *f);
+
+static bool opt_help(struct options *o, const char *arg)
+{
+	usage(stdout);
+	o->exit_now = true;
+	return true;
+}
+
+static bool opt_version(struct options *o, const char *arg)
+{
+	printf("certtrace %s (%s, %s)\n", CERTTRACE_VERSION, pcap_lib_version(),
+	       OpenSSL_version(OPENSSL_VERSION));
+	o->exit_now = true;
+	return true;
+}
+
+static const struct opt opts[] = {
+	{ "input", 'r', NULL, "FILE", CALL(opt_file),
+	  "read a pcap or pcapng file (\"-\" is stdin); repeatable" },
+	{ NULL, 'i', NULL, "IFACE", STRING(iface), "capture live (\"any\" for all interfaces)" },
+	{ NULL, 0, NULL, "BPF expression", .help = "live capture filter (default: TCP on --ports)" },
+	{ NULL, 0, "ports", "LIST", STRING(ports),
+	  "default live filter ports (" DEFAULT_PORTS ")" },
+	{ NULL, 'c', NULL, "N", CALL(opt_count), "stop after N handshakes" },
+	{ NULL, 0, "duration", "SEC", CALL(opt_duration), "stop after SEC seconds of live capture" },
+	{ NULL, 'B', NULL, "KiB", CALL(opt_buffer), "live capture buffer (default 65536)" },
+	{ NULL, 'p', NULL, NULL, FLAG(no_promisc), "not promiscuous" },
+	{ NULL, 'D', NULL, NULL, FLAG(list_ifaces), "list interfaces" },
+	{ NULL, 0, "max-flows", "N", CALL(opt_max_flows),
+	  "flow-table cap, oldest idle evicted (default " XSTR(DEFAULT_MAX_FLOWS) ")" },
+	{ NULL, 0, "no-dpi", NULL, FLAG(no_dpi), "skip nDPI classification (app names, risks)" },
+	{ NULL, 0, "keylog", "FILE", CALL(opt_keylog),
+	  "an SSLKEYLOGFILE (NSS key log): TLS 1.3 certificates\n"
+	  "become visible; repeatable (a pcapng file's own\n"
+	  "Decryption Secrets Blocks are read as well)" },
+
+	{ "what servers are", 0, "role", "NAME=ROLE", CALL(opt_role),
+	  "NAME: IP, IP:PORT, or host name/glob over SNI and SAN;\n"
+	  "ROLE: lync-fe, lync-edge, exchange, other" },
+	{ NULL, 0, "trust", "FILE.pem", CALL(opt_trust),
+	  "CA certificates phones also trust (New-CsWebTrustedCACertificate)" },
+	{ NULL, 0, "cert", "ROLE=FILE", CALL(opt_cert),
+	  "a server certificate exported from a server (PEM or DER)" },
+	{ NULL, 0, "phone-log", "FILE", CALL(opt_phone_log),
+	  "a Lync Phone Edition log (CELog/UCD_LOG lines as text): its\n"
+	  "EWS urls make those servers exchange, and its errors\n"
+	  "(errorCode=12045, hr=...) are tied to the findings that\n"
+	  "explain them; repeatable" },
+
+	{ "several runs", 0, "events", "FILE.jsonl", CALL(opt_events),
+	  "also report over an earlier run's jsonl output (\"-\" is\n"
+	  "stdin); repeat it for each run (several capture points);\n"
+	  "combines with -r and -i" },
+	{ NULL, 0, "baseline", "FILE.jsonl", CALL(opt_baseline),
+	  "compare with an earlier run's jsonl: certificate-changed\n"
+	  "for a server whose certificate or issuing CA differs, or\n"
+	  "that appeared or disappeared" },
+
+	{ "output", 0, "format", "FMT", CALL(opt_format),
+	  "text, jsonl or dot (default: text on a terminal, else jsonl)" },
+	{ NULL, 0, "fail-on", "SEV", CALL(opt_fail_on),
+	  "exit 1 on findings at or above critical|warning|info, or never\n"
+	  "(default critical)" },
+	{ NULL, 0, "export-certs", "DIR", STRING(rep.export_dir),
+	  "write every certificate seen to DIR as <sha1>.pem and\n"
+	  "<sha1>.cer (DER, for Windows), and DIR/index.tsv" },
+	{ NULL, 'w', NULL, "FILE", STRING(write_file),
+	  "save the handshake packets of every flow (not the bulk) to FILE" },
+	{ NULL, 'Z', NULL, "USER", STRING(user),
+	  "drop privileges to USER once the interface and every\n"
+	  "file given are open, before any of them is parsed\n"
+	  "(started as root without -Z, certtrace parses the network\n"
+	  "as root: use -Z on a shared server)" },
+	{ NULL, 0, "debug-flows", NULL, FLAG(debug_flows),
+	  "print per-flow TCP reassembly figures instead of a report" },
+	{ NULL, 'q', NULL, NULL, CALL(opt_quiet), NULL },
+	{ NULL, 'v', NULL, NULL, CALL(opt_verbose), "quieter, more detail" },
+	{ NULL, 'h', "help", NULL, CALL(opt_help), "this text" },
+	{ NULL, 0, "version", NULL, CALL(opt_version), "print the version" },
+};
+#define N_OPTS (sizeof opts / sizeof opts[0])
+
+static const char usage_head[] =
+"usage: certtrace -r FILE [-r FILE ...] [options]\n"
+"       certtrace -i IFACE [options] [BPF expression]\n"
+"       certtrace -D\n"
+"\n"
+"Passive TLS certificate inspector: reassembles TCP, dissects TLS handshakes,\n"
+"parses every certificate chain and reports trust problems between Lync /\n"
+"Skype for Business Front End pools and the Exchange servers their phones use.\n";
+
+static const char usage_tail[] =
+"\n"
+"exit status: 0 no finding at or above --fail-on, 1 findings, 2 bad usage or\n"
+"unreadable input.\n";
+
+/* "-r FILE", "--ports LIST", "-h, --help", or a help-only row's text. */
+static void opt_shown(struct buf *b, const struct opt *r)
+{
+	if (r->letter)
+		buf_printf(b, "-%c%s", r->letter, r->name ? ", " : "");
+	if (r->name)
+		buf_printf(b, "--%s", r->name);
+	if (r->arg)
+		buf_printf(b, "%s%s", r->letter || r->name ? " " : "", r->arg);
+}
+
+/* One option's lines of --help: the rows that share it ("-q, -v"), then its
+ * text, continuation lines under the text's column. */
+static void usage_entry(FILE *f, size_t last)
+{
+	enum { TEXT_COLUMN = 23 };
+	struct buf b = BUF_INIT(256);
+	size_t first = last;
+	while (first > 0 && !opts[first - 1].help)
+		first--;
+	for (size_t i = first; i <= last; i++) {
+		if (i > first)
+			buf_puts(&b, ", ");
+		opt_shown(&b, &opts[i]);
+	}
+	int w = fprintf(f, "  %s", buf_str(&b));
+	fprintf(f, "%*s", w < TEXT_COLUMN - 2 ? TEXT_COLUMN - w : 2, "");
+	for (const char *p = opts[last].help; *p; p++) {
+		fputc(*p, f);
+		if (*p == '\n')
+			fprintf(f, "%*s", TEXT_COLUMN, "");
+	}
+	fputc('\n', f);
+	buf_free(&b);
+}
+
+static void usage(FILE *f)
+{
+	fputs(usage_head, f);
+	for (size_t i = 0; i < N_OPTS; i++) {
+		if (opts[i].section)
+			fprintf(f, "\n%s:\n", opts[i].section);
+		if (opts[i].help)
+			usage_entry(f, i);
+	}
+	fputs(usage_tail, f);
+}
+
+/* getopt_long's arguments from the table: a long option's val is 256 + its
+ * row, a short one's is its letter. */
+static void getopt_tables(char *shorts, struct option *longs)
+{
+	size_t n = 0;
+	*shorts++ = '+';       /* stop at the first non-option, like tcpdump's filter */
+	for (size_t i = 0; i < N_OPTS; i++) {
+		if (opts[i].letter) {
+			*shorts++ = opts[i].letter;
+			if (opts[i].arg)
+				*shorts++ = ':';
+		}
+		if (opts[i].name)
+			longs[n++] = (struct option){ opts[i].name,
+				opts[i].arg ? required_argument : no_argument, NULL, 256 + (int)i };
+	}
+	*shorts = 0;
+	longs[n] = (struct option){ 0 };
+}
+
+static const struct opt *opt_of(int c)
+{
+	if (c >= 256 && (size_t)(c - 256) < N_OPTS)
+		return &opts[c - 256];
+	for (size_t i = 0; c != '?' && i < N_OPTS; i++)
+		if (opts[i].letter == c)
+			return &opts[i];
+	return NULL;
+}
+
+static bool opt_apply(struct options *o, const struct opt *r, const char *arg)
+{
+	switch (r->kind) {
+	case OPT_FLAG:
+		*(bool *)((char *)o + r->field) = true;
+		return true;
+	case OPT_STRING:
+		*(const char **)((char *)o + r->field) = arg;
+		return true;
+	case OPT_CALL:
+		return r->call(o, arg);
+	}
 	return false;
 }
 
-static const char *build_port_filter(const char *ports, char **owned)
+/* The live capture's default filter: TCP on the --ports list. */
+static char *port_filter(const char *ports)
 {
-	size_t cap = strlen(ports) * 10 + 32;
-	char *f = malloc(cap);
-	if (!f)
-		return NULL;
-	strcpy(f, "tcp and (");
+	struct buf b = BUF_INIT(MAX_FILTER_BYTES);
 	const char *p = ports;
-	bool first = true;
-	while (*p) {
+	buf_puts(&b, "tcp and (");
+	for (bool first = true; *p; first = false) {
 		char *end;
 		long v = strtol(p, &end, 10);
 		if (end == p || v <= 0 || v > 65535 || (*end && *end != ',')) {
-			free(f);
+			buf_free(&b);
 			return NULL;
 		}
-		size_t l = strlen(f);
-		snprintf(f + l, cap - l, "%sport %ld", first ? "" : " or ", v);
-		first = false;
+		buf_printf(&b, "%sport %ld", first ? "" : " or ", v);
 		p = *end ? end + 1 : end;
 	}
-	strcat(f, ")");
-	*owned = f;
-	return f;
+	buf_putc(&b, ')');
+	return buf_take(&b);
 }
 
-static int parse_options(int argc, char **argv, struct options *o)
+/* The words after the options, as tcpdump takes them: the live filter. */
+static bool join_filter(struct options *o, int argc, char **argv, int first)
 {
-	enum {
-		OPT_PORTS = 256, OPT_ROLE, OPT_TRUST, OPT_CERT, OPT_FORMAT, OPT_FAIL_ON,
-		OPT_EXPORT, OPT_DURATION, OPT_MAX_FLOWS, OPT_DEBUG_FLOWS, OPT_VERSION,
-		OPT_NO_DPI, OPT_PHONE_LOG, OPT_EVENTS, OPT_BASELINE, OPT_KEYLOG,
-	};
-	static const struct option longopts[] = {
-		{ "ports", required_argument, 0, OPT_PORTS },
-		{ "role", required_argument, 0, OPT_ROLE },
-		{ "trust", required_argument, 0, OPT_TRUST },
-		{ "cert", required_argument, 0, OPT_CERT },
-		{ "format", required_argument, 0, OPT_FORMAT },
-		{ "fail-on", required_argument, 0, OPT_FAIL_ON },
-		{ "export-certs", required_argument, 0, OPT_EXPORT },
-		{ "duration", required_argument, 0, OPT_DURATION },
-		{ "max-flows", required_argument, 0, OPT_MAX_FLOWS },
-		{ "debug-flows", no_argument, 0, OPT_DEBUG_FLOWS },
-		{ "no-dpi", no_argument, 0, OPT_NO_DPI },
-		{ "phone-log", required_argument, 0, OPT_PHONE_LOG },
-		{ "events", required_argument, 0, OPT_EVENTS },
-		{ "baseline", required_argument, 0, OPT_BASELINE },
-		{ "keylog", required_argument, 0, OPT_KEYLOG },
-		{ "help", no_argument, 0, 'h' },
-		{ "version", no_argument, 0, OPT_VERSION },
-		{ 0, 0, 0, 0 },
-	};
-	uint64_t v;
-	int c;
-
-	o->rep.fail_on = REP_CRITICAL;
-	o->ports = "443,444,4443,5061,5062,5063,8057,8058";
-	o->max_flows = 1000000;
-	/* '+': stop at the first non-option, like tcpdump's filter expression. */
-	while ((c = getopt_long(argc, argv, "+r:i:c:B:pDqvhw:Z:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			if (o->n_files == MAX_FILES)
-				return die_usage("too many -r files (at most %s)", "256");
-			o->files[o->n_files++] = optarg;
-			break;
-		case 'i':
-			o->iface = optarg;
-			break;
-		case 'c':
-			if (!parse_u64(optarg, &v) || v == 0)
-				return die_usage("-c wants a positive count, not \"%s\"", optarg);
-			o->count = v;
-			break;
-		case 'B':
-			if (!parse_u64(optarg, &v) || v == 0 || v > INT_MAX / 1024)
-				return die_usage("-B wants a buffer size in KiB, not \"%s\"", optarg);
-			o->buffer_kib = (int)v;
-			break;
-		case 'p':
-			o->no_promisc = true;
-			break;
-		case 'w':
-			o->write_file = optarg;
-			break;
-		case 'Z':
-			o->user = optarg;
-			break;
-		case 'D':
-			o->list_ifaces = true;
-			break;
-		case 'q':
-			o->verbose = -1;
-			break;
-		case 'v':
-			if (o->verbose >= 0)
-				o->verbose++;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case OPT_VERSION:
-			printf("certtrace %s (%s, %s)\n", CERTTRACE_VERSION,
-			       pcap_lib_version(), OpenSSL_version(OPENSSL_VERSION));
-			exit(0);
-		case OPT_PORTS:
-			o->ports = optarg;
-			break;
-		case OPT_ROLE: {
-			if (o->rep.n_roles == REP_MAX_ROLE_RULES)
-				return die_usage("too many --role rules (%s)", optarg);
-			const char *eq = strrchr(optarg, '=');
-			struct rep_role_rule *r = &o->rep.roles[o->rep.n_roles];
-			if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof r->name ||
-			    !rep_role_parse(eq + 1, &r->role))
-				return die_usage("--role wants NAME=ROLE with ROLE one of "
-						 "lync-fe, lync-edge, exchange, other, not \"%s\"", optarg);
-			memcpy(r->name, optarg, (size_t)(eq - optarg));
-			r->name[eq - optarg] = 0;
-			o->rep.n_roles++;
-			break;
-		}
-		case OPT_TRUST:
-			if (o->rep.n_trust == REP_MAX_TRUST)
-				return die_usage("too many --trust files (%s)", optarg);
-			o->rep.trust_files[o->rep.n_trust++] = optarg;
-			break;
-		case OPT_CERT: {
-			if (o->rep.n_certs == REP_MAX_CERTS)
-				return die_usage("too many --cert files (%s)", optarg);
-			char *eq = strchr(optarg, '=');
-			enum rep_role role;
-			if (!eq)
-				return die_usage("--cert wants ROLE=FILE, not \"%s\"", optarg);
-			*eq = 0;
-			bool ok = rep_role_parse(optarg, &role);
-			*eq = '=';
-			if (!ok || !eq[1])
-				return die_usage("--cert wants ROLE=FILE with ROLE one of "
-						 "lync-fe, lync-edge, exchange, other, not \"%s\"", optarg);
-			o->rep.certs[o->rep.n_certs].role = role;
-			o->rep.certs[o->rep.n_certs].file = eq + 1;
-			o->rep.n_certs++;
-			break;
-		}
-		case OPT_FORMAT:
-			if (strcmp(optarg, "text") == 0)
-				o->rep.format = REP_TEXT;
-			else if (strcmp(optarg, "jsonl") == 0)
-				o->rep.format = REP_JSONL;
-			else if (strcmp(optarg, "dot") == 0)
-				o->rep.format = REP_DOT;
-			else
-				return die_usage("--format wants text, jsonl or dot, not \"%s\"", optarg);
-			o->format_given = true;
-			break;
-		case OPT_FAIL_ON:
-			if (!parse_severity(optarg, &o->rep.fail_on))
-				return die_usage("--fail-on wants critical, warning, info or never, "
-						 "not \"%s\"", optarg);
-			break;
-		case OPT_EXPORT:
-			o->rep.export_dir = optarg;
-			break;
-		case OPT_DURATION: {
-			char *end;
-			o->duration_s = strtod(optarg, &end);
-			if (end == optarg || *end || o->duration_s <= 0)
-				return die_usage("--duration wants seconds, not \"%s\"", optarg);
-			break;
-		}
-		case OPT_MAX_FLOWS:
-			if (!parse_u64(optarg, &v) || v == 0 || v > 100000000)
-				return die_usage("--max-flows wants 1 to 100000000, not \"%s\"", optarg);
-			o->max_flows = (uint32_t)v;
-			break;
-		case OPT_DEBUG_FLOWS:
-			o->debug_flows = true;
-			break;
-		case OPT_NO_DPI:
-			o->no_dpi = true;
-			break;
-		case OPT_PHONE_LOG:
-			if (o->rep.n_phone_logs == REP_MAX_PHONE_LOGS)
-				return die_usage("too many --phone-log files (%s)", optarg);
-			o->rep.phone_logs[o->rep.n_phone_logs++] = optarg;
-			break;
-		case OPT_EVENTS:
-			if (o->n_events == MAX_EVENTS)
-				return die_usage("too many --events files (at most %s)", "256");
-			o->events[o->n_events++] = optarg;
-			break;
-		case OPT_BASELINE:
-			if (o->rep.baseline)
-				return die_usage("give one --baseline, not several (%s)", optarg);
-			o->rep.baseline = optarg;
-			break;
-		case OPT_KEYLOG:
-			if (o->n_keylogs == MAX_FILES)
-				return die_usage("too many --keylog files (at most %s)", "256");
-			o->keylogs[o->n_keylogs++] = optarg;
-			break;
-		default:
-			/* getopt has said what was wrong. */
-			fprintf(stderr, "certtrace: certtrace --help lists the options\n");
-			return 2;
-		}
+	struct buf b = BUF_INIT(MAX_FILTER_BYTES);
+	for (int i = first; i < argc; i++) {
+		if (i > first)
+			buf_putc(&b, ' ');
+		buf_puts(&b, argv[i]);
 	}
-	if (optind < argc) {
-		/* The rest is a BPF expression, as in tcpdump. */
-		size_t len = 1;
-		for (int i = optind; i < argc; i++)
-			len += strlen(argv[i]) + 1;
-		o->filter_owned = calloc(1, len);
-		if (!o->filter_owned)
-			return 2;
-		for (int i = optind; i < argc; i++) {
-			if (i > optind)
-				strcat(o->filter_owned, " ");
-			strcat(o->filter_owned, argv[i]);
-		}
-		o->filter = o->filter_owned;
+	if (!(o->filter_owned = buf_take(&b)))
+		return bad_usage("the capture filter is longer than %d bytes", MAX_FILTER_BYTES);
+	o->filter = o->filter_owned;
+	return true;
+}
+
+/* What the options say together; false after saying what is wrong. */
+static bool check_options(struct options *o, int argc, char **argv, int first)
+{
+	if (first < argc) {
+		if (!join_filter(o, argc, argv, first))
+			return false;
 		if (!o->iface)
-			return die_usage("a capture filter (\"%s\") only applies to -i; "
+			return bad_usage("a capture filter (\"%s\") only applies to -i; "
 					 "certtrace reads every TCP flow of a file", o->filter);
 	}
 	if (!o->list_ifaces && !o->iface && o->n_files == 0 && o->n_events == 0)
-		return die_usage("nothing to read: give -r FILE, -i IFACE or --events FILE%s", "");
+		return bad_usage("nothing to read: give -r FILE, -i IFACE or --events FILE");
 	if (o->n_events && o->debug_flows)
-		return die_usage("--debug-flows reads captures, not --events%s", "");
+		return bad_usage("--debug-flows reads captures, not --events");
 	if (o->iface && o->n_files)
-		return die_usage("give -r or -i, not both%s", "");
+		return bad_usage("give -r or -i, not both");
+	if (o->iface && !o->filter && !o->list_ifaces &&
+	    !(o->filter = o->filter_owned = port_filter(o->ports)))
+		return bad_usage("--ports wants a comma-separated list of ports, not \"%s\"",
+				 o->ports);
 	o->rep.verbose = o->verbose;
 	if (!o->format_given)
 		o->rep.format = isatty(STDOUT_FILENO) ? REP_TEXT : REP_JSONL;
 	const char *nc = getenv("NO_COLOR");
 	o->rep.color = o->rep.format == REP_TEXT && isatty(STDOUT_FILENO) && !(nc && *nc);
 	o->rep.flush_lines = o->iface != NULL;
-	return 0;
+	return true;
+}
+
+/* GO_ON, or the exit status: 0 after --help or --version, 2 for bad usage. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	char shorts[2 + 2 * N_OPTS];
+	struct option longs[N_OPTS + 1];
+	int c;
+
+	getopt_tables(shorts, longs);
+	o->rep.fail_on = REP_CRITICAL;
+	o->ports = DEFAULT_PORTS;
+	o->max_flows = DEFAULT_MAX_FLOWS;
+	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		const struct opt *r = opt_of(c);
+		if (!r) {
+			/* getopt has said what was wrong. */
+			fprintf(stderr, "certtrace: certtrace --help lists the options\n");
+			return 2;
+		}
+		if (!opt_apply(o, r, optarg))
+			return 2;
+		if (o->exit_now)
+			return 0;
+	}
+	return check_options(o, argc, argv, optind) ? GO_ON : 2;
 }
 
 /* ---- the TLS consumer of the flow table -------------------------------- */
@@ -724,42 +918,6 @@ static bool drain_source(struct run *run, struct cap_source *src)
 	}
 }
 
-/* -Z: give up root before the first packet is parsed (as OpenBSD tcpdump). */
-static bool drop_privileges(const char *user)
-{
-	struct passwd *pw = getpwnam(user);
-	if (!pw) {
-		fprintf(stderr, "certtrace: -Z %s: no such user\n", user);
-		return false;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) != 0 && setgroups(0, NULL) != 0) {
-		fprintf(stderr, "certtrace: -Z %s: setgroups: %s\n", user, strerror(errno));
-		return false;
-	}
-	if (setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
-		fprintf(stderr, "certtrace: -Z %s: cannot switch user: %s\n", user, strerror(errno));
-		return false;
-	}
-	if (pw->pw_uid != 0 && setuid(0) == 0) {
-		fprintf(stderr, "certtrace: -Z %s: could regain root; refusing to go on\n", user);
-		return false;
-	}
-	return true;
-}
-
-static bool open_dump(struct run *run, struct cap_source *src)
-{
-	if (!run->o->write_file || run->dump)
-		return true;
-	run->dump = pcap_dump_open(cap_pcap(src), run->o->write_file);
-	if (!run->dump) {
-		fprintf(stderr, "certtrace: -w %s: %s\n", run->o->write_file,
-			pcap_geterr(cap_pcap(src)));
-		return false;
-	}
-	run->dump_dlt = cap_linktype(src);
-	return true;
-}
 
 static int list_interfaces(void)
 {
@@ -777,6 +935,155 @@ static int list_interfaces(void)
 	return 0;
 }
 
+/* ---- step 2: open every input (as the user who started us) -------------- */
+
+static FILE *open_read(const char *path, bool dash_is_stdin)
+{
+	return dash_is_stdin && strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+}
+
+static void close_file(FILE **f)
+{
+	if (*f && *f != stdin && *f != stdout)
+		fclose(*f);
+	*f = NULL;
+}
+
+/* Opens n files; false after saying, as its loader would, which did not open. */
+static bool open_all(const char *const *paths, unsigned n, FILE **fps, bool dash_is_stdin,
+		     const char *what)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!(fps[i] = open_read(paths[i], dash_is_stdin))) {
+			fprintf(stderr, "certtrace: %s%s: %s\n", what, paths[i], strerror(errno));
+			return false;
+		}
+	return true;
+}
+
+/* The files the options name, in the order the run reads them. */
+static bool open_option_files(struct run *run)
+{
+	const struct options *o = run->o;
+	struct rep_inputs *ri = &run->in.rep;
+
+	if (!open_all(o->keylogs, o->n_keylogs, run->in.keylogs, false, "--keylog ") ||
+	    !open_all(o->rep.trust_files, o->rep.n_trust, ri->trust, false, ""))
+		return false;
+	for (unsigned i = 0; i < o->rep.n_certs; i++)
+		if (!open_all(&o->rep.certs[i].file, 1, &ri->certs[i], false, ""))
+			return false;
+	if (!open_all(o->rep.phone_logs, o->rep.n_phone_logs, ri->phone_logs, false, "") ||
+	    (o->rep.baseline && !open_all(&o->rep.baseline, 1, &ri->baseline, false, "")))
+		return false;
+	return open_all(o->events, o->n_events, run->in.events, true, "--events ");
+}
+
+/* -w and --export-certs: created now, written by whoever certtrace is then. */
+static bool open_outputs(struct run *run)
+{
+	const struct options *o = run->o;
+	char err[1024];
+	bool created;
+
+	if (o->rep.export_dir) {
+		int fd = rep_export_dir_open(o->rep.export_dir, &created, err, sizeof err);
+		if ((run->in.rep.export_dirfd = fd) < 0) {
+			fprintf(stderr, "certtrace: %s\n", err);
+			return false;
+		}
+		/* A folder we made is USER's: after -Z the files are made in it. */
+		if (created && o->user && fchown(fd, run->user.uid, run->user.gid) != 0) {
+			fprintf(stderr, "certtrace: --export-certs %s: cannot give it to %s: %s\n",
+				o->rep.export_dir, o->user, strerror(errno));
+			return false;
+		}
+	}
+	if (o->write_file) {
+		bool out = strcmp(o->write_file, "-") == 0;   /* as pcap_dump_open() */
+		if (!(run->in.write = out ? stdout : fopen(o->write_file, "wb"))) {
+			fprintf(stderr, "certtrace: -w %s: %s\n", o->write_file, strerror(errno));
+			return false;
+		}
+	}
+	return true;
+}
+
+static struct cap_source *open_live(const struct options *o)
+{
+	struct cap_live_options lo = {
+		.iface = o->iface, .filter = o->filter, .snaplen = 262144,
+		.promisc = !o->no_promisc, .buffer_kib = o->buffer_kib,
+	};
+	char err[1024], warn[512];
+	struct cap_source *src = cap_open_live(&lo, err, sizeof err, warn, sizeof warn);
+	if (!src)
+		fprintf(stderr, "certtrace: %s\n", err);
+	else if (warn[0] && o->verbose >= 0)
+		fprintf(stderr, "certtrace: %s\n", warn);
+	return src;
+}
+
+static bool find_user(const char *name, struct user *u)
+{
+	struct passwd *pw = getpwnam(name);
+	if (!pw) {
+		fprintf(stderr, "certtrace: -Z %s: no such user\n", name);
+		return false;
+	}
+	if (!(u->name = str_dup(pw->pw_name))) {
+		fprintf(stderr, "certtrace: -Z %s: out of memory\n", name);
+		return false;
+	}
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	return true;
+}
+
+/* The interface first, then every file; nothing is read from any yet.  A -r
+ * file that does not open is said at its turn, as the others are read. */
+static bool open_inputs(struct run *run)
+{
+	const struct options *o = run->o;
+
+	if (o->user && !find_user(o->user, &run->user))
+		return false;
+	if (o->iface && !(run->in.live = open_live(o)))
+		return false;
+	if (!open_option_files(run) || !open_outputs(run))
+		return false;
+	for (unsigned i = 0; i < o->n_files; i++)
+		if (!(run->in.files[i] = open_read(o->files[i], true)))
+			run->in.files_errno[i] = errno;
+	return true;
+}
+
+/* ---- step 3: -Z, before the first byte is parsed (as OpenBSD tcpdump) --- */
+
+static bool drop_privileges(const struct run *run)
+{
+	const char *user = run->o->user;
+	const struct user *u = &run->user;
+
+	if (!user)
+		return true;
+	if (initgroups(u->name, u->gid) != 0 && setgroups(0, NULL) != 0) {
+		fprintf(stderr, "certtrace: -Z %s: setgroups: %s\n", user, strerror(errno));
+		return false;
+	}
+	if (setgid(u->gid) != 0 || setuid(u->uid) != 0) {
+		fprintf(stderr, "certtrace: -Z %s: cannot switch user: %s\n", user, strerror(errno));
+		return false;
+	}
+	if (u->uid != 0 && setuid(0) == 0) {
+		fprintf(stderr, "certtrace: -Z %s: could regain root; refusing to go on\n", user);
+		return false;
+	}
+	return true;
+}
+
+/* ---- step 4: build the parsers over the open handles, then read ---------- */
+
 /* --keylog files into one store; false with a reason if one cannot be read. */
 static bool load_keylogs(struct run *run, char *err, size_t errlen)
 {
@@ -789,7 +1096,9 @@ static bool load_keylogs(struct run *run, char *err, size_t errlen)
 	}
 	for (unsigned i = 0; i < o->n_keylogs; i++) {
 		uint64_t used = kl_stats(run->keys)->used;
-		if (!kl_load_file(run->keys, o->keylogs[i], err, errlen))
+		bool ok = kl_load_fp(run->keys, run->in.keylogs[i], o->keylogs[i], err, errlen);
+		close_file(&run->in.keylogs[i]);
+		if (!ok)
 			return false;
 		if (kl_stats(run->keys)->used == used && o->verbose >= 0)
 			fprintf(stderr, "certtrace: --keylog %s: no TLS 1.3 handshake secrets in it\n",
@@ -814,6 +1123,219 @@ static void on_secrets(void *user, uint32_t type, const uint8_t *p, size_t n)
 		kl_add_dsb(run->keys, p, n);
 }
 
+static void close_rep_inputs(struct rep_inputs *ri)
+{
+	for (unsigned i = 0; i < REP_MAX_TRUST; i++)
+		close_file(&ri->trust[i]);
+	for (unsigned i = 0; i < REP_MAX_CERTS; i++)
+		close_file(&ri->certs[i]);
+	for (unsigned i = 0; i < REP_MAX_PHONE_LOGS; i++)
+		close_file(&ri->phone_logs[i]);
+	close_file(&ri->baseline);
+	if (ri->export_dirfd >= 0)
+		close(ri->export_dirfd);
+	ri->export_dirfd = -1;
+}
+
+/* nDPI, the report (its option files), then --events: earlier runs'
+ * handshakes come before this run's captures. */
+static bool setup_report(struct run *run, char *err, size_t errlen)
+{
+	const struct options *o = run->o;
+	if (!o->no_dpi) {
+		if (!(run->dpi = dpi_new(err, errlen))) {
+			fprintf(stderr, "certtrace: %s (try --no-dpi)\n", err);
+			return false;
+		}
+		run->consumer.packet = on_packet;
+	}
+	run->rep = rep_new_opened(&o->rep, &run->in.rep, stdout, err, errlen);
+	close_rep_inputs(&run->in.rep);
+	if (!run->rep) {
+		fprintf(stderr, "certtrace: %s\n", err);
+		return false;
+	}
+	for (unsigned i = 0; i < o->n_events; i++) {
+		bool ok = rep_replay_events_fp(run->rep, run->in.events[i], o->events[i], err, errlen);
+		close_file(&run->in.events[i]);
+		if (!ok) {
+			fprintf(stderr, "certtrace: --events %s\n", err);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool setup(struct run *run)
+{
+	const struct options *o = run->o;
+	char err[1024];
+	struct flow_options fo;
+
+	if (!load_keylogs(run, err, sizeof err)) {
+		fprintf(stderr, "certtrace: %s\n", err);
+		return false;
+	}
+	run->consumer = (struct flow_consumer){ run, NULL, on_data, on_gap, on_close };
+	if (o->debug_flows) {
+		if (!(run->dbg = cap_debug_new(stdout, &run->consumer))) {
+			fprintf(stderr, "certtrace: out of memory for --debug-flows\n");
+			return false;
+		}
+	} else if (!setup_report(run, err, sizeof err)) {
+		return false;
+	}
+	flow_options_default(&fo);
+	fo.max_flows = o->max_flows;
+	if (!(run->flows = flow_table_new(&fo, &run->consumer))) {
+		fprintf(stderr, "certtrace: out of memory for the flow table\n");
+		return false;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	run->status_line = isatty(STDERR_FILENO) && o->verbose >= 0;
+	clock_gettime(CLOCK_MONOTONIC, &run->started);
+	return true;
+}
+
+/* -w: the file is open since step 2; its pcap header takes the link type and
+ * snaplen of the first source read. */
+static bool start_dump(struct run *run, struct cap_source *src)
+{
+	if (!run->in.write || run->dump)
+		return true;
+	run->dump = pcap_dump_fopen(cap_pcap(src), run->in.write);
+	if (!run->dump) {
+		fprintf(stderr, "certtrace: -w %s: %s\n", run->o->write_file,
+			pcap_geterr(cap_pcap(src)));
+		return false;
+	}
+	run->in.write = NULL;          /* pcap_dump_close() closes it */
+	run->dump_dlt = cap_linktype(src);
+	return true;
+}
+
+/* The live loop, until a stop, -c, --duration or a read error (2). */
+static int capture_live(struct run *run, struct cap_source *src)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!stop_requested) {
+		int n = cap_next_batch(src, BATCH, on_frame, run);
+		if (n == -2) {
+			fprintf(stderr, "certtrace: %s\n", cap_error(src));
+			return 2;
+		}
+		status_update(run, false);
+		/* Capture time stands still when nothing arrives: let the
+		 * wall clock close lingering flows so their events appear. */
+		struct timespec rt;
+		clock_gettime(CLOCK_REALTIME, &rt);
+		flow_table_expire(run->flows, (uint64_t)rt.tv_sec * 1000000u +
+					      (uint64_t)rt.tv_nsec / 1000u);
+		if (n == -1 && !stop_requested)
+			continue;
+		if (run->o->duration_s > 0 && seconds_since(&t0) >= run->o->duration_s)
+			break;
+	}
+	return 0;
+}
+
+/* -1: -w could not be started (no report); else the status so far. */
+static int run_live(struct run *run)
+{
+	struct cap_source *src = run->in.live;
+	if (!start_dump(run, src))
+		return -1;
+	live_source = src;
+	run->src = src;
+	run->dlt = cap_linktype(src);
+	int status = capture_live(run, src);
+	status_update(run, true);
+	struct cap_stats cs;
+	cap_get_stats(src, &cs);
+	run->st.live = true;
+	run->st.kernel_received = cs.received;
+	run->st.kernel_dropped = cs.dropped;
+	run->st.kernel_ifdropped = cs.ifdropped;
+	live_source = NULL;
+	run->src = NULL;
+	cap_close(src);
+	run->in.live = NULL;
+	return status;
+}
+
+/* FILE_DAMAGED: read up to a place it cannot be read past (exit 2, the
+ * report still covers what was read). */
+enum file_read { FILE_READ, FILE_DAMAGED, FILE_UNREADABLE, FILE_ABORT };
+
+/* -r file i: its pcapng secrets, then its packets. */
+static enum file_read read_file(struct run *run, unsigned i)
+{
+	const struct options *o = run->o;
+	FILE *fp = run->in.files[i];
+	char err[1024];
+
+	if (!fp) {
+		fprintf(stderr, "certtrace: %s: cannot open: %s\n", o->files[i],
+			strerror(run->in.files_errno[i]));
+		return FILE_UNREADABLE;
+	}
+	run->in.files[i] = NULL;       /* the source takes it over, even if it fails */
+	/* The reader works on the descriptor; nothing was read through fp. */
+	int fd = fp == stdin ? 0 : dup(fileno(fp));
+	if (fp != stdin)
+		fclose(fp);
+	if (fd < 0) {
+		fprintf(stderr, "certtrace: %s: %s\n", o->files[i], strerror(errno));
+		return FILE_UNREADABLE;
+	}
+	/* The key store exists before the first packet: dissectors keep it, and
+	 * the file's Decryption Secrets Blocks go into it as the reader meets them. */
+	if (!run->keys)
+		run->keys = kl_store_new();
+	struct cap_offline_options oo = { on_secrets, run };
+	struct cap_source *src = cap_open_offline_fd(fd, o->files[i], &oo, err, sizeof err);
+	if (!src) {
+		fprintf(stderr, "certtrace: %s\n", err);
+		return FILE_UNREADABLE;
+	}
+	run->files_opened++;
+	if (!start_dump(run, src)) {
+		cap_close(src);
+		return FILE_ABORT;
+	}
+	if (run->dump && cap_linktype(src) != run->dump_dlt && o->verbose >= 0)
+		fprintf(stderr, "certtrace: %s: link type differs from the first "
+			"file's; its packets are not saved to -w\n", cap_name(src));
+	bool whole = drain_source(run, src);
+	status_update(run, true);
+	run->src = NULL;
+	cap_close(src);
+	return whole ? FILE_READ : FILE_DAMAGED;
+}
+
+/* -1: -w could not be started (no report); else 2 if a file was unreadable. */
+static int run_files(struct run *run)
+{
+	int status = 0;
+	for (unsigned i = 0; i < run->o->n_files && !stop_requested; i++) {
+		switch (read_file(run, i)) {
+		case FILE_READ:
+			break;
+		case FILE_DAMAGED:
+		case FILE_UNREADABLE:
+			status = 2;
+			break;
+		case FILE_ABORT:
+			return -1;
+		}
+	}
+	return status;
+}
+
+/* ---- step 5: finish, and the one way out --------------------------------- */
+
 static void fill_stats(struct run *run)
 {
 	const struct flow_counters *fc = flow_table_counters(run->flows);
@@ -828,189 +1350,70 @@ static void fill_stats(struct run *run)
 	}
 }
 
+static int finish(struct run *run, int status)
+{
+	const struct options *o = run->o;
+	flow_table_finish(run->flows);
+	fill_stats(run);
+	if (run->malformed && o->verbose >= 0)
+		fprintf(stderr, "certtrace: %llu packets skipped as malformed (first: %s)\n",
+			(unsigned long long)run->malformed, run->first_malformed);
+	if (run->st.fragments_skipped && o->verbose >= 0)
+		fprintf(stderr, "certtrace: %llu IP fragments skipped (not reassembled)\n",
+			(unsigned long long)run->st.fragments_skipped);
+	/* --debug-flows has printed its figures; with no file readable the
+	 * reasons are on stderr, and no empty report follows them. */
+	if (run->dbg || (o->n_files && !run->files_opened && !o->n_events))
+		return status;
+	int r = rep_finish(run->rep, &run->st);
+	return status ? status : r;
+}
+
+static int run_certtrace(struct run *run)
+{
+	if (!open_inputs(run) || !drop_privileges(run) || !setup(run))
+		return 2;
+	int status = run->o->iface ? run_live(run) : run_files(run);
+	if (status < 0)
+		return 2;
+	return finish(run, status);
+}
+
+/* Frees whatever the steps made, however far they got.  The flow table goes
+ * first: closing a flow still open hands its handshake to the report. */
+static void cleanup(struct run *run)
+{
+	struct inputs *in = &run->in;
+	flow_table_free(run->flows);
+	cap_debug_free(run->dbg);
+	rep_free(run->rep);
+	dpi_free(run->dpi);
+	kl_store_free(run->keys);
+	if (run->dump)
+		pcap_dump_close(run->dump);
+	cap_close(in->live);
+	for (unsigned i = 0; i < MAX_FILES; i++) {
+		close_file(&in->files[i]);
+		close_file(&in->keylogs[i]);
+	}
+	for (unsigned i = 0; i < MAX_EVENTS; i++)
+		close_file(&in->events[i]);
+	close_rep_inputs(&in->rep);
+	close_file(&in->write);
+	free(run->o->filter_owned);
+	free(run->user.name);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
-	int rc = parse_options(argc, argv, &o);
-	if (rc)
-		return rc;
-	if (o.list_ifaces)
-		return list_interfaces();
-
-	char err[1024];
 	struct run run = { .o = &o };
-	if (!load_keylogs(&run, err, sizeof err)) {
-		fprintf(stderr, "certtrace: %s\n", err);
-		kl_store_free(run.keys);
-		free(o.filter_owned);
-		return 2;
-	}
-	struct flow_options fo;
-	flow_options_default(&fo);
-	fo.max_flows = o.max_flows;
+	int status;
 
-	struct cap_debug *dbg = NULL;
-	struct flow_consumer consumer = { &run, NULL, on_data, on_gap, on_close };
-	if (o.debug_flows) {
-		dbg = cap_debug_new(stdout, &consumer);
-	} else {
-		if (!o.no_dpi) {
-			run.dpi = dpi_new(err, sizeof err);
-			if (!run.dpi) {
-				fprintf(stderr, "certtrace: %s (try --no-dpi)\n", err);
-				return 2;
-			}
-			consumer.packet = on_packet;
-		}
-		run.rep = rep_new(&o.rep, stdout, err, sizeof err);
-		if (!run.rep) {
-			fprintf(stderr, "certtrace: %s\n", err);
-			dpi_free(run.dpi);
-			free(o.filter_owned);
-			return 2;
-		}
-	}
-	/* --events first: earlier runs' handshakes, then this run's captures. */
-	for (unsigned i = 0; run.rep && i < o.n_events; i++) {
-		if (!rep_replay_events(run.rep, o.events[i], err, sizeof err)) {
-			fprintf(stderr, "certtrace: --events %s\n", err);
-			rep_free(run.rep);
-			dpi_free(run.dpi);
-			free(o.filter_owned);
-			return 2;
-		}
-	}
-	run.flows = flow_table_new(&fo, &consumer);
-	if (!run.flows) {
-		fprintf(stderr, "certtrace: out of memory for the flow table\n");
-		return 2;
-	}
-
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	run.status_line = isatty(STDERR_FILENO) && o.verbose >= 0;
-	clock_gettime(CLOCK_MONOTONIC, &run.started);
-
-	int status = 0;
-	unsigned files_opened = 0;
-	if (o.iface) {
-		struct cap_live_options lo = {
-			.iface = o.iface, .snaplen = 262144, .promisc = !o.no_promisc,
-			.buffer_kib = o.buffer_kib,
-		};
-		lo.filter = o.filter ? o.filter : build_port_filter(o.ports, &o.filter_owned);
-		if (!lo.filter) {
-			fprintf(stderr, "certtrace: --ports wants a comma-separated list of ports, "
-				"not \"%s\"\n", o.ports);
-			return 2;
-		}
-		char warn[512];
-		struct cap_source *src = cap_open_live(&lo, err, sizeof err, warn, sizeof warn);
-		if (!src) {
-			fprintf(stderr, "certtrace: %s\n", err);
-			return 2;
-		}
-		if (warn[0] && o.verbose >= 0)
-			fprintf(stderr, "certtrace: %s\n", warn);
-		if (!open_dump(&run, src) || (o.user && !drop_privileges(o.user))) {
-			cap_close(src);
-			return 2;
-		}
-		live_source = src;
-		run.src = src;
-		run.dlt = cap_linktype(src);
-		struct timespec t0, now;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		while (!stop_requested) {
-			int n = cap_next_batch(src, BATCH, on_frame, &run);
-			if (n == -2) {
-				fprintf(stderr, "certtrace: %s\n", cap_error(src));
-				status = 2;
-				break;
-			}
-			status_update(&run, false);
-			/* Capture time stands still when nothing arrives: let the
-			 * wall clock close lingering flows so their events appear. */
-			struct timespec rt;
-			clock_gettime(CLOCK_REALTIME, &rt);
-			flow_table_expire(run.flows, (uint64_t)rt.tv_sec * 1000000u +
-						     (uint64_t)rt.tv_nsec / 1000u);
-			if (n == -1 && !stop_requested)
-				continue;
-			if (o.duration_s > 0) {
-				clock_gettime(CLOCK_MONOTONIC, &now);
-				double el = (double)(now.tv_sec - t0.tv_sec) +
-					    (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
-				if (el >= o.duration_s)
-					break;
-			}
-		}
-		status_update(&run, true);
-		struct cap_stats cs;
-		cap_get_stats(src, &cs);
-		run.st.live = true;
-		run.st.kernel_received = cs.received;
-		run.st.kernel_dropped = cs.dropped;
-		run.st.kernel_ifdropped = cs.ifdropped;
-		live_source = NULL;
-		run.src = NULL;
-		cap_close(src);
-	} else {
-		/* The store exists before the first packet: dissectors keep it. */
-		if (!run.keys)
-			run.keys = kl_store_new();
-		struct cap_offline_options oo = { on_secrets, &run };
-		for (unsigned i = 0; i < o.n_files && !stop_requested; i++) {
-			struct cap_source *src = cap_open_offline_with(o.files[i], &oo, err, sizeof err);
-			if (!src) {
-				fprintf(stderr, "certtrace: %s\n", err);
-				status = 2;
-				continue;
-			}
-			/* -Z: root only to open the first readable file. */
-			if (++files_opened == 1 && o.user && !drop_privileges(o.user)) {
-				cap_close(src);
-				return 2;
-			}
-			if (!open_dump(&run, src)) {
-				cap_close(src);
-				return 2;
-			}
-			if (run.dump && cap_linktype(src) != run.dump_dlt && o.verbose >= 0)
-				fprintf(stderr, "certtrace: %s: link type differs from the first "
-					"file's; its packets are not saved to -w\n", cap_name(src));
-			if (!drain_source(&run, src))
-				status = 2;
-			status_update(&run, true);
-			run.src = NULL;
-			cap_close(src);
-		}
-	}
-
-	flow_table_finish(run.flows);
-	fill_stats(&run);
-	if (run.malformed && o.verbose >= 0)
-		fprintf(stderr, "certtrace: %llu packets skipped as malformed (first: %s)\n",
-			(unsigned long long)run.malformed, run.first_malformed);
-	if (run.st.fragments_skipped && o.verbose >= 0)
-		fprintf(stderr, "certtrace: %llu IP fragments skipped (not reassembled)\n",
-			(unsigned long long)run.st.fragments_skipped);
-	if (dbg) {
-		cap_debug_free(dbg);
-	} else if (o.n_files && !files_opened && !o.n_events) {
-		/* Nothing could be read: the reasons are on stderr, no empty report. */
-		rep_free(run.rep);
-	} else {
-		int r = rep_finish(run.rep, &run.st);
-		if (status == 0)
-			status = r;
-		rep_free(run.rep);
-	}
-	flow_table_free(run.flows);
-	dpi_free(run.dpi);
-	kl_store_free(run.keys);
-	if (run.dump)
-		pcap_dump_close(run.dump);
-	free(o.filter_owned);
+	rep_inputs_init(&run.in.rep);
+	status = parse_options(argc, argv, &o);
+	if (status == GO_ON)
+		status = o.list_ifaces ? list_interfaces() : run_certtrace(&run);
+	cleanup(&run);
 	return status;
 }

@@ -72,6 +72,13 @@ struct cap_source;
 struct cap_source *cap_open_offline(const char *path, char *err, size_t errlen);
 struct cap_source *cap_open_offline_with(const char *path, const struct cap_offline_options *o,
 					 char *err, size_t errlen);
+/* The same from a descriptor already open (certtrace -Z opens every input
+ * before it drops privileges, and parses none before): the source takes fd
+ * over, closing it even when it fails; 0 is standard input.  path names it in
+ * messages. */
+struct cap_source *cap_open_offline_fd(int fd, const char *path,
+				       const struct cap_offline_options *o,
+				       char *err, size_t errlen);
 struct cap_source *cap_open_live(const struct cap_live_options *o, char *err,
 				 size_t errlen, char *warn, size_t warnlen);
 

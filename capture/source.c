@@ -70,25 +70,36 @@ struct cap_source *cap_open_offline(const char *path, char *err, size_t errlen)
 struct cap_source *cap_open_offline_with(const char *path, const struct cap_offline_options *o,
 					 char *err, size_t errlen)
 {
-	struct cap_source *s = calloc(1, sizeof *s);
-	if (!s) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return NULL;
-	}
-	bool is_stdin = strcmp(path, "-") == 0;
-	snprintf(s->name, sizeof s->name, "%s", is_stdin ? "(stdin)" : path);
 	int fd = 0;
-	if (!is_stdin) {
+	if (strcmp(path, "-") != 0) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-			free(s);
 			return NULL;
 		}
+	}
+	return cap_open_offline_fd(fd, path, o, err, errlen);
+}
+
+struct cap_source *cap_open_offline_fd(int fd, const char *path,
+				       const struct cap_offline_options *o,
+				       char *err, size_t errlen)
+{
+	struct cap_source *s = calloc(1, sizeof *s);
+	bool is_stdin = fd == 0;
+	if (!s) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		if (!is_stdin)
+			close(fd);
+		return NULL;
+	}
+	snprintf(s->name, sizeof s->name, "%s", is_stdin ? "(stdin)" : path);
+	if (!is_stdin) {
 		struct stat st;
 		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 			s->file_bytes = (uint64_t)st.st_size;
 	}
+	/* pf_open owns fd from here, on failure too */
 	s->file = pf_open(fd, s->name, o, err, errlen);
 	if (!s->file) {
 		free(s);

@@ -338,16 +338,24 @@ void kl_add_text(struct kl_store *s, const void *p, size_t n)
 bool kl_load_file(struct kl_store *s, const char *path, char *err, size_t err_len)
 {
 	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	size_t n;
 	bool ok;
 
 	if (!f) {
 		snprintf(err, err_len, "--keylog %s: %s", path, strerror(errno));
 		return false;
 	}
+	ok = kl_load_fp(s, f, path, err, err_len);
+	fclose(f);
+	return ok;
+}
+
+bool kl_load_fp(struct kl_store *s, FILE *f, const char *path, char *err, size_t err_len)
+{
+	uint8_t *buf;
+	size_t n;
+	bool ok;
+
 	if (!(buf = malloc(KL_READ_BYTES))) {
-		fclose(f);
 		snprintf(err, err_len, "--keylog %s: out of memory", path);
 		return false;
 	}
@@ -358,7 +366,6 @@ bool kl_load_file(struct kl_store *s, const char *path, char *err, size_t err_le
 	if (!ok)
 		snprintf(err, err_len, "--keylog %s: %s", path, strerror(errno ? errno : EIO));
 	free(buf);
-	fclose(f);
 	return ok;
 }
 

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define KL_RANDOM_BYTES     32
 #define KL_MAX_SECRET_BYTES 48            /* SHA-384, the longest TLS 1.3 hash */
@@ -58,6 +59,9 @@ void kl_add_text(struct kl_store *s, const void *p, size_t n);
 
 /* Adds a key log file.  false with a one-line reason when it cannot be read. */
 bool kl_load_file(struct kl_store *s, const char *path, char *err, size_t err_len);
+/* The same from a file already open (certtrace -Z opens its inputs before it
+ * drops privileges); path names it in messages.  f stays open. */
+bool kl_load_fp(struct kl_store *s, FILE *f, const char *path, char *err, size_t err_len);
 
 /* Adds the NSS key log text of a pcapng Decryption Secrets Block (secrets
  * type "TLSK", as `editcap --inject-secrets tls,keys.txt` writes it); the

@@ -51,21 +51,35 @@ struct line_stats {
 	uint64_t lines, bad;
 };
 
-/* Calls fn for each line that is a JSON object with a string "event". */
-static bool each_event(const char *path, event_fn fn, void *ctx, struct line_stats *ls,
-		       char *err, size_t errlen)
+static bool each_event_fp(FILE *f, const char *path, event_fn fn, void *ctx,
+			  struct line_stats *ls, char *err, size_t errlen);
+
+/* Calls fn for each line that is a JSON object with a string "event";
+ * f when the caller opened the file ("-" is stdin), else path is opened. */
+static bool each_event(FILE *f, const char *path, event_fn fn, void *ctx,
+		       struct line_stats *ls, char *err, size_t errlen)
 {
-	bool is_stdin = !strcmp(path, "-");
-	FILE *f = is_stdin ? stdin : fopen(path, "rb");
+	bool ok;
+
+	if (f || !strcmp(path, "-"))
+		return each_event_fp(f ? f : stdin, path, fn, ctx, ls, err, errlen);
+	if (!(f = fopen(path, "rb"))) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return false;
+	}
+	ok = each_event_fp(f, path, fn, ctx, ls, err, errlen);
+	fclose(f);
+	return ok;
+}
+
+static bool each_event_fp(FILE *f, const char *path, event_fn fn, void *ctx,
+			  struct line_stats *ls, char *err, size_t errlen)
+{
 	char chunk[65536];
 	char *line = NULL;
 	size_t len = 0, cap = 0;
 	bool too_long = false, ok = true;
 
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return false;
-	}
 	for (;;) {
 		size_t got = fread(chunk, 1, sizeof(chunk), f);
 		bool eof = got == 0;
@@ -121,8 +135,6 @@ static bool each_event(const char *path, event_fn fn, void *ctx, struct line_sta
 			break;
 	}
 	free(line);
-	if (!is_stdin)
-		fclose(f);
 	return ok;
 }
 
@@ -486,6 +498,11 @@ static void replay_event(void *ctx, json_t *ev)
 
 bool rep_replay_events(struct rep *r, const char *path, char *err, size_t errlen)
 {
+	return rep_replay_events_fp(r, NULL, path, err, errlen);
+}
+
+bool rep_replay_events_fp(struct rep *r, FILE *f, const char *path, char *err, size_t errlen)
+{
 	struct replay rp = { .r = r, .path = path };
 	struct line_stats ls = { 0 };
 
@@ -493,7 +510,7 @@ bool rep_replay_events(struct rep *r, const char *path, char *err, size_t errlen
 		snprintf(err, errlen, "%s: the report is already finished", path);
 		return false;
 	}
-	bool ok = each_event(path, replay_event, &rp, &ls, err, errlen);
+	bool ok = each_event(f, path, replay_event, &rp, &ls, err, errlen);
 	if (ok && r->opt.verbose >= 0) {
 		if (rp.no_der)
 			fprintf(stderr, "certtrace: --events %s: %llu certificates without \"der\" "
@@ -627,7 +644,7 @@ static void baseline_event(void *ctx, json_t *ev)
 	}
 }
 
-bool rep_baseline_load(struct rep *r, const char *path, char *err, size_t errlen)
+bool rep_baseline_load(struct rep *r, FILE *f, const char *path, char *err, size_t errlen)
 {
 	struct rep_baseline *b = calloc(1, sizeof(*b));
 
@@ -637,7 +654,7 @@ bool rep_baseline_load(struct rep *r, const char *path, char *err, size_t errlen
 	}
 	b->path = path;
 	r->baseline = b;
-	if (!each_event(path, baseline_event, b, &b->ls, err, errlen))
+	if (!each_event(f, path, baseline_event, b, &b->ls, err, errlen))
 		return false;
 	if (!b->server_list.n) {
 		snprintf(err, errlen, "--baseline %s: no servers in it (%llu lines, %llu not "

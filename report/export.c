@@ -30,17 +30,34 @@
 
 #include "report/rep_int.h"
 
-bool rep_export_open(struct rep *r, char *err, size_t errlen)
+int rep_export_dir_open(const char *dir, bool *created, char *err, size_t errlen)
+{
+	int fd;
+
+	*created = mkdir(dir, 0755) == 0;
+	if (!*created && errno != EEXIST) {
+		snprintf(err, errlen, "--export-certs %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		snprintf(err, errlen, "--export-certs %s: %s", dir, strerror(errno));
+	return fd;
+}
+
+bool rep_export_open(struct rep *r, int dirfd, char *err, size_t errlen)
 {
 	const char *dir = r->opt.export_dir;
+	bool created;
 
 	if (!dir)
 		return true;
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "--export-certs %s: %s", dir, strerror(errno));
-		return false;
+	if (dirfd < 0) {
+		r->export_fd = rep_export_dir_open(dir, &created, err, errlen);
+		return r->export_fd >= 0;
 	}
-	r->export_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* The caller's descriptor stays the caller's: the report keeps its own. */
+	r->export_fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 	if (r->export_fd < 0) {
 		snprintf(err, errlen, "--export-certs %s: %s", dir, strerror(errno));
 		return false;

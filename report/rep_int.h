@@ -260,14 +260,16 @@ void rep_phone_explain(struct rep *r);
 /* ---- --events and --baseline (events.c) ------------------------------------------ */
 
 struct rep_baseline;
-bool rep_baseline_load(struct rep *r, const char *path, char *err, size_t errlen);
+/* f: the file already open (rep_new_opened), or NULL to open path */
+bool rep_baseline_load(struct rep *r, FILE *f, const char *path, char *err, size_t errlen);
 /* rules.c, at the end: certificate-changed against the baseline */
 void rep_baseline_rules(struct rep *r);
 void rep_baseline_free(struct rep *r);
 
 /* ---- --export-certs (export.c) --------------------------------------------------- */
 
-bool rep_export_open(struct rep *r, char *err, size_t errlen);
+/* dirfd: opt.export_dir already open (rep_export_dir_open), or -1 to open it */
+bool rep_export_open(struct rep *r, int dirfd, char *err, size_t errlen);
 void rep_export_cert(struct rep *r, struct rep_cert *c);
 void rep_export_index(struct rep *r);
 void rep_export_close(struct rep *r);
@@ -377,5 +379,8 @@ char *rep_strdup(const char *s);
 char *rep_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A whole file (at most max_bytes) NUL-terminated; NULL with err. */
 uint8_t *rep_read_file(const char *path, size_t max_bytes, size_t *len, char *err, size_t errlen);
+/* The same from a file already open (left open); path names it in err. */
+uint8_t *rep_read_stream(FILE *f, const char *path, size_t max_bytes, size_t *len, char *err,
+			 size_t errlen);
 
 #endif

@@ -66,13 +66,23 @@ void rep_iso_us(uint64_t ts_us, char *buf, size_t len)
 uint8_t *rep_read_file(const char *path, size_t max_bytes, size_t *len, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	size_t n = 0, cap = 0;
+	uint8_t *buf;
 
 	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
+	buf = rep_read_stream(f, path, max_bytes, len, err, errlen);
+	fclose(f);
+	return buf;
+}
+
+uint8_t *rep_read_stream(FILE *f, const char *path, size_t max_bytes, size_t *len, char *err,
+			 size_t errlen)
+{
+	uint8_t *buf = NULL;
+	size_t n = 0, cap = 0;
+
 	for (;;) {
 		if (n == cap) {
 			if (cap >= max_bytes) {
@@ -97,22 +107,29 @@ uint8_t *rep_read_file(const char *path, size_t max_bytes, size_t *len, char *er
 			break;
 		}
 	}
-	fclose(f);
 	buf[n] = '\0';
 	*len = n;
 	return buf;
 fail:
-	fclose(f);
 	free(buf);
 	return NULL;
 }
 
+/* The file rep_new_opened() was handed for this input, or NULL. */
+static uint8_t *read_input(FILE *f, const char *path, size_t max_bytes, size_t *len, char *err,
+			   size_t errlen)
+{
+	if (f)
+		return rep_read_stream(f, path, max_bytes, len, err, errlen);
+	return rep_read_file(path, max_bytes, len, err, errlen);
+}
+
 /* Certificates of a PEM file (all of them, in order) or a DER file (one). */
-static bool load_certs(struct rep *r, const char *path, struct rep_cert **out, unsigned max,
-		       unsigned *n, char *err, size_t errlen)
+static bool load_certs(struct rep *r, FILE *f, const char *path, struct rep_cert **out,
+		       unsigned max, unsigned *n, char *err, size_t errlen)
 {
 	size_t len;
-	uint8_t *data = rep_read_file(path, REP_MAX_FILE_BYTES, &len, err, errlen);
+	uint8_t *data = read_input(f, path, REP_MAX_FILE_BYTES, &len, err, errlen);
 	bool ok = false;
 
 	*n = 0;
@@ -151,15 +168,19 @@ static bool load_certs(struct rep *r, const char *path, struct rep_cert **out, u
 	return ok;
 }
 
-static bool load_options(struct rep *r, char *err, size_t errlen)
+static bool load_options(struct rep *r, const struct rep_inputs *in, char *err, size_t errlen)
 {
+	static const struct rep_inputs none = { .export_dirfd = -1 };
 	struct rep_cert *certs[REP_MAX_CHAIN];
 	unsigned n;
 
+	if (!in)
+		in = &none;
 	if (!rep_rules_parse(r, err, errlen))
 		return false;
 	for (unsigned i = 0; i < r->opt.n_trust && i < REP_MAX_TRUST; i++) {
-		if (!load_certs(r, r->opt.trust_files[i], certs, REP_MAX_CHAIN, &n, err, errlen))
+		if (!load_certs(r, in->trust[i], r->opt.trust_files[i], certs, REP_MAX_CHAIN, &n,
+				err, errlen))
 			return false;
 		for (unsigned j = 0; j < n; j++)
 			rep_vec_push(&r->trust, certs[j]);
@@ -170,7 +191,7 @@ static bool load_options(struct rep *r, char *err, size_t errlen)
 			snprintf(err, errlen, "--cert: needs ROLE=FILE");
 			return false;
 		}
-		if (!load_certs(r, file, certs, REP_MAX_CHAIN, &n, err, errlen))
+		if (!load_certs(r, in->certs[i], file, certs, REP_MAX_CHAIN, &n, err, errlen))
 			return false;
 		struct rep_server *s = rep_server_from_file(r, file);
 		if (!s || !rep_server_chain(r, s, certs, n, false)) {
@@ -185,18 +206,31 @@ static bool load_options(struct rep *r, char *err, size_t errlen)
 	for (unsigned i = 0; i < r->opt.n_phone_logs && i < REP_MAX_PHONE_LOGS; i++) {
 		const char *file = r->opt.phone_logs[i];
 		size_t len;
-		uint8_t *data = rep_read_file(file, REP_MAX_PHONE_LOG_BYTES, &len, err, errlen);
+		uint8_t *data = read_input(in->phone_logs[i], file, REP_MAX_PHONE_LOG_BYTES, &len,
+					   err, errlen);
 		if (!data)
 			return false;
 		rep_phonelog_parse(&r->phone, file, data, len);
 		free(data);
 	}
-	if (r->opt.baseline && !rep_baseline_load(r, r->opt.baseline, err, errlen))
+	if (r->opt.baseline && !rep_baseline_load(r, in->baseline, r->opt.baseline, err, errlen))
 		return false;
-	return rep_export_open(r, err, errlen);
+	return rep_export_open(r, in->export_dirfd, err, errlen);
 }
 
 struct rep *rep_new(const struct rep_options *opt, FILE *out, char *err, size_t errlen)
+{
+	return rep_new_opened(opt, NULL, out, err, errlen);
+}
+
+void rep_inputs_init(struct rep_inputs *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->export_dirfd = -1;
+}
+
+struct rep *rep_new_opened(const struct rep_options *opt, const struct rep_inputs *in,
+			   FILE *out, char *err, size_t errlen)
 {
 	struct rep *r = calloc(1, sizeof(*r));
 
@@ -213,7 +247,7 @@ struct rep *rep_new(const struct rep_options *opt, FILE *out, char *err, size_t 
 		rep_free(r);
 		return NULL;
 	}
-	if (!load_options(r, err, errlen)) {
+	if (!load_options(r, in, err, errlen)) {
 		rep_free(r);
 		return NULL;
 	}

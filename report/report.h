@@ -146,11 +146,33 @@ struct rep;
 
 /* NULL with a one-line reason in err when an option file cannot be read. */
 struct rep *rep_new(const struct rep_options *opt, FILE *out, char *err, size_t errlen);
+
+/* The files the options name, already open: certtrace -Z opens every input
+ * before it drops privileges and parses none before.  Index i is the i-th
+ * path of rep_options (the path still names it in messages and output); NULL
+ * (-1 for the folder) is opened by path as rep_new() does.  The handles stay
+ * the caller's: rep_new_opened() reads the files and keeps its own copy of
+ * the folder's descriptor. */
+struct rep_inputs {
+	FILE *trust[REP_MAX_TRUST];           /* --trust */
+	FILE *certs[REP_MAX_CERTS];           /* --cert ROLE=FILE */
+	FILE *phone_logs[REP_MAX_PHONE_LOGS]; /* --phone-log */
+	FILE *baseline;                       /* --baseline */
+	int export_dirfd;                     /* --export-certs, from rep_export_dir_open */
+};
+void rep_inputs_init(struct rep_inputs *in);   /* all NULL, export_dirfd -1 */
+struct rep *rep_new_opened(const struct rep_options *opt, const struct rep_inputs *in,
+			   FILE *out, char *err, size_t errlen);
+/* --export-certs DIR: creates it if missing (*created says so) and opens it
+ * O_DIRECTORY; the descriptor, or -1 with a reason in err. */
+int rep_export_dir_open(const char *dir, bool *created, char *err, size_t errlen);
 void rep_handshake(struct rep *r, const struct rep_handshake *h);
 /* --events: every handshake of an earlier run's jsonl output ("-" stdin),
  * as if captured now.  false with a reason when the file cannot be read;
  * lines that are not certtrace events are counted and skipped. */
 bool rep_replay_events(struct rep *r, const char *path, char *err, size_t errlen);
+/* The same from a file already open (left open); path names it. */
+bool rep_replay_events_fp(struct rep *r, FILE *f, const char *path, char *err, size_t errlen);
 /* Rules, findings, summary.  Returns the exit status (0 or 1 per fail_on). */
 int rep_finish(struct rep *r, const struct rep_capture_stats *st);
 void rep_free(struct rep *r);

@@ -27,6 +27,8 @@ command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v sysctl >/dev/null 2>&1 || need="$need procps"
 # The manual page test (make test-field) renders certtrace.1 with groff.
 command -v groff >/dev/null 2>&1 || need="$need groff-base"
+# make test-field traces certtrace -Z with strace: every open before setuid.
+command -v strace >/dev/null 2>&1 || need="$need strace"
 # make test-unitfile: systemd-analyze verify/security and systemd-sysusers on
 # the unit (none of it needs systemd running), logrotate on the snippet.
 command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"

@@ -4,6 +4,8 @@
 #   --baseline fixed.pcap's run against the seed: certificate-changed on the CAS
 #   --export-certs  files open with openssl, planted symlinks are not followed
 #   --phone-log the seed's log: the 12045 error explained by issuer-mismatch
+#   -Z nobody  root-only inputs all read, the report as without -Z; strace: every
+#              open before setuid, no read before it (root; skips without)
 #   certtrace.1 renders without warnings and lists every --help option
 #   exit status: 0, 1 per --fail-on, 2 with one line for input that cannot be read
 set -u
@@ -169,6 +171,67 @@ for c in $codes; do
 	grep -q -- "^\\.B $(echo "$c" | sed 's/-/\\\\-/g')\$" certtrace.1 || missing="$missing $c"
 done
 check "certtrace.1 lists every finding code" '[ -z "$missing" ] || { echo "field: codes not in certtrace.1:$missing"; false; }'
+
+# ---- -Z: every input opened as root, then the drop, then the parsing ---------------------
+# Root-only files (0600 in a 0700 folder) that nobody could not open: with
+# -Z nobody certtrace still reads them all and gives the report it gives
+# without -Z; strace shows each opened before setuid and none read before it.
+if [ "$(id -u)" != 0 ]; then
+	echo "field: SKIP -Z tests: they need root (root-only inputs, then a drop to nobody)"
+elif ! nu=$(id -u nobody 2>/dev/null); then
+	echo "field: SKIP -Z tests: no user nobody"
+else
+	z=$(mktemp -d)          # mode 0700, owned by root
+	cp $seed "$z/a.pcap"; cp pcaps/tls13.pcap "$z/b.pcap"; cp pcaps/tls13.keylog "$z/K"
+	cp pcaps/pki/lookalike-ca.pem "$z/T"; cp pcaps/seed-phone.log "$z/P"
+	cp pcaps/pki/fe02.pem "$z/C"; cp "$tmp/fixed.jsonl" "$z/B"; cp "$tmp/fixed.jsonl" "$z/E"
+	chmod 0600 "$z"/*
+	zin="$z/a.pcap $z/b.pcap $z/K $z/T $z/P $z/C $z/B $z/E"
+	zargs="-r $z/a.pcap -r $z/b.pcap --keylog $z/K --trust $z/T --phone-log $z/P
+	       --cert other=$z/C --baseline $z/B --events $z/E --format jsonl --fail-on never"
+	# shellcheck disable=SC2086
+	"$bin" $zargs --export-certs "$z/exp0" -w "$z/w0.pcap" > "$tmp/z0.jsonl" 2> "$tmp/z0.err"
+	# shellcheck disable=SC2086
+	"$bin" -Z nobody $zargs --export-certs "$z/exp" -w "$z/w.pcap" > "$tmp/z.jsonl" 2> "$tmp/z.err"
+	zrc=$?
+	python3 -c 'import os, sys
+os.setgroups([]); os.setgid(int(sys.argv[1])); os.setuid(int(sys.argv[1]))
+for p in sys.argv[2:]:
+    try:
+        open(p).close(); print("field: nobody can open " + p); sys.exit(1)
+    except OSError: pass' "$nu" $zin
+	check "-Z: the inputs are root-only (nobody cannot open one)" '[ $? -eq 0 ]'
+	check "-Z nobody over root-only files: exit 0, nothing on stderr" '[ $zrc -eq 0 ] && [ ! -s "$tmp/z.err" ]'
+	check "-Z nobody: the same report as without -Z" 'cmp -s "$tmp/z0.jsonl" "$tmp/z.jsonl"'
+	tls() { grep -c "\"event\":\"tls\"" "$1"; }
+	check "-Z: both -r files, the --events and the --keylog (TLS 1.3 chain visible) read" \
+		'[ "$(tls "$tmp/z.jsonl")" -eq $(($(tls "$tmp/a.jsonl") + 1 + $(tls "$tmp/fixed.jsonl"))) ] &&
+		 grep "\"event\":\"tls\"" "$tmp/z.jsonl" | grep "\"version\":\"TLS 1.3\"" | grep -q "\"certificates_visible\":true"'
+	check "-Z: the --trust CA read (the CAS chain verified against it)" \
+		'grep -q "verified with OpenSSL against a --trust CA" "$tmp/z.jsonl" && ! findings "$tmp/z.jsonl" | grep -q "^issuer-mismatch"'
+	check "-Z: the --phone-log, --cert and --baseline read" \
+		'grep -q "\"event\":\"phone_error\"" "$tmp/z.jsonl" && grep -q "\"--cert other=$z/C\"" "$tmp/z.jsonl" &&
+		 findings "$tmp/z.jsonl" | grep -q "^certificate-changed "'
+	check "-Z: --export-certs into the folder it made (given to nobody), as without -Z" \
+		'[ "$(stat -c %u "$z/exp")" = "$nu" ] && [ "$(ls "$z/exp")" = "$(ls "$z/exp0")" ] && [ -s "$z/exp/index.tsv" ]'
+	"$bin" -r "$z/w.pcap" --format jsonl -q > "$tmp/zw.jsonl" 2>/dev/null
+	check "-Z: the -w file (opened as root, written as nobody) holds both files' handshakes" \
+		'[ "$(tls "$tmp/zw.jsonl")" -eq $(($(tls "$tmp/a.jsonl") + 1)) ] && cmp -s "$z/w.pcap" "$z/w0.pcap"'
+	if command -v strace > /dev/null 2>&1; then
+		# shellcheck disable=SC2086
+		strace -f -qq -e trace=openat,read,pread64,setgroups,setgid,setuid,setresuid \
+			-o "$tmp/z.trace" "$bin" -Z nobody $zargs --export-certs "$z/exp2" -w "$z/w2.pcap" \
+			> /dev/null 2>&1
+		# shellcheck disable=SC2086
+		python3 tests/privdrop.py "$tmp/z.trace" "$nu" $zin "$z/exp2" "$z/w2.pcap" > "$tmp/z.priv"
+		check "-Z: strace: every input, -w and --export-certs opened before setuid, none read before" \
+			'[ $? -eq 0 ] || { head -20 "$tmp/z.priv"; false; }'
+	else
+		echo "field: strace not installed (tests/deps.sh installs it): -Z order not traced"
+		fail=$((fail + 1))
+	fi
+	rm -rf "$z"
+fi
 
 # Exit status and reasons for input that cannot be read.
 "$bin" -r "$tmp/no-such.pcap" > "$tmp/nofile.out" 2> "$tmp/nofile.err"
