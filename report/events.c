@@ -407,6 +407,15 @@ static void replay_tls(struct replay *rp, json_t *ev)
 	h.certificates_visible = json_is_true(json_object_get(ev, "certificates_visible"));
 	h.decrypted = json_is_true(json_object_get(ev, "decrypted"));
 	h.decrypt_error = jget_str(ev, "decrypt_error");
+	json_t *cut = json_object_get(ev, "snaplen_cut_packets");
+	json_t *snaplen = json_object_get(ev, "snaplen");
+	if (json_is_integer(cut) && json_integer_value(cut) > 0 &&
+	    json_integer_value(cut) <= UINT32_MAX) {
+		h.snaplen_cut_packets = (uint32_t)json_integer_value(cut);
+		if (json_is_integer(snaplen) && json_integer_value(snaplen) >= 0 &&
+		    json_integer_value(snaplen) <= UINT32_MAX)
+			h.snaplen = (uint32_t)json_integer_value(snaplen);
+	}
 	fill_chain(rp, json_object_get(ev, "server_chain"), &h.server_chain, h.ts_us);
 	fill_chain(rp, json_object_get(ev, "client_chain"), &h.client_chain, h.ts_us);
 	uint64_t cert_us;

@@ -30,7 +30,9 @@
 #define REP_MAX_SAMPLES    5     /* handshakes kept as evidence */
 #define REP_FINDING_CERTS  6
 #define REP_FINDING_NAMES  8
-#define REP_FINDING_FACTS  8
+#define REP_FINDING_FACTS  10
+#define REP_MAX_CLIENT_LEAVES 8  /* distinct client certificates kept per server */
+#define REP_MAX_PHONE_CLIENTS 16 /* the Lync clients named as making it phone-facing */
 
 /* ---- a small hash map: byte-string keys, pointer values ------------------ */
 
@@ -88,9 +90,12 @@ struct rep_chain {
 	bool truncated;
 	struct rep_seen seen;
 
-	/* Filled by the trust rules at rep_finish (Exchange chains only). */
+	/* Filled by the trust rules at rep_finish (Exchange and phone-facing
+	 * chains only).  trust_unknown: it ends in a public root of the system
+	 * store and no --phone-roots says whether the phones carry it. */
 	bool trust_checked;
 	bool trusted;
+	bool trust_unknown;
 	char trust_method[192];
 	char verify_error[160];
 	int ca_idx;                    /* issuing CA identity (rules.c), -1 none */
@@ -103,7 +108,22 @@ struct rep_server {
 
 	enum rep_role role;
 	bool role_explicit;            /* --role or --cert decided: nothing overrides */
-	char role_reason[320];
+	char role_reason[512];
+
+	/* The phone-facing relation (facing.c, at rep_finish): Lync clients use
+	 * it and its names lie in the FE pool's domains. */
+	bool phone_facing;
+	char facing_reason[512];       /* how it was decided, either way */
+	unsigned n_phone_clients;
+	const char *phone_clients[REP_MAX_PHONE_CLIENTS];   /* borrowed from clients */
+	bool phone_clients_more;
+
+	/* Mutual TLS (facing.c tells the pool's peers by it): the distinct
+	 * client certificates presented to it, and how many full handshakes
+	 * showed no client certificate. */
+	unsigned n_client_leaves;
+	struct { struct rep_cert *leaf; char ip[46]; } client_leaves[REP_MAX_CLIENT_LEAVES];
+	uint64_t without_client_cert;
 
 	unsigned n_sni;
 	char *sni[REP_MAX_SNI];
@@ -119,7 +139,14 @@ struct rep_server {
 
 	struct rep_seen seen;          /* every handshake */
 	uint64_t resumed, hidden, failed;
+	/* Handshakes whose server certificates were not seen whole: cut by the
+	 * capture's snaplen (cut_packets segments, cut_snaplen the last snaplen
+	 * named), lost to another gap or the end of the capture, or ended
+	 * before any Certificate message. */
+	uint64_t cut, cut_packets, truncated, no_certificate;
+	uint32_t cut_snaplen;
 	bool baseline_only;            /* in --baseline, not seen in this run */
+	char not_checked[400];         /* verdict.c: why no chain of it was checked; "" checked */
 };
 
 /* Display name: first SNI, else the leaf's first DNS name or CN, else "". */
@@ -151,6 +178,8 @@ enum rep_code {
 	RC_MISSING_CRL_DP,
 	RC_CERTIFICATE_CHANGED,        /* against --baseline (events.c) */
 	RC_PSS_SIGNATURE,
+	RC_EXPIRES_SOON,
+	RC_PUBLIC_ROOT_UNVERIFIED,
 	RC_COUNT
 };
 
@@ -276,6 +305,8 @@ void rep_export_close(struct rep *r);
 
 /* ---- the report ----------------------------------------------------------- */
 
+enum rep_verdict { REP_VERDICT_CLEAN, REP_VERDICT_FINDINGS, REP_VERDICT_INCONCLUSIVE };
+
 enum rep_rule_kind { RULE_IP_PORT, RULE_IP, RULE_NAME };
 
 struct rep_rule {
@@ -303,6 +334,9 @@ struct rep {
 	unsigned n_rules;
 	struct rep_rule rules[REP_MAX_ROLE_RULES];
 	struct rep_vec trust;          /* rep_cert from --trust files */
+	struct rep_vec phone_roots;    /* rep_cert from --phone-roots files */
+	X509_STORE *system_store;      /* OpenSSL's default paths, loaded once when needed */
+	bool system_store_tried;
 
 	uint64_t handshakes;
 	uint64_t wire_certs;           /* distinct certificates seen on the wire */
@@ -317,6 +351,9 @@ struct rep {
 	unsigned baseline_only_servers;
 	bool finished;
 	unsigned n_by_severity[3];
+	enum rep_verdict verdict;      /* verdict.c */
+	bool nothing_checked;          /* no chain of any server was checked */
+	unsigned n_not_checked, n_needed_not_checked;
 };
 
 /* inventory.c */
@@ -337,7 +374,30 @@ bool rep_rules_parse(struct rep *r, char *err, size_t errlen);
 void rep_role_decide(struct rep *r, struct rep_server *s);
 /* At the end: certificates shared with an Exchange server make Exchange. */
 void rep_roles_refine(struct rep *r);
-bool rep_role_is_ms(enum rep_role role);   /* lync-fe, lync-edge, exchange */
+bool rep_role_is_ms(enum rep_role role);   /* lync-fe, lync-edge, lync-peer, exchange */
+bool rep_role_is_lync(enum rep_role role); /* lync-fe, lync-edge, lync-peer */
+
+/* facing.c, from rep_roles_refine: the pool's server-to-server peers on
+ * 5061, then which servers are phone-facing (and Exchange by a CAS name). */
+void rep_peers_decide(struct rep *r);
+void rep_facing_decide(struct rep *r);
+/* "autodiscover", or a CAS name -- "mail", "owa", "outlook", "webmail",
+ * "casarray", "cas*", "ews", "exchange" -- as the first label of a host. */
+bool rep_is_exchange_name(const char *host);
+/* Judged by the phone trust model: Exchange or phone-facing. */
+bool rep_server_phone_judged(const struct rep_server *s);
+/* Its CA matters to the CA-pair rules: a Lync or Exchange server, or phone-facing. */
+bool rep_server_relevant(const struct rep_server *s);
+
+/* verdict.c, at rep_finish after the rules: which servers were not
+ * checked and why, the verdict, and the exit status. */
+void rep_verdict_decide(struct rep *r);
+const char *rep_verdict_name(enum rep_verdict v);
+struct buf;
+/* Why it is inconclusive, appended to b; nothing for another verdict. */
+void rep_verdict_reason(const struct rep *r, struct buf *b);
+/* The trust rules need its chain: Lync FE, Exchange or phone-facing. */
+bool rep_server_needed(const struct rep_server *s);
 
 /* names.c */
 bool rep_host_matches(const char *pattern, const char *host);
@@ -372,6 +432,10 @@ void rep_jsonl_finish(struct rep *r, const struct rep_capture_stats *st);
 void rep_text_handshake(struct rep *r, struct rep_server *s, const struct rep_handshake *h);
 void rep_text_finish(struct rep *r, const struct rep_capture_stats *st);
 void rep_dot_finish(struct rep *r);
+
+/* report.c: the capture's snaplen cut this handshake before its server
+ * certificates were seen whole (handshake-truncated, never hidden). */
+bool rep_hs_cut(const struct rep_handshake *h);
 
 /* report.c: helpers the renderers share */
 void rep_iso_us(uint64_t ts_us, char *buf, size_t len);   /* ...T14:50:27.214000Z */

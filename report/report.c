@@ -23,6 +23,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "lib/buf.h"
 #include "report/rep_int.h"
 
 #define REP_MAX_FILE_BYTES (16 * 1024 * 1024)   /* a --trust/--cert file, at most */
@@ -59,6 +60,80 @@ void rep_iso_us(uint64_t ts_us, char *buf, size_t len)
 	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		 (unsigned)(ts_us % 1000000));
+}
+
+/* n decimal digits at *p, moved past them; false (p unmoved) otherwise. */
+static bool digits(const char **p, unsigned n, int *out)
+{
+	int v = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
+			return false;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return true;
+}
+
+static bool leap_year(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+bool rep_parse_at(const char *s, uint64_t *ts_us)
+{
+	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, mo, d, h = 0, mi = 0, sec = 0, off_h = 0, off_m = 0, sign = 0;
+	long usec = 0;
+	const char *p = s;
+
+	if (!s)
+		return false;
+	if (!strcmp(s, "now")) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		*ts_us = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+		return true;
+	}
+	if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
+	    !digits(&p, 2, &d))
+		return false;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p++;
+		if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi))
+			return false;
+		if (*p == ':') {
+			p++;
+			if (!digits(&p, 2, &sec))
+				return false;
+			if (*p == '.' || *p == ',') {
+				long scale = 100000;
+				if (*++p < '0' || *p > '9')
+					return false;
+				for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
+					usec += scale * (*p - '0');
+			}
+		}
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			sign = *p++ == '+' ? 1 : -1;
+			if (!digits(&p, 2, &off_h) || (*p == ':' && !*++p) || !digits(&p, 2, &off_m))
+				return false;
+		}
+	}
+	if (*p || y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 ||
+	    off_h > 23 || off_m > 59 || d > mdays[mo - 1] + (mo == 2 && leap_year(y)))
+		return false;
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+			 .tm_hour = h, .tm_min = mi, .tm_sec = sec };
+	int64_t t = (int64_t)timegm(&tm) - sign * (int64_t)(off_h * 3600 + off_m * 60);
+	if (t < 0)
+		return false;
+	*ts_us = (uint64_t)t * 1000000u + (uint64_t)usec;
+	return true;
 }
 
 /* ---- option files ------------------------------------------------------------------ */
@@ -185,6 +260,13 @@ static bool load_options(struct rep *r, const struct rep_inputs *in, char *err, 
 		for (unsigned j = 0; j < n; j++)
 			rep_vec_push(&r->trust, certs[j]);
 	}
+	for (unsigned i = 0; i < r->opt.n_phone_roots && i < REP_MAX_TRUST; i++) {
+		if (!load_certs(r, in->phone_roots[i], r->opt.phone_root_files[i], certs,
+				REP_MAX_CHAIN, &n, err, errlen))
+			return false;
+		for (unsigned j = 0; j < n; j++)
+			rep_vec_push(&r->phone_roots, certs[j]);
+	}
 	for (unsigned i = 0; i < r->opt.n_certs && i < REP_MAX_CERTS; i++) {
 		const char *file = r->opt.certs[i].file;
 		if (!file || r->opt.certs[i].role == ROLE_UNKNOWN) {
@@ -279,6 +361,45 @@ static unsigned intern_chain(struct rep *r, const struct rep_hs_chain *ch, struc
 	return n;
 }
 
+bool rep_hs_cut(const struct rep_handshake *h)
+{
+	return h->snaplen_cut_packets && !h->resumed &&
+	       (!h->server_chain.present || h->server_chain.truncated || !h->certificates_visible);
+}
+
+/* Why this handshake showed no whole server chain, counted for the
+ * server's "not checked" reason (verdict.c). */
+static void count_without_chain(struct rep_server *s, const struct rep_handshake *h, unsigned ns)
+{
+	if (h->resumed) {
+		s->resumed++;
+	} else if (rep_hs_cut(h)) {
+		s->cut++;
+		s->cut_packets += h->snaplen_cut_packets;
+		s->cut_snaplen = h->snaplen;
+	} else if (h->server_hello && h->version == TLS_VERSION_1_3 && !h->certificates_visible) {
+		s->hidden++;
+	} else if (!ns && (h->status == REP_HS_TRUNCATED || h->server_chain.truncated)) {
+		s->truncated++;
+	} else if (!ns) {
+		s->no_certificate++;
+	}
+}
+
+/* Mutual TLS: the client's certificate, for telling the pool's peers. */
+static void add_client_leaf(struct rep_server *s, struct rep_cert *leaf, const char *ip)
+{
+	for (unsigned i = 0; i < s->n_client_leaves; i++)
+		if (s->client_leaves[i].leaf == leaf)
+			return;
+	if (s->n_client_leaves == REP_MAX_CLIENT_LEAVES)
+		return;
+	s->client_leaves[s->n_client_leaves].leaf = leaf;
+	str_copy(s->client_leaves[s->n_client_leaves].ip,
+		 sizeof(s->client_leaves[0].ip), ip);
+	s->n_client_leaves++;
+}
+
 void rep_handshake(struct rep *r, const struct rep_handshake *h)
 {
 	struct rep_cert *server_certs[REP_MAX_CHAIN], *client_certs[REP_MAX_CHAIN];
@@ -307,10 +428,11 @@ void rep_handshake(struct rep *r, const struct rep_handshake *h)
 		}
 	}
 	rep_seen_add(&s->seen, h->ts_us, &h->client);
-	if (h->resumed)
-		s->resumed++;
-	if (!h->certificates_visible && !h->resumed)
-		s->hidden++;
+	count_without_chain(s, h, ns);
+	if (nc)
+		add_client_leaf(s, client_certs[0], h->client.ip);
+	else if (ns && h->certificates_visible && !h->resumed)
+		s->without_client_cert++;
 	if (changed)
 		rep_role_decide(r, s);
 
@@ -351,13 +473,7 @@ int rep_finish(struct rep *r, const struct rep_capture_stats *st)
 	rep_rules_finish(r);
 	rep_phone_explain(r);
 	rep_export_index(r);
-	memset(r->n_by_severity, 0, sizeof(r->n_by_severity));
-	for (size_t i = 0; i < r->finding_list.n; i++) {
-		const struct rep_finding *f = r->finding_list.v[i];
-		r->n_by_severity[f->severity]++;
-		if (r->opt.fail_on != REP_NEVER && f->severity >= r->opt.fail_on)
-			r->status = 1;
-	}
+	rep_verdict_decide(r);
 	switch (r->opt.format) {
 	case REP_JSONL:
 		rep_jsonl_finish(r, st);
@@ -384,6 +500,8 @@ void rep_free(struct rep *r)
 	rep_baseline_free(r);
 	rep_export_close(r);
 	x509_cache_free(r->cache);
+	rep_vec_clear(&r->phone_roots);     /* its entries were in cert_list */
+	X509_STORE_free(r->system_store);
 	free(r->line);
 	free(r);
 }

@@ -12,9 +12,13 @@
  *   4. On 443/444/4443, an SNI autodiscover.* is exchange, then a
  *      certificate DNS name autodiscover.* (Exchange certificates carry it
  *      even when clients ask for casarray.contoso.com, as in the seed).
- *   5. At the end (rep_roles_refine): an HTTPS server on those ports that
- *      presents the certificate of a Lync FE (its web services) is lync-fe,
- *      else one that presents an Exchange server's certificate is exchange.
+ *   5. At the end (rep_roles_refine): a 5061 server the pool talks to with
+ *      mutual TLS under other names is a peer, lync-edge or lync-peer
+ *      (facing.c); an HTTPS server on those ports that presents the
+ *      certificate of a Lync FE (its web services) is lync-fe, else one that
+ *      presents an Exchange server's certificate is exchange; last, a
+ *      phone-facing server with a CAS name (mail, owa, casarray, ...) is
+ *      exchange (facing.c).
  * Everything else is "other".  Each decision keeps a reason in words, e.g.
  * "SAN autodiscover.contoso.com", because the report must say how it knew.
  *
@@ -36,6 +40,7 @@ static const char *const role_names[] = {
 	[ROLE_UNKNOWN] = "unknown",
 	[ROLE_LYNC_FE] = "lync-fe",
 	[ROLE_LYNC_EDGE] = "lync-edge",
+	[ROLE_LYNC_PEER] = "lync-peer",
 	[ROLE_EXCHANGE] = "exchange",
 	[ROLE_OTHER] = "other",
 };
@@ -58,9 +63,14 @@ bool rep_role_parse(const char *s, enum rep_role *out)
 	return false;
 }
 
+bool rep_role_is_lync(enum rep_role role)
+{
+	return role == ROLE_LYNC_FE || role == ROLE_LYNC_EDGE || role == ROLE_LYNC_PEER;
+}
+
 bool rep_role_is_ms(enum rep_role role)
 {
-	return role == ROLE_LYNC_FE || role == ROLE_LYNC_EDGE || role == ROLE_EXCHANGE;
+	return rep_role_is_lync(role) || role == ROLE_EXCHANGE;
 }
 
 static bool is_ip(const char *s)
@@ -112,7 +122,7 @@ bool rep_rules_parse(struct rep *r, char *err, size_t errlen)
 		rule->role = in->role;
 		if (!in->name[0] || in->role == ROLE_UNKNOWN) {
 			snprintf(err, errlen, "--role %s: needs NAME=ROLE with ROLE lync-fe, "
-				 "lync-edge, exchange or other", in->name);
+				 "lync-edge, lync-peer, exchange or other", in->name);
 			return false;
 		}
 		if (split_ip_port(in->name, rule->ip, sizeof(rule->ip), &rule->port)) {
@@ -300,6 +310,7 @@ void rep_roles_refine(struct rep *r)
 
 	for (size_t i = 0; i < r->server_list.n; i++)
 		rep_role_decide(r, r->server_list.v[i]);
+	rep_peers_decide(r);
 
 	for (size_t i = 0; i < r->server_list.n; i++) {
 		struct rep_server *s = r->server_list.v[i];
@@ -318,4 +329,5 @@ void rep_roles_refine(struct rep *r)
 			break;
 		}
 	}
+	rep_facing_decide(r);
 }

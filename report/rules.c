@@ -2,16 +2,19 @@
  * rules.c — the trust rules: from the inventory to findings.
  *
  * Two kinds of rule.  Those that depend on one handshake (alerts, validity
- * at that handshake's capture time, SNI against the certificate, TLS 1.3
- * hiding the chain, resumption, a truncated Certificate message) run in
- * rep_handshake().  Those that need the whole picture (roles, the phone
+ * at that handshake's capture time or --at, expires-soon within
+ * --warn-days, SNI against the certificate, TLS 1.3 hiding the chain,
+ * resumption, a truncated Certificate message, the capture's snaplen
+ * cutting the handshake) run in rep_handshake().  Those that need the whole picture (roles, the phone
  * trust model, CA identities across servers, per-chain properties) run once
  * in rep_finish().  Both feed one table keyed by (code, server, certificate)
  * so a finding is reported once with a count and a time range.
  *
  * The phone trust model (Lync Phone Edition): a phone trusts the CA that
- * issued its FE pool's certificate, the CA certificates the FE sent, and
- * the CAs added with New-CsWebTrustedCACertificate (--trust).  A CA is its
+ * issued its FE pool's certificate, the CA certificates the FE sent, the
+ * CAs added with New-CsWebTrustedCACertificate (--trust), and the public
+ * roots of its firmware (--phone-roots).  It judges the chains of Exchange
+ * and of phone-facing servers (facing.c), whatever their names.  A CA is its
  * name AND its key: the leaf's authority key identifier against the CA's
  * subject key identifier (or the SHA-1 of its public key), never the name
  * alone -- the seed's two CAs had names a person could not tell apart.
@@ -29,6 +32,14 @@
  *   - "issuer name and key identifier compared": for FE CAs known only from
  *     a leaf (the FE sent no CA certificate), the Exchange leaf's issuer
  *     name and AKI against the FE leaf's.
+ *
+ * A chain none of that verifies is issuer-mismatch -- unless no
+ * --phone-roots was given and it verifies to a root of the system store
+ * (OpenSSL's default paths, SSL_CERT_FILE and SSL_CERT_DIR apply; loaded
+ * once per run, the first time a chain needs it): whether the phones carry
+ * a public root is their firmware's business, which we do not know, so that
+ * is public-root-unverified, naming the root.  With --phone-roots the
+ * answer is known: a root not in that file is a mismatch.
  *
  * A pool split between CAs (two FE servers, two issuing CAs): a phone trusts
  * the CA of the FE it signs in to, so a chain trusted by the union of the FE
@@ -50,6 +61,10 @@
  * wire or in --trust/--cert) that the server should have sent.  A chain
  * ending in an intermediate whose issuer we have never seen is taken to end
  * below a root the client has (TLS allows leaving the root out).
+ *
+ * The CA-pair rules (same-dn-different-key, lookalike-ca-name) need both
+ * CAs to issue servers that matter (Lync, Exchange, phone-facing): two CAs
+ * of a desktop's web browsing are nobody's finding.
  */
 #define _GNU_SOURCE             /* vasprintf, FNM_CASEFOLD */
 
@@ -63,6 +78,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "lib/buf.h"
 #include "report/rep_int.h"
 
 /* ---- the findings table -------------------------------------------------------- */
@@ -251,32 +267,92 @@ static void alert_rules(struct rep *r, struct rep_server *s, struct rep_cert *le
 	}
 }
 
+/* The capture's snaplen cut this handshake before its certificates were
+ * seen whole: say so, with the snaplen, rather than "hidden" or a gap. */
+static void snaplen_truncated(struct rep *r, struct rep_server *s, struct rep_cert *leaf,
+			      uint64_t ts_us, const struct rep_handshake *h)
+{
+	struct rep_finding *f = rep_finding_get(r, RC_HANDSHAKE_TRUNCATED, s, leaf);
+
+	if (!f)
+		return;
+	rep_seen_add(&f->seen, ts_us, &h->client);
+	if (h->reason)
+		rep_finding_add_name(f, h->reason);
+	const char *prev = rep_finding_fact(f, "snaplen_cut_packets");
+	unsigned long long total = (prev ? strtoull(prev, NULL, 10) : 0) + h->snaplen_cut_packets;
+	rep_finding_set_fact(f, "snaplen_cut_packets", "%llu", total);
+	if (h->snaplen)
+		rep_finding_set_fact(f, "snaplen", "%u", h->snaplen);
+}
+
+/* Validity at the moment of this handshake, never the wall clock (an old
+ * capture is judged as the clients of that day saw it), or at --at.
+ * expires-soon: the first certificate of the chain to expire, when it does
+ * within --warn-days of that moment. */
+static void validity_rules(struct rep *r, struct rep_server *s, struct rep_cert **certs,
+			   unsigned n, uint64_t cert_us, const struct rep_handshake *h)
+{
+	uint64_t judged_us = r->opt.at_given ? r->opt.at_us : cert_us;
+	time_t when = (time_t)(judged_us / 1000000);
+	unsigned warn_days = r->opt.warn_days_given ? r->opt.warn_days : REP_WARN_DAYS_DEFAULT;
+	struct rep_cert *soonest = NULL;
+	char at[40];
+
+	rep_iso_us(judged_us, at, sizeof(at));
+	for (unsigned i = 0; i < n; i++) {
+		const struct x509_info *xi = certs[i]->xi;
+		enum rep_code code = RC_COUNT;
+		if (!xi->parsed)
+			continue;
+		if (when > xi->not_after)
+			code = RC_EXPIRED;
+		else if (when < xi->not_before)
+			code = RC_NOT_YET_VALID;
+		else if (warn_days && (int64_t)xi->not_after - (int64_t)when <= (int64_t)warn_days * 86400 &&
+			 (!soonest || xi->not_after < soonest->xi->not_after))
+			soonest = certs[i];
+		if (code == RC_COUNT)
+			continue;
+		struct rep_finding *f = rep_finding_get(r, code, s, certs[i]);
+		if (!f)
+			continue;
+		rep_seen_add(&f->seen, cert_us, &h->client);
+		if (r->opt.at_given)
+			rep_finding_set_fact(f, "judged_at", "%s", at);
+	}
+	if (!soonest)
+		return;
+	struct rep_finding *f = rep_finding_get(r, RC_EXPIRES_SOON, s, soonest);
+	if (!f)
+		return;
+	int64_t left_s = (int64_t)soonest->xi->not_after - (int64_t)when;
+	rep_seen_add(&f->seen, cert_us, &h->client);
+	rep_finding_set_fact(f, "days_left", "%lld", (long long)((left_s + 86399) / 86400));
+	rep_finding_set_fact(f, "warn_days", "%u", warn_days);
+	rep_finding_set_fact(f, "judged_at", "%s%s", at, r->opt.at_given ? " (--at)" : "");
+	rep_finding_set_fact(f, "not_after", "%s", soonest->xi->not_after_iso);
+	bool leaf = soonest == certs[0];
+	rep_finding_set_fact(f, "which", "%s", leaf ? "leaf" : soonest->xi->is_ca ? "CA" : "intermediate");
+}
+
 void rep_rules_handshake(struct rep *r, struct rep_server *s, struct rep_cert **certs,
 			 unsigned n, const struct rep_handshake *h)
 {
 	struct rep_cert *leaf = n ? certs[0] : NULL;
 	uint64_t cert_us = h->server_chain.ts_us ? h->server_chain.ts_us : h->ts_us;
+	bool cut = rep_hs_cut(h);
 
 	if (h->resumed)
 		note(r, RC_RESUMED_NO_CERT, s, NULL, h->ts_us, &h->client, NULL);
+	else if (cut)
+		snaplen_truncated(r, s, leaf, cert_us, h);
 	else if (h->version == TLS_VERSION_1_3 && !h->certificates_visible)
 		note(r, RC_CERTIFICATES_HIDDEN, s, NULL, h->ts_us, &h->client, h->decrypt_error);
-	if (h->status == REP_HS_TRUNCATED && h->server_chain.truncated)
+	if (!cut && h->status == REP_HS_TRUNCATED && h->server_chain.truncated)
 		note(r, RC_HANDSHAKE_TRUNCATED, s, leaf, cert_us, &h->client, h->reason);
 	alert_rules(r, s, leaf, h);
-
-	/* Validity at the moment of this handshake, never the wall clock: an
-	 * old capture is judged as the clients of that day saw it. */
-	time_t when = (time_t)(cert_us / 1000000);
-	for (unsigned i = 0; i < n; i++) {
-		const struct x509_info *xi = certs[i]->xi;
-		if (!xi->parsed)
-			continue;
-		if (when > xi->not_after)
-			note(r, RC_EXPIRED, s, certs[i], cert_us, &h->client, NULL);
-		else if (when < xi->not_before)
-			note(r, RC_NOT_YET_VALID, s, certs[i], cert_us, &h->client, NULL);
-	}
+	validity_rules(r, s, certs, n, cert_us, h);
 	if (leaf && leaf->xi->parsed && h->sni && h->sni[0] && !rep_cert_matches_host(leaf->xi, h->sni))
 		note(r, RC_NAME_MISMATCH, s, leaf, cert_us, &h->client, h->sni);
 }
@@ -377,7 +453,7 @@ static int ca_of_leaf(struct rep_rules *rr, struct rep_server *s, struct rep_cer
 			snprintf(ca->keyid, sizeof(ca->keyid), "%s", keyid);
 		if (!ca->cert)
 			ca->cert = issuer;
-		if (rep_role_is_ms(s->role) && !ca->relevant) {
+		if (rep_server_relevant(s) && !ca->relevant) {
 			ca->relevant = true;
 			ca->server = s;
 			ca->leaf = leaf;
@@ -391,7 +467,7 @@ static int ca_of_leaf(struct rep_rules *rr, struct rep_server *s, struct rep_cer
 	ca->name_str = xi->issuer;
 	snprintf(ca->keyid, sizeof(ca->keyid), "%s", keyid);
 	ca->cert = issuer;
-	ca->relevant = rep_role_is_ms(s->role);
+	ca->relevant = rep_server_relevant(s);
 	ca->self_signed_leaf = xi->self_signed;
 	ca->server = s;
 	ca->leaf = leaf;
@@ -476,7 +552,7 @@ static void chain_incomplete(struct rep_rules *rr, struct rep_server *s, struct 
 static void chain_rules(struct rep_rules *rr, struct rep_server *s, struct rep_chain *c)
 {
 	struct rep *r = rr->r;
-	bool ms = rep_role_is_ms(s->role);
+	bool ms = rep_server_relevant(s);
 
 	for (unsigned i = 0; i < c->n; i++) {
 		struct rep_cert *cert = c->certs[i];
@@ -506,7 +582,7 @@ static void chain_rules(struct rep_rules *rr, struct rep_server *s, struct rep_c
 	if (xi->has_eku && !xi->eku_server_auth &&
 	    (f = rep_finding_get(r, RC_MISSING_SERVER_AUTH_EKU, s, leaf)))
 		finding_from_chain(f, c);
-	if (ms && !xi->self_signed && !xi->n_crl_dp &&
+	if (ms && !xi->n_crl_dp &&
 	    (f = rep_finding_get(r, RC_MISSING_CRL_DP, s, leaf)))
 		finding_from_chain(f, c);
 	chain_incomplete(rr, s, c);
@@ -561,6 +637,8 @@ static void build_trust(struct rep_rules *rr)
 	}
 	for (size_t i = 0; i < r->trust.n; i++)
 		store_add(rr, r->trust.v[i]);
+	for (size_t i = 0; i < r->phone_roots.n; i++)
+		store_add(rr, r->phone_roots.v[i]);
 }
 
 /* Only errors about who issued a certificate decide issuer-mismatch. */
@@ -589,7 +667,7 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx)
 
 /* 1 verified, 0 not (err says why), -1 could not run. */
 static int verify_chain(X509_STORE *store, const struct rep_chain *c, uint64_t ts_us,
-			char *err, size_t errlen, X509 **anchor)
+			char *err, size_t errlen, X509 **anchor, bool partial)
 {
 	STACK_OF(X509) *untrusted = sk_X509_new_null();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -604,7 +682,8 @@ static int verify_chain(X509_STORE *store, const struct rep_chain *c, uint64_t t
 	if (X509_STORE_CTX_init(ctx, store, c->certs[0]->xi->x509, untrusted) != 1)
 		goto out;
 	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
-	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+	if (partial)
+		X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
 	X509_VERIFY_PARAM_set_time(param, (time_t)(ts_us / 1000000));
 	X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
 	if (X509_verify_cert(ctx) == 1) {
@@ -624,14 +703,89 @@ out:
 	return result;
 }
 
-static bool anchor_is_trust_option(struct rep *r, X509 *anchor)
+static void fe_ca_names(struct rep_rules *rr, char *buf, size_t len);
+
+static bool anchor_in(const struct rep_vec *certs, X509 *anchor)
 {
-	for (size_t i = 0; anchor && i < r->trust.n; i++) {
-		const struct rep_cert *c = r->trust.v[i];
+	for (size_t i = 0; anchor && i < certs->n; i++) {
+		const struct rep_cert *c = certs->v[i];
 		if (c->xi->x509 && !X509_cmp(c->xi->x509, anchor))
 			return true;
 	}
 	return false;
+}
+
+/* OpenSSL's default verify paths (SSL_CERT_FILE, SSL_CERT_DIR apply),
+ * loaded once per run, the first time a chain needs them. */
+static X509_STORE *system_store(struct rep *r)
+{
+	if (r->system_store_tried)
+		return r->system_store;
+	r->system_store_tried = true;
+	r->system_store = X509_STORE_new();
+	if (r->system_store && X509_STORE_set_default_paths(r->system_store) != 1) {
+		X509_STORE_free(r->system_store);
+		r->system_store = NULL;
+	}
+	ERR_clear_error();
+	return r->system_store;
+}
+
+/* What was tried before a chain was found untrusted, in words. */
+static void tried_words(struct rep *r, bool openssl, bool identity, bool system, char *buf,
+			size_t len)
+{
+	struct buf b = BUF_INIT(1024);
+
+	if (openssl) {
+		buf_puts(&b, "verified with OpenSSL against the FE chain");
+		if (r->trust.n)
+			buf_puts(&b, system || r->phone_roots.n ? ", the --trust CAs" : " and the --trust CAs");
+		if (r->phone_roots.n)
+			buf_puts(&b, " and the --phone-roots roots");
+		if (system)
+			buf_puts(&b, " and the system store");
+	}
+	if (identity)
+		buf_printf(&b, "%sissuer name and key identifier compared", openssl ? "; " : "");
+	if (system && !openssl)
+		buf_puts(&b, "; verified with OpenSSL against the system store");
+	str_copy(buf, len, buf_str(&b));
+	buf_free(&b);
+}
+
+/* The chain ends in a public root of the system store and nothing says
+ * whether the phones' firmware carries it: public-root-unverified. */
+static void public_root_finding(struct rep_rules *rr, struct rep_server *s, struct rep_chain *c,
+				X509 *anchor)
+{
+	struct rep *r = rr->r;
+	struct rep_cert *leaf = c->certs[0];
+	unsigned char *der = NULL;
+	int len = i2d_X509(anchor, &der);
+	struct rep_cert *root = len > 0 ? rep_cert_intern(r, der, (size_t)len) : NULL;
+	char names[1024];
+
+	OPENSSL_free(der);
+	ERR_clear_error();
+	c->trust_unknown = true;
+	snprintf(c->trust_method, sizeof(c->trust_method),
+		 "verified with OpenSSL against the system store");
+	struct rep_finding *f = rep_finding_get(r, RC_PUBLIC_ROOT_UNVERIFIED, s, leaf);
+	if (!f)
+		return;
+	finding_from_chain(f, c);
+	for (unsigned i = 1; i < c->n; i++)
+		rep_finding_add_cert(f, c->certs[i]);
+	rep_finding_add_cert(f, root);
+	rep_finding_set_fact(f, "method", "%s", c->trust_method);
+	if (root && root->xi->parsed) {
+		rep_finding_set_fact(f, "root", "%s", root->xi->subject);
+		rep_finding_set_fact(f, "root_thumbprint", "%s", root->xi->thumbprint);
+	}
+	fe_ca_names(rr, names, sizeof(names));
+	if (names[0])
+		rep_finding_set_fact(f, "fe_issuing_ca", "%s", names);
 }
 
 static struct rep_ca *identity_match(struct rep_rules *rr, const struct x509_info *leaf)
@@ -657,7 +811,7 @@ static void fe_ca_names(struct rep_rules *rr, char *buf, size_t len)
 }
 
 /* What the phones of one FE CA trust: that CA, the CA certificates sent in
- * the chains it issued, and the --trust CAs. */
+ * the chains it issued, the --trust CAs and the --phone-roots roots. */
 static X509_STORE *fe_ca_store(struct rep_rules *rr, const struct rep_ca *ca, unsigned *n)
 {
 	struct rep *r = rr->r;
@@ -682,10 +836,13 @@ static X509_STORE *fe_ca_store(struct rep_rules *rr, const struct rep_ca *ca, un
 	}
 	if (ca->cert && ca->cert->xi->x509 && X509_STORE_add_cert(st, ca->cert->xi->x509) == 1)
 		(*n)++;
-	for (size_t i = 0; i < r->trust.n; i++) {
-		const struct rep_cert *t = r->trust.v[i];
-		if (t->xi->x509 && X509_STORE_add_cert(st, t->xi->x509) == 1)
-			(*n)++;
+	const struct rep_vec *also[] = { &r->trust, &r->phone_roots };
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < also[k]->n; i++) {
+			const struct rep_cert *t = also[k]->v[i];
+			if (t->xi->x509 && X509_STORE_add_cert(st, t->xi->x509) == 1)
+				(*n)++;
+		}
 	}
 	ERR_clear_error();
 	return st;
@@ -710,7 +867,7 @@ static const struct rep_ca *fe_ca_not_trusting(struct rep_rules *rr, const struc
 
 		X509_STORE *st = fe_ca_store(rr, ca, &n);
 		if (st && n)
-			ok = verify_chain(st, c, ts_us, err, sizeof(err), &anchor) == 1;
+			ok = verify_chain(st, c, ts_us, err, sizeof(err), &anchor, true) == 1;
 		X509_STORE_free(st);
 		if (!ok && !ca->cert)
 			ok = !X509_NAME_cmp(ca->name, X509_get_issuer_name(leaf->x509)) &&
@@ -732,7 +889,7 @@ static void check_exchange_chain(struct rep_rules *rr, struct rep_server *s, str
 	if (!leaf || !leaf->xi->parsed || !leaf->xi->x509)
 		return;
 	if (!rr->n_store && !rr->fe_nocert.n)
-		return;                /* no FE seen and no --trust: nothing to compare */
+		return;                /* no FE seen, no --trust nor --phone-roots: nothing to compare */
 	c->trust_checked = true;
 	/* The time matters little (time errors are not issuer errors) but it is
 	 * the capture's; a --cert certificate is judged as of now. */
@@ -740,12 +897,14 @@ static void check_exchange_chain(struct rep_rules *rr, struct rep_server *s, str
 
 	if (rr->n_store) {
 		tried_openssl = true;
-		int v = verify_chain(rr->store, c, ts, err, sizeof(err), &anchor);
+		int v = verify_chain(rr->store, c, ts, err, sizeof(err), &anchor, true);
 		if (v == 1) {
 			c->trusted = true;
 			snprintf(c->trust_method, sizeof(c->trust_method), "%s",
-				 anchor_is_trust_option(r, anchor)
+				 anchor_in(&r->trust, anchor)
 				 ? "verified with OpenSSL against a --trust CA"
+				 : anchor_in(&r->phone_roots, anchor)
+				 ? "verified with OpenSSL against a --phone-roots root"
 				 : "verified with OpenSSL against the FE chain");
 		} else {
 			snprintf(c->verify_error, sizeof(c->verify_error), "%s",
@@ -763,6 +922,7 @@ static void check_exchange_chain(struct rep_rules *rr, struct rep_server *s, str
 	const struct rep_ca *split = c->trusted ? fe_ca_not_trusting(rr, c, ts) : NULL;
 	if (c->trusted && !split)
 		return;
+	bool tried_system = false;
 	if (split) {
 		c->trusted = false;
 		snprintf(c->trust_method, sizeof(c->trust_method),
@@ -770,10 +930,21 @@ static void check_exchange_chain(struct rep_rules *rr, struct rep_server *s, str
 		snprintf(c->verify_error, sizeof(c->verify_error),
 			 "not trusted by the phones of the FE CA %s", split->name_str);
 	} else {
-		snprintf(c->trust_method, sizeof(c->trust_method), "%s%s%s",
-			 tried_openssl ? "verified with OpenSSL against the FE chain" : "",
-			 tried_openssl && tried_identity ? "; " : "",
-			 tried_identity ? "issuer name and key identifier compared" : "");
+		/* Without --phone-roots nobody said which public roots the phones
+		 * carry: a chain to a root of the system store is not a mismatch
+		 * but a question.  With it, any other root is a mismatch. */
+		X509_STORE *sys = r->phone_roots.n ? NULL : system_store(r);
+		char sys_err[160];
+		if (sys) {
+			tried_system = true;
+			if (verify_chain(sys, c, ts, sys_err, sizeof(sys_err), &anchor, false) == 1 &&
+			    anchor) {
+				public_root_finding(rr, s, c, anchor);
+				return;
+			}
+		}
+		tried_words(r, tried_openssl, tried_identity, tried_system, c->trust_method,
+			    sizeof(c->trust_method));
 	}
 
 	struct rep_finding *f = rep_finding_get(r, RC_ISSUER_MISMATCH, s, leaf);
@@ -819,7 +990,12 @@ static void check_exchange_chain(struct rep_rules *rr, struct rep_server *s, str
 				     *name ? ")" : "");
 	}
 	if (!rr->fe_cas.n)
-		rep_finding_set_fact(f, "fe_issuing_ca", "none seen; only --trust CAs");
+		rep_finding_set_fact(f, "fe_issuing_ca", "none seen; only %s",
+				     r->trust.n && r->phone_roots.n ? "--trust CAs and --phone-roots roots"
+				     : r->trust.n ? "--trust CAs" : "--phone-roots roots");
+	if (r->phone_roots.n)
+		rep_finding_set_fact(f, "phone_roots", "%zu root%s from --phone-roots", r->phone_roots.n,
+				     r->phone_roots.n == 1 ? "" : "s");
 }
 
 /* ---- across CAs -------------------------------------------------------------------------- */
@@ -832,8 +1008,8 @@ static void ca_pair_finding(struct rep_rules *rr, enum rep_code code, struct rep
 
 	if (b->fe && !a->fe)
 		on = a;
-	else if (b->server && !rep_role_is_ms(b->server->role) && a->server &&
-		 rep_role_is_ms(a->server->role))
+	else if (b->server && !rep_server_relevant(b->server) && a->server &&
+		 rep_server_relevant(a->server))
 		on = a;
 	struct rep_ca *other = on == a ? b : a;
 	struct rep_finding *f = rep_finding_get(rr->r, code, on->server, on->leaf);
@@ -873,7 +1049,9 @@ static void ca_rules(struct rep_rules *rr)
 			struct rep_ca *b = rr->cas.v[j];
 			char why[200];
 
-			if (b->self_signed_leaf || !(a->relevant || b->relevant))
+			/* Both CAs must issue servers that matter to Lync or its
+			 * phones: a desktop's web browsing is no one's business. */
+			if (b->self_signed_leaf || !(a->relevant && b->relevant))
 				continue;
 			if (!X509_NAME_cmp(a->name, b->name)) {
 				if (a->keyid[0] && b->keyid[0] && strcmp(a->keyid, b->keyid))
@@ -953,7 +1131,7 @@ void rep_rules_finish(struct rep *r)
 		build_trust(&rr);
 		for (size_t i = 0; i < r->server_list.n; i++) {
 			struct rep_server *s = r->server_list.v[i];
-			for (unsigned j = 0; s->role == ROLE_EXCHANGE && j < s->n_chains; j++)
+			for (unsigned j = 0; rep_server_phone_judged(s) && j < s->n_chains; j++)
 				check_exchange_chain(&rr, s, s->chains[j]);
 		}
 	}
