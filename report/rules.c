@@ -297,9 +297,11 @@ static void validity_rules(struct rep *r, struct rep_server *s, struct rep_cert 
 	time_t when = (time_t)(judged_us / 1000000);
 	unsigned warn_days = r->opt.warn_days_given ? r->opt.warn_days : REP_WARN_DAYS_DEFAULT;
 	struct rep_cert *soonest = NULL;
-	char at[40];
+	char at[40], judged[80];
 
 	rep_iso_us(judged_us, at, sizeof(at));
+	snprintf(judged, sizeof(judged), "%s%s%s", r->opt.at_given ? "" : "the handshake of ", at,
+		 r->opt.at_given ? " (--at)" : "");
 	for (unsigned i = 0; i < n; i++) {
 		const struct x509_info *xi = certs[i]->xi;
 		enum rep_code code = RC_COUNT;
@@ -319,7 +321,7 @@ static void validity_rules(struct rep *r, struct rep_server *s, struct rep_cert 
 			continue;
 		rep_seen_add(&f->seen, cert_us, &h->client);
 		if (r->opt.at_given)
-			rep_finding_set_fact(f, "judged_at", "%s", at);
+			rep_finding_set_fact(f, "judged_at", "%s", judged);
 	}
 	if (!soonest)
 		return;
@@ -330,7 +332,7 @@ static void validity_rules(struct rep *r, struct rep_server *s, struct rep_cert 
 	rep_seen_add(&f->seen, cert_us, &h->client);
 	rep_finding_set_fact(f, "days_left", "%lld", (long long)((left_s + 86399) / 86400));
 	rep_finding_set_fact(f, "warn_days", "%u", warn_days);
-	rep_finding_set_fact(f, "judged_at", "%s%s", at, r->opt.at_given ? " (--at)" : "");
+	rep_finding_set_fact(f, "judged_at", "%s", judged);
 	rep_finding_set_fact(f, "not_after", "%s", soonest->xi->not_after_iso);
 	bool leaf = soonest == certs[0];
 	rep_finding_set_fact(f, "which", "%s", leaf ? "leaf" : soonest->xi->is_ca ? "CA" : "intermediate");
