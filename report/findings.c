@@ -575,6 +575,13 @@ static char *crl_message(const struct rep_finding *f, const struct rep_say *w)
 
 static char *crl_remedy(const struct rep_finding *f, const struct rep_say *w)
 {
+	if (w->xi->self_signed)
+		return str_printf("A self-signed certificate has no CA to publish a revocation list: "
+				  "replace it with one from the CA that issued the Lync FE pool "
+				  "certificate, from a template with a CRL distribution point. %s",
+				  f->server->role == ROLE_EXCHANGE
+				  ? "Exchange: New-ExchangeCertificate, then Enable-ExchangeCertificate "
+				    "-Services IIS." : "");
 	return str_printf("Configure a CRL distribution point on the issuing CA (%s: "
 			  "certutil -setreg CA\\CRLPublicationURLs ..., restart certsvc) and "
 			  "reissue the certificate.", w->xi->issuer);

@@ -971,7 +971,8 @@ static void check_exchange_chain(struct rep_rules *rr, struct rep_server *s, str
 	rep_finding_set_fact(f, "issuing_ca", "%s", leaf->xi->issuer);
 	if (ca && ca->keyid[0])
 		rep_finding_set_fact(f, "issuing_ca_key_id", "%s", ca->keyid);
-	if (ca && ca->cert && ca->cert != leaf) {
+	/* A self-signed leaf is its own CA: trusting it means its own thumbprint. */
+	if (ca && ca->cert && (ca->cert != leaf || leaf->xi->self_signed)) {
 		rep_finding_set_fact(f, "issuing_ca_thumbprint", "%s", ca->cert->xi->thumbprint);
 		rep_finding_set_fact(f, "issuing_ca_store", "%s",
 				     ca->cert->xi->self_signed ? "TrustedRootCA" : "IntermediateCA");
