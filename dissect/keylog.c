@@ -290,15 +290,15 @@ static void kl_feed(struct kl_store *s, const uint8_t *p, size_t n)
 	while (rd_left(&in)) {
 		const uint8_t *nl = memchr(rd_ptr(&in), '\n', rd_left(&in));
 		size_t len = nl ? (size_t)(nl - rd_ptr(&in)) : rd_left(&in);
-		const uint8_t *q = NULL;
+		struct reader piece;
 
-		if (!rd_bytes(&in, len, &q))
+		if (!rd_sub(&in, len, &piece))
 			return;
 		if (!nl || s->carry_len || s->carry_long) {
 			if (s->carry_long || len > sizeof(s->carry) - s->carry_len) {
 				s->carry_long = true;
 			} else {
-				memcpy(s->carry + s->carry_len, q, len);
+				rd_copy(&piece, s->carry + s->carry_len, len);
 				s->carry_len += len;
 			}
 			if (!nl)
@@ -313,8 +313,7 @@ static void kl_feed(struct kl_store *s, const uint8_t *p, size_t n)
 			s->carry_len = 0;
 			s->carry_long = false;
 		} else {
-			rd_init(&line, q, len);
-			kl_parse_line(s, line);
+			kl_parse_line(s, piece);
 		}
 		rd_skip(&in, 1);        /* the newline */
 	}

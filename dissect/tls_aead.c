@@ -15,6 +15,7 @@
 #include <openssl/kdf.h>
 
 #include "dissect/tls_aead.h"
+#include "lib/reader.h"
 
 bool tls_hkdf_expand_label(const char *digest, const uint8_t *secret, size_t secret_len,
 			   const char *label, const uint8_t *context, size_t context_len,
@@ -123,13 +124,16 @@ bool tls_aead_open(struct tls_aead *a, const uint8_t hdr[5], const uint8_t *in, 
 	uint8_t nonce[TLS_AEAD_IV_BYTES], tag[TLS_AEAD_TAG_BYTES];
 	size_t body = n - TLS_AEAD_TAG_BYTES;
 	int len = 0, fin = 0;
+	struct reader rec;
 
 	if (!ctx || n < TLS_AEAD_TAG_BYTES || n > TLS13_MAX_CIPHERTEXT_BYTES)
 		return false;
 	memcpy(nonce, a->iv, sizeof(nonce));
 	for (int i = 0; i < 8; i++)
 		nonce[TLS_AEAD_IV_BYTES - 1 - i] ^= (uint8_t)(a->seq >> (8 * i));
-	memcpy(tag, in + body, sizeof(tag));    /* before `out` may overwrite it */
+	rd_init(&rec, in, n);                   /* the tag, before `out` may overwrite it */
+	rd_skip(&rec, body);
+	rd_copy(&rec, tag, sizeof(tag));
 	if (EVP_DecryptInit_ex2(ctx, NULL, NULL, nonce, NULL) != 1 ||
 	    EVP_DecryptUpdate(ctx, NULL, &len, hdr, 5) != 1 ||
 	    EVP_DecryptUpdate(ctx, out, &len, in, (int)body) != 1 ||

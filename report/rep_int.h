@@ -20,8 +20,9 @@
 
 #include <openssl/x509.h>
 
-#include "dissect/x509.h"
+#include "report/model/x509.h"
 #include "lib/tls_iana.h"
+#include "report/util.h"
 #include "report/report.h"
 
 #define REP_MAX_SNI        64    /* SNI names kept per server */
@@ -31,31 +32,9 @@
 #define REP_FINDING_CERTS  6
 #define REP_FINDING_NAMES  8
 #define REP_FINDING_FACTS  10
+#define REP_FACT_MAX_BYTES (64 * 1024)   /* one fact's text */
 #define REP_MAX_CLIENT_LEAVES 8  /* distinct client certificates kept per server */
 #define REP_MAX_PHONE_CLIENTS 16 /* the Lync clients named as making it phone-facing */
-
-/* ---- a small hash map: byte-string keys, pointer values ------------------ */
-
-struct rep_map_entry;
-struct rep_map {
-	struct rep_map_entry **buckets;
-	size_t n_buckets, n;
-};
-
-void *rep_map_get(const struct rep_map *m, const void *key, size_t klen);
-/* false when out of memory; the key is copied */
-bool rep_map_put(struct rep_map *m, const void *key, size_t klen, void *val);
-void rep_map_clear(struct rep_map *m);
-
-/* ---- growable pointer array ---------------------------------------------- */
-
-struct rep_vec {
-	void **v;
-	size_t n, cap;
-};
-
-bool rep_vec_push(struct rep_vec *a, void *p);
-void rep_vec_clear(struct rep_vec *a);
 
 /* ---- when something was seen --------------------------------------------- */
 
@@ -436,15 +415,5 @@ void rep_dot_finish(struct rep *r);
 /* report.c: the capture's snaplen cut this handshake before its server
  * certificates were seen whole (handshake-truncated, never hidden). */
 bool rep_hs_cut(const struct rep_handshake *h);
-
-/* report.c: helpers the renderers share */
-void rep_iso_us(uint64_t ts_us, char *buf, size_t len);   /* ...T14:50:27.214000Z */
-char *rep_strdup(const char *s);
-char *rep_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* A whole file (at most max_bytes) NUL-terminated; NULL with err. */
-uint8_t *rep_read_file(const char *path, size_t max_bytes, size_t *len, char *err, size_t errlen);
-/* The same from a file already open (left open); path names it in err. */
-uint8_t *rep_read_stream(FILE *f, const char *path, size_t max_bytes, size_t *len, char *err,
-			 size_t errlen);
 
 #endif

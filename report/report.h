@@ -6,7 +6,7 @@
  * one struct rep_handshake per TLS handshake -- its own record of what it
  * reads, which certtrace.c fills from the dissector's session and --events
  * from a jsonl "tls" event -- and, at the end, the capture counters.
- * Certificates are parsed through the x509 cache (dissect/x509.h), once each.
+ * Certificates are parsed through the x509 cache (report/model/x509.h), once each.
  *
  * jsonl: "tls" (and the "certificate" events it names, first) are written
  * as handshakes arrive; "finding" and "summary" at rep_finish().

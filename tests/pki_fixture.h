@@ -61,7 +61,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "dissect/x509.h"
+#include "report/model/x509.h"
 
 #define PKI_MAX_RDN 12
 #define PKI_MAX_LIST 8

@@ -1,5 +1,5 @@
 /*
- * test_x509.c — dissect/x509: every field of struct x509_info, hostile DER,
+ * test_x509.c — report/model/x509: every field of struct x509_info, hostile DER,
  * and the cache, on certificates the PKI fixture builds for each test.
  *
  * Expected hashes are computed here with EVP_Digest, independently of the
@@ -15,7 +15,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
-#include "dissect/x509.h"
+#include "report/model/x509.h"
 #include "tests/pki_fixture.h"
 
 static void hex_of(const uint8_t *p, size_t n, char *out, bool upper)

@@ -1,6 +1,6 @@
 /*
  * fuzz_names.c — libFuzzer target: the report's name comparisons
- * (report/names.c): CA name normalisation, the look-alike test, and host
+ * (report/model/names.c): CA name normalisation, the look-alike test, and host
  * names against patterns and certificates.
  *
  * Input: up to four parts separated by NUL bytes:

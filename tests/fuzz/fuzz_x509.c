@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dissect/x509.h"
+#include "report/model/x509.h"
 
 static size_t touch_str(const char *s)
 {

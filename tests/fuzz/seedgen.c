@@ -25,7 +25,7 @@
 
 #include "capture/capture.h"
 #include "dissect/tls.h"
-#include "dissect/x509.h"
+#include "report/model/x509.h"
 #include "tests/fuzz/fuzz_tls.h"
 
 #define SEED_MAX_BYTES (64 * 1024)    /* stream bytes kept per flow */

@@ -66,8 +66,6 @@
  * CAs to issue servers that matter (Lync, Exchange, phone-facing): two CAs
  * of a desktop's web browsing are nobody's finding.
  */
-#define _GNU_SOURCE             /* vasprintf, FNM_CASEFOLD */
-
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +109,7 @@ struct rep_finding *rep_finding_get(struct rep *r, enum rep_code code,
 		return NULL;
 	}
 	if (!rep_map_put(&r->findings, key, sizeof(key), f)) {
-		r->finding_list.n--;
+		rep_vec_pop(&r->finding_list);
 		free(f);
 		return NULL;
 	}
@@ -138,20 +136,20 @@ void rep_finding_add_name(struct rep_finding *f, const char *name)
 		f->names_more = true;
 		return;
 	}
-	char *d = rep_strdup(name);
+	char *d = str_dup(name);
 	if (d)
 		f->names[f->n_names++] = d;
 }
 
 void rep_finding_set_fact(struct rep_finding *f, const char *key, const char *fmt, ...)
 {
+	struct buf b = BUF_INIT(REP_FACT_MAX_BYTES);
 	va_list ap;
-	char *v;
 
 	va_start(ap, fmt);
-	if (vasprintf(&v, fmt, ap) < 0)
-		v = NULL;
+	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
+	char *v = buf_take(&b);
 	if (!v)
 		return;
 	for (unsigned i = 0; i < f->n_facts; i++) {
@@ -705,7 +703,7 @@ out:
 	return result;
 }
 
-static void fe_ca_names(struct rep_rules *rr, char *buf, size_t len);
+static void fe_ca_names(struct rep_rules *rr, struct buf *b);
 
 static bool anchor_in(const struct rep_vec *certs, X509 *anchor)
 {
@@ -766,7 +764,7 @@ static void public_root_finding(struct rep_rules *rr, struct rep_server *s, stru
 	unsigned char *der = NULL;
 	int len = i2d_X509(anchor, &der);
 	struct rep_cert *root = len > 0 ? rep_cert_intern(r, der, (size_t)len) : NULL;
-	char names[1024];
+	struct buf names = BUF_INIT(REP_FACT_MAX_BYTES);
 
 	OPENSSL_free(der);
 	ERR_clear_error();
@@ -785,9 +783,10 @@ static void public_root_finding(struct rep_rules *rr, struct rep_server *s, stru
 		rep_finding_set_fact(f, "root", "%s", root->xi->subject);
 		rep_finding_set_fact(f, "root_thumbprint", "%s", root->xi->thumbprint);
 	}
-	fe_ca_names(rr, names, sizeof(names));
-	if (names[0])
-		rep_finding_set_fact(f, "fe_issuing_ca", "%s", names);
+	fe_ca_names(rr, &names);
+	if (buf_len(&names))
+		rep_finding_set_fact(f, "fe_issuing_ca", "%s", buf_str(&names));
+	buf_free(&names);
 }
 
 static struct rep_ca *identity_match(struct rep_rules *rr, const struct x509_info *leaf)
@@ -802,13 +801,12 @@ static struct rep_ca *identity_match(struct rep_rules *rr, const struct x509_inf
 	return NULL;
 }
 
-static void fe_ca_names(struct rep_rules *rr, char *buf, size_t len)
+/* The names of the FE pools' CAs, " / " between them. */
+static void fe_ca_names(struct rep_rules *rr, struct buf *b)
 {
-	buf[0] = '\0';
 	for (size_t i = 0; i < rr->fe_cas.n; i++) {
 		const struct rep_ca *ca = rr->fe_cas.v[i];
-		size_t n = strlen(buf);
-		snprintf(buf + n, len - n, "%s%s", i ? " / " : "", ca->name_str);
+		buf_printf(b, "%s%s", i ? " / " : "", ca->name_str);
 	}
 }
 
@@ -960,11 +958,11 @@ static void check_exchange_chain(struct rep_rules *rr, struct rep_server *s, str
 		const struct rep_ca *fe = rr->fe_cas.v[i];
 		rep_finding_add_cert(f, fe->cert ? fe->cert : fe->leaf);
 	}
-	char names[1024];
+	struct buf names = BUF_INIT(REP_FACT_MAX_BYTES);
 	if (split)
-		snprintf(names, sizeof(names), "%s", split->name_str);
+		buf_puts(&names, split->name_str);
 	else
-		fe_ca_names(rr, names, sizeof(names));
+		fe_ca_names(rr, &names);
 	rep_finding_set_fact(f, "method", "%s", c->trust_method);
 	if (c->verify_error[0])
 		rep_finding_set_fact(f, "verify_error", "%s", c->verify_error);
@@ -977,8 +975,9 @@ static void check_exchange_chain(struct rep_rules *rr, struct rep_server *s, str
 		rep_finding_set_fact(f, "issuing_ca_store", "%s",
 				     ca->cert->xi->self_signed ? "TrustedRootCA" : "IntermediateCA");
 	}
-	if (names[0])
-		rep_finding_set_fact(f, "fe_issuing_ca", "%s", names);
+	if (buf_len(&names))
+		rep_finding_set_fact(f, "fe_issuing_ca", "%s", buf_str(&names));
+	buf_free(&names);
 	if (rr->fe_cas.n) {
 		const struct rep_ca *fe = split ? split : rr->fe_cas.v[0];
 		if (fe->keyid[0])

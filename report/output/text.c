@@ -1,5 +1,5 @@
 /*
- * render_text.c — the report for a person at a terminal.
+ * text.c — the report for a person at a terminal.
  *
  * Three parts, in the order an admin reads them: the servers grouped by
  * role, each with how its role and its phone-facing relation were decided

@@ -26,7 +26,7 @@
  * chain, so the "role" of a jsonl "tls" event is the role at that moment;
  * the refinement at the end may still change it.
  */
-#define _GNU_SOURCE             /* vasprintf, FNM_CASEFOLD */
+#define _GNU_SOURCE             /* FNM_CASEFOLD */
 
 #include <arpa/inet.h>
 #include <fnmatch.h>

@@ -400,15 +400,12 @@ static char *phrase_before(struct span msg, const char *marker)
 		return NULL;
 	if (n > PHONE_MAX_TEXT_BYTES)
 		n = PHONE_MAX_TEXT_BYTES;
-	char *t = malloc(n + 1);
-	if (!t)
-		return NULL;
+	struct buf t = BUF_INIT(PHONE_MAX_TEXT_BYTES);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
-		t[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+		buf_putc(&t, c < 0x20 || c >= 0x7f ? '?' : (char)c);
 	}
-	t[n] = '\0';
-	return t;
+	return buf_take(&t);
 }
 
 /* ---- records ------------------------------------------------------------------------ */

@@ -1,5 +1,5 @@
 /*
- * render_dot.c — the trust picture as a Graphviz digraph:
+ * dot.c — the trust picture as a Graphviz digraph:
  *
  *   CA ──issued──▶ certificate ──presented by──▶ server
  *

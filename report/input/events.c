@@ -51,6 +51,27 @@ struct line_stats {
 	uint64_t lines, bad;
 };
 
+/* One whole line: counted, parsed, handed to fn if it is an event. */
+static void one_line(const struct buf *line, bool too_long, event_fn fn, void *ctx,
+		     struct line_stats *ls)
+{
+	if (too_long) {
+		ls->lines++;
+		ls->bad++;
+		return;
+	}
+	if (!buf_len(line))
+		return;
+	ls->lines++;
+	json_error_t je;
+	json_t *ev = json_loadb(buf_str(line), buf_len(line), JSON_REJECT_DUPLICATES, &je);
+	if (json_is_object(ev) && json_is_string(json_object_get(ev, "event")))
+		fn(ctx, ev);
+	else
+		ls->bad++;
+	json_decref(ev);
+}
+
 static bool each_event_fp(FILE *f, const char *path, event_fn fn, void *ctx,
 			  struct line_stats *ls, char *err, size_t errlen);
 
@@ -76,9 +97,8 @@ static bool each_event_fp(FILE *f, const char *path, event_fn fn, void *ctx,
 			  struct line_stats *ls, char *err, size_t errlen)
 {
 	char chunk[65536];
-	char *line = NULL;
-	size_t len = 0, cap = 0;
-	bool too_long = false, ok = true;
+	struct buf line = BUF_INIT(EVENTS_MAX_LINE_BYTES);
+	bool ok = true;
 
 	for (;;) {
 		size_t got = fread(chunk, 1, sizeof(chunk), f);
@@ -88,53 +108,23 @@ static bool each_event_fp(FILE *f, const char *path, event_fn fn, void *ctx,
 			ok = false;
 			break;
 		}
-		for (size_t i = 0; i < got || (eof && (len || too_long)); ) {
-			const char *nl = i < got ? memchr(chunk + i, '\n', got - i) : NULL;
+		for (size_t i = 0; i < got; ) {
+			const char *nl = memchr(chunk + i, '\n', got - i);
 			size_t n = nl ? (size_t)(nl - (chunk + i)) : got - i;
-			if (!too_long && len + n > EVENTS_MAX_LINE_BYTES)
-				too_long = true;
-			if (!too_long && n) {
-				if (len + n + 1 > cap) {
-					size_t nc = (len + n + 1) * 2;
-					char *b = realloc(line, nc);
-					if (!b) {
-						too_long = true;
-					} else {
-						line = b;
-						cap = nc;
-					}
-				}
-				if (!too_long) {
-					memcpy(line + len, chunk + i, n);
-					len += n;
-				}
-			}
+			buf_append(&line, chunk + i, n);     /* fails for good past the cap */
 			i += n + (nl ? 1 : 0);
-			if (!nl && !eof)
+			if (!nl)
 				break;                 /* the line goes on in the next chunk */
-			/* a whole line */
-			if (too_long) {
-				ls->lines++;
-				ls->bad++;
-			} else if (len) {
-				ls->lines++;
-				json_error_t je;
-				json_t *ev = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
-				if (json_is_object(ev) && json_is_string(json_object_get(ev, "event")))
-					fn(ctx, ev);
-				else
-					ls->bad++;
-				json_decref(ev);
-			}
-			len = 0;
-			too_long = false;
-			if (eof)
-				break;
+			one_line(&line, !buf_ok(&line), fn, ctx, ls);
+			buf_reset(&line);
 		}
-		if (eof)
+		if (eof) {
+			if (buf_len(&line) || !buf_ok(&line))   /* the last line, unended */
+				one_line(&line, !buf_ok(&line), fn, ctx, ls);
 			break;
+		}
 	}
-	free(line);
+	buf_free(&line);
 	return ok;
 }
 
@@ -584,7 +574,7 @@ static struct base_server *base_server_get(struct rep_baseline *b, const struct 
 		return NULL;
 	}
 	if (!rep_map_put(&b->servers, key, (size_t)klen, s)) {
-		b->server_list.n--;
+		rep_vec_pop(&b->server_list);
 		free(s);
 		return NULL;
 	}
@@ -618,11 +608,11 @@ static void baseline_event(void *ctx, json_t *ev)
 		memcpy(c->sha1, sha1, 41);
 		copy_str(c->thumbprint, sizeof(c->thumbprint), jget_str(ev, "thumbprint"));
 		copy_str(c->aki, sizeof(c->aki), jget_str(ev, "aki"));
-		c->subject = rep_strdup(jget_str(ev, "subject"));
-		c->issuer = rep_strdup(jget_str(ev, "issuer"));
+		c->subject = str_dup(jget_str(ev, "subject"));
+		c->issuer = str_dup(jget_str(ev, "issuer"));
 		if (!rep_vec_push(&b->cert_list, c) || !rep_map_put(&b->certs, sha1, 40, c)) {
 			if (b->cert_list.n && b->cert_list.v[b->cert_list.n - 1] == c)
-				b->cert_list.n--;
+				rep_vec_pop(&b->cert_list);
 			free(c->subject);
 			free(c->issuer);
 			free(c);
@@ -644,7 +634,7 @@ static void baseline_event(void *ctx, json_t *ev)
 		if (!s)
 			return;
 		if (!s->name)
-			s->name = rep_strdup(jget_str(ev, "name"));
+			s->name = str_dup(jget_str(ev, "name"));
 		if (rep_role_parse(jget_str(ev, "role") ? jget_str(ev, "role") : "", &role))
 			s->role = role;
 		json_array_foreach(json_object_get(ev, "chains"), i, ch)

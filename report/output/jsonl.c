@@ -1,5 +1,5 @@
 /*
- * render_jsonl.c — the JSON-lines contract (DESIGN.md), through jansson.
+ * jsonl.c — the JSON-lines contract (DESIGN.md), through jansson.
  *
  * One compact object per line, flushed at once, so a pipeline sees each
  * handshake as it happens.  Order: a "certificate" event for every
@@ -30,7 +30,7 @@ static json_t *jstr(const char *s)
 	json_t *v = json_string(s);
 	if (v)
 		return v;
-	char *copy = rep_strdup(s);
+	char *copy = str_dup(s);
 	if (!copy)
 		return json_null();
 	for (char *p = copy; *p; p++)

@@ -30,6 +30,8 @@
 
 #include "report/rep_int.h"
 
+#define EXPORT_MAX_INDEX_BYTES (256u * 1024 * 1024)   /* index.tsv, at most */
+
 int rep_export_dir_open(const char *dir, bool *created, char *err, size_t errlen)
 {
 	int fd;
@@ -159,64 +161,62 @@ void rep_export_cert(struct rep *r, struct rep_cert *c)
 }
 
 /* Tabs and line breaks would split a field: a space instead. */
-static void tsv_field(char **buf, size_t *len, size_t *cap, const char *s, bool last)
+static void tsv_field(struct buf *b, const char *s, bool last)
 {
-	size_t n = s ? strlen(s) : 0;
+	for (; s && *s; s++)
+		buf_putc(b, *s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
+	buf_putc(b, last ? '\n' : '\t');
+}
 
-	if (*len + n + 2 > *cap) {
-		size_t nc = (*len + n + 2) * 2;
-		char *b = realloc(*buf, nc);
-		if (!b)
-			return;
-		*buf = b;
-		*cap = nc;
+/* "name addr, name addr" of the servers that sent c (not --cert files). */
+static void tsv_servers(struct rep *r, const struct rep_cert *c, struct buf *b)
+{
+	size_t start = buf_len(b);
+
+	for (size_t j = 0; j < r->server_list.n; j++) {
+		const struct rep_server *s = r->server_list.v[j];
+		bool sent = false;
+		for (unsigned k = 0; k < s->n_chains && !sent; k++)
+			for (unsigned m = 0; m < s->chains[k]->n && !sent; m++)
+				sent = s->chains[k]->certs[m] == c;
+		if (!sent || s->file)
+			continue;
+		char addr[300];
+		const char *name = rep_server_name(s);
+		buf_printf(b, "%s%s%s%s", buf_len(b) > start ? ", " : "", name, *name ? " " : "",
+			   rep_server_addr(s, addr, sizeof(addr)));
 	}
-	for (size_t i = 0; i < n; i++)
-		(*buf)[(*len)++] = s[i] == '\t' || s[i] == '\n' || s[i] == '\r' ? ' ' : s[i];
-	(*buf)[(*len)++] = last ? '\n' : '\t';
 }
 
 void rep_export_index(struct rep *r)
 {
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	static const char *const head[] = { "sha1", "thumbprint", "subject", "issuer",
+					    "not_after", "servers" };
+	struct buf tsv = BUF_INIT(EXPORT_MAX_INDEX_BYTES);
+	struct buf servers = BUF_INIT(EXPORT_MAX_INDEX_BYTES);
 
 	if (r->export_fd < 0)
 		return;
-	static const char *const head[] = { "sha1", "thumbprint", "subject", "issuer",
-					    "not_after", "servers" };
 	for (unsigned i = 0; i < 6; i++)
-		tsv_field(&buf, &len, &cap, head[i], i == 5);
+		tsv_field(&tsv, head[i], i == 5);
 	for (size_t i = 0; i < r->cert_list.n; i++) {
 		const struct rep_cert *c = r->cert_list.v[i];
 		const struct x509_info *xi = c->xi;
 		if (!c->on_wire || !c->exported)
 			continue;
-		char *servers = rep_strdup("");
-		for (size_t j = 0; servers && j < r->server_list.n; j++) {
-			const struct rep_server *s = r->server_list.v[j];
-			bool sent = false;
-			for (unsigned k = 0; k < s->n_chains && !sent; k++)
-				for (unsigned m = 0; m < s->chains[k]->n && !sent; m++)
-					sent = s->chains[k]->certs[m] == c;
-			if (!sent || s->file)
-				continue;
-			char addr[300];
-			const char *name = rep_server_name(s);
-			char *more = rep_asprintf("%s%s%s%s%s", servers, *servers ? ", " : "", name,
-						  *name ? " " : "", rep_server_addr(s, addr, sizeof(addr)));
-			free(servers);
-			servers = more;
-		}
-		tsv_field(&buf, &len, &cap, xi->sha1_hex, false);
-		tsv_field(&buf, &len, &cap, xi->thumbprint, false);
-		tsv_field(&buf, &len, &cap, xi->parsed ? xi->subject : "(unparsable)", false);
-		tsv_field(&buf, &len, &cap, xi->parsed ? xi->issuer : "", false);
-		tsv_field(&buf, &len, &cap, xi->parsed ? xi->not_after_iso : "", false);
-		tsv_field(&buf, &len, &cap, servers ? servers : "", true);
-		free(servers);
+		buf_reset(&servers);
+		tsv_servers(r, c, &servers);
+		tsv_field(&tsv, xi->sha1_hex, false);
+		tsv_field(&tsv, xi->thumbprint, false);
+		tsv_field(&tsv, xi->parsed ? xi->subject : "(unparsable)", false);
+		tsv_field(&tsv, xi->parsed ? xi->issuer : "", false);
+		tsv_field(&tsv, xi->parsed ? xi->not_after_iso : "", false);
+		tsv_field(&tsv, buf_ok(&servers) ? buf_str(&servers) : "", true);
 	}
-	if (buf)
-		write_at(r, "index.tsv", buf, len);
-	free(buf);
+	if (buf_ok(&tsv))
+		write_at(r, "index.tsv", buf_str(&tsv), buf_len(&tsv));
+	else
+		warn_once(r, "index.tsv", ENOMEM);
+	buf_free(&tsv);
+	buf_free(&servers);
 }

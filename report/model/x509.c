@@ -22,7 +22,8 @@
  */
 #define OPENSSL_SUPPRESS_DEPRECATED	/* SHA256_Init & co., see idea 1 */
 
-#include "dissect/x509.h"
+#include "report/model/x509.h"
+#include "lib/buf.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -38,6 +39,10 @@
 #include <openssl/objects.h>
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
+
+/* One string taken from a certificate, at most (a certificate comes off the
+ * wire or out of a file of a few MiB; escaping triples a byte at worst). */
+#define X509_MAX_STRING_BYTES (64u * 1024 * 1024)
 
 /* An x509_info with the cache's links; every info is allocated as one. */
 struct x509_entry {
@@ -132,32 +137,36 @@ static bool text_is_safe(const uint8_t *p, size_t n)
 	return true;
 }
 
+/* A string made here, or NULL with ps->oom when the buffer failed. */
+static char *take(struct x509_parse *ps, struct buf *b)
+{
+	char *s = buf_take(b);
+
+	if (!s)
+		ps->oom = true;
+	return s;
+}
+
 /* Bytes from a certificate as a printable C string: valid UTF-8 is kept,
  * control bytes, DEL, backslash and invalid UTF-8 become \XX.  malloc'd. */
 static char *escape_bytes(struct x509_parse *ps, const uint8_t *p, size_t n)
 {
-	char *out, *o;
+	struct buf b = BUF_INIT(X509_MAX_STRING_BYTES);
 	size_t k;
 
-	if (n > (SIZE_MAX - 1) / 3 || !(out = malloc(3 * n + 1))) {
-		ps->oom = true;
-		return NULL;
-	}
-	o = out;
 	while (n > 0) {
 		k = utf8_seq_len(p, n);
 		if (k == 0 || p[0] < 0x20 || p[0] == 0x7f || p[0] == '\\') {
-			o += sprintf(o, "\\%02X", p[0]);
+			buf_putc(&b, '\\');
+			buf_hex(&b, p, 1, true);
 			k = 1;
 		} else {
-			memcpy(o, p, k);
-			o += k;
+			buf_append(&b, p, k);
 		}
 		p += k;
 		n -= k;
 	}
-	*o = '\0';
-	return out;
+	return take(ps, &b);
 }
 
 static char *escape_asn1(struct x509_parse *ps, const ASN1_STRING *s)
@@ -178,38 +187,33 @@ static char *dup_str(struct x509_parse *ps, const char *s)
 /* "DNS:" + value, consuming value (which may be NULL after an OOM). */
 static char *prefixed(struct x509_parse *ps, const char *prefix, char *value)
 {
-	size_t lp, lv;
 	char *out;
 
 	if (!value)
 		return NULL;
-	lp = strlen(prefix);
-	lv = strlen(value);
-	out = malloc(lp + lv + 1);
-	if (out) {
-		memcpy(out, prefix, lp);
-		memcpy(out + lp, value, lv + 1);
-	} else {
+	out = str_printf("%s%s", prefix, value);
+	if (!out)
 		ps->oom = true;
-	}
 	free(value);
 	return out;
 }
 
-static void list_push(struct x509_parse *ps, char ***v, size_t *n, char *s)
+/* A list of strings is allocated once, for as many as the extension holds
+ * (max): it never grows. */
+static bool list_new(struct x509_parse *ps, char ***v, size_t max)
 {
-	char **nv;
-
-	if (!s)
-		return;
-	nv = realloc(*v, (*n + 1) * sizeof(**v));
-	if (!nv) {
+	if (!max)
+		return false;
+	*v = calloc(max, sizeof(**v));
+	if (!*v)
 		ps->oom = true;
-		free(s);
-		return;
-	}
-	nv[(*n)++] = s;
-	*v = nv;
+	return *v != NULL;
+}
+
+static void list_push(char **v, size_t *n, char *s)
+{
+	if (s)
+		v[(*n)++] = s;
 }
 
 static void list_free(char **v, size_t n)
@@ -247,13 +251,13 @@ static char *name_print(const X509_NAME *name, unsigned long flags)
 		return NULL;
 	if (X509_NAME_print_ex(bio, name, 0, flags) >= 0) {
 		n = BIO_get_mem_data(bio, &data);
-		if (n >= 0 && text_is_safe((const uint8_t *)data, (size_t)n) &&
-		    (out = malloc((size_t)n + 1))) {
+		if (n >= 0 && text_is_safe((const uint8_t *)data, (size_t)n)) {
 			/* An empty Name prints nothing: the BIO has no buffer
-			 * (data is NULL), and memcpy must not see it. */
+			 * (data is NULL), and nothing is appended then. */
+			struct buf b = BUF_INIT(X509_MAX_STRING_BYTES);
 			if (n > 0)
-				memcpy(out, data, (size_t)n);
-			out[n] = '\0';
+				buf_append(&b, data, (size_t)n);
+			out = buf_take(&b);
 		}
 	}
 	BIO_free(bio);
@@ -333,7 +337,7 @@ static void parse_serial(struct x509_info *xi, const X509 *x)
 		n--;
 	}
 	if (n == 0) {
-		strcpy(o, "00");
+		str_copy(o, sizeof(xi->serial) - (size_t)(o - xi->serial), "00");
 		return;
 	}
 	/* RFC 5280 caps serials at 20 octets; broken ones can be longer.
@@ -341,7 +345,7 @@ static void parse_serial(struct x509_info *xi, const X509 *x)
 	max_bytes = (sizeof(xi->serial) - 1 - (size_t)(o - xi->serial) - 2) / 2;
 	if (n > max_bytes) {
 		hex_encode(p, max_bytes, o, 2 * max_bytes + 1, false);
-		strcpy(o + 2 * max_bytes, "..");
+		str_copy(o + 2 * max_bytes, 3, "..");
 		return;
 	}
 	hex_encode(p, n, o, sizeof(xi->serial) - (size_t)(o - xi->serial), false);
@@ -481,16 +485,11 @@ static char *general_name(struct x509_parse *ps, const GENERAL_NAME *gn)
 		/* Not an address (or an address+mask from a name constraint):
 		 * show the bytes. */
 		{
-			size_t n = (size_t)ASN1_STRING_length(ip);
-			char *hex = malloc(2 * n + 2);
+			struct buf hex = BUF_INIT(X509_MAX_STRING_BYTES);
 
-			if (!hex) {
-				ps->oom = true;
-				return NULL;
-			}
-			hex[0] = '#';
-			hex_encode(p, n, hex + 1, 2 * n + 1, false);
-			return prefixed(ps, "IP:", hex);
+			buf_putc(&hex, '#');
+			buf_hex(&hex, p, (size_t)ASN1_STRING_length(ip), false);
+			return prefixed(ps, "IP:", take(ps, &hex));
 		}
 	case GEN_DIRNAME: {
 		char *s = name_string(val);
@@ -525,20 +524,23 @@ static void parse_san(struct x509_parse *ps, X509 *x)
 {
 	struct x509_info *xi = ps->xi;
 	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	int i;
+	int i, n = sk_GENERAL_NAME_num(gens);
 
-	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+	if (!list_new(ps, &xi->san, n > 0 ? (size_t)n : 0) ||
+	    !list_new(ps, &xi->dns, (size_t)n))
+		n = 0;
+	for (i = 0; i < n; i++) {
 		const GENERAL_NAME *gn = sk_GENERAL_NAME_value(gens, i);
 		int type;
 		void *val = GENERAL_NAME_get0_value(gn, &type);
 
-		list_push(ps, &xi->san, &xi->n_san, general_name(ps, gn));
+		list_push(xi->san, &xi->n_san, general_name(ps, gn));
 		if (type == GEN_DNS) {
 			char *d = escape_asn1(ps, val), *c;
 
 			for (c = d; c && *c; c++)
 				*c = (char)tolower((unsigned char)*c);
-			list_push(ps, &xi->dns, &xi->n_dns, d);
+			list_push(xi->dns, &xi->n_dns, d);
 		}
 	}
 	GENERAL_NAMES_free(gens);
@@ -593,11 +595,14 @@ static void parse_eku(struct x509_parse *ps, X509 *x)
 	struct x509_info *xi = ps->xi;
 	EXTENDED_KEY_USAGE *eku;
 	char buf[80];
-	int i, nid;
+	int i, n, nid;
 
 	xi->has_eku = X509_get_ext_by_NID(x, NID_ext_key_usage, -1) >= 0;
 	eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
-	for (i = 0; i < sk_ASN1_OBJECT_num(eku); i++) {
+	n = sk_ASN1_OBJECT_num(eku);
+	if (!list_new(ps, &xi->eku, n > 0 ? (size_t)n : 0))
+		n = 0;
+	for (i = 0; i < n; i++) {
 		const ASN1_OBJECT *obj = sk_ASN1_OBJECT_value(eku, i);
 
 		nid = OBJ_obj2nid(obj);
@@ -606,7 +611,7 @@ static void parse_eku(struct x509_parse *ps, X509 *x)
 		if (nid == NID_client_auth || nid == NID_anyExtendedKeyUsage)
 			xi->eku_client_auth = true;
 		oid_name(obj, buf, sizeof(buf));
-		list_push(ps, &xi->eku, &xi->n_eku, dup_str(ps, buf));
+		list_push(xi->eku, &xi->n_eku, dup_str(ps, buf));
 	}
 	EXTENDED_KEY_USAGE_free(eku);
 }
@@ -617,13 +622,23 @@ static void parse_crl_dp(struct x509_parse *ps, X509 *x)
 	CRL_DIST_POINTS *dps = X509_get_ext_d2i(x, NID_crl_distribution_points,
 						NULL, NULL);
 	int i, j;
+	size_t max = 0;
 
+	/* relative names carry no URI */
 	for (i = 0; i < sk_DIST_POINT_num(dps); i++) {
+		const DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+
+		if (dp->distpoint && dp->distpoint->type == 0)
+			max += (size_t)sk_GENERAL_NAME_num(dp->distpoint->name.fullname);
+	}
+	if (!list_new(ps, &xi->crl_dp, max))
+		max = 0;
+	for (i = 0; max && i < sk_DIST_POINT_num(dps); i++) {
 		const DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
 		const GENERAL_NAMES *full;
 
 		if (!dp->distpoint || dp->distpoint->type != 0)
-			continue;	/* relative names carry no URI */
+			continue;
 		full = dp->distpoint->name.fullname;
 		for (j = 0; j < sk_GENERAL_NAME_num(full); j++) {
 			const GENERAL_NAME *gn = sk_GENERAL_NAME_value(full, j);
@@ -631,7 +646,7 @@ static void parse_crl_dp(struct x509_parse *ps, X509 *x)
 			void *val = GENERAL_NAME_get0_value(gn, &type);
 
 			if (type == GEN_URI)
-				list_push(ps, &xi->crl_dp, &xi->n_crl_dp,
+				list_push(xi->crl_dp, &xi->n_crl_dp,
 					  escape_asn1(ps, val));
 		}
 	}

@@ -151,7 +151,7 @@ static void add_words(struct name_words *nw, const unsigned char *s, size_t len,
 			}
 		}
 		if (nw->n < NAME_MAX_WORDS && !words_has(nw, w)) {
-			char *d = rep_strdup(w);
+			char *d = str_dup(w);
 			if (d)
 				nw->w[nw->n++] = d;
 		}
@@ -186,23 +186,14 @@ static int cmp_str(const void *a, const void *b)
 char *rep_name_normalise(const X509_NAME *name)
 {
 	struct name_words nw;
-	size_t len = 1;
+	struct buf out = BUF_INIT(NAME_MAX_WORDS * 128);
 
 	name_words(name, &nw);
 	qsort(nw.w, nw.n, sizeof(nw.w[0]), cmp_str);
 	for (unsigned i = 0; i < nw.n; i++)
-		len += strlen(nw.w[i]) + 1;
-	char *out = malloc(len);
-	if (out) {
-		out[0] = '\0';
-		for (unsigned i = 0; i < nw.n; i++) {
-			if (i)
-				strcat(out, " ");
-			strcat(out, nw.w[i]);
-		}
-	}
+		buf_printf(&out, "%s%s", i ? " " : "", nw.w[i]);
 	words_free(&nw);
-	return out;
+	return buf_take(&out);
 }
 
 static bool same_word_sets(const struct name_words *a, const struct name_words *b)

@@ -17,110 +17,6 @@
 
 #include "report/rep_int.h"
 
-/* ---- hash map -------------------------------------------------------------- */
-
-struct rep_map_entry {
-	struct rep_map_entry *next;
-	uint64_t hash;
-	void *val;
-	size_t klen;
-	uint8_t key[];
-};
-
-static uint64_t rep_hash(const void *key, size_t len)
-{
-	const uint8_t *p = key;
-	uint64_t h = 0xcbf29ce484222325ull;     /* FNV-1a */
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h ^ (h >> 29);
-}
-
-void *rep_map_get(const struct rep_map *m, const void *key, size_t klen)
-{
-	if (!m->n_buckets)
-		return NULL;
-	uint64_t h = rep_hash(key, klen);
-	for (struct rep_map_entry *e = m->buckets[h & (m->n_buckets - 1)]; e; e = e->next)
-		if (e->hash == h && e->klen == klen && !memcmp(e->key, key, klen))
-			return e->val;
-	return NULL;
-}
-
-static bool rep_map_grow(struct rep_map *m)
-{
-	size_t nb = m->n_buckets ? m->n_buckets * 2 : 64;
-	struct rep_map_entry **b = calloc(nb, sizeof(*b));
-
-	if (!b)
-		return false;
-	for (size_t i = 0; i < m->n_buckets; i++) {
-		struct rep_map_entry *e = m->buckets[i], *next;
-		for (; e; e = next) {
-			next = e->next;
-			e->next = b[e->hash & (nb - 1)];
-			b[e->hash & (nb - 1)] = e;
-		}
-	}
-	free(m->buckets);
-	m->buckets = b;
-	m->n_buckets = nb;
-	return true;
-}
-
-bool rep_map_put(struct rep_map *m, const void *key, size_t klen, void *val)
-{
-	if (m->n >= m->n_buckets && !rep_map_grow(m))
-		return false;
-	struct rep_map_entry *e = malloc(sizeof(*e) + klen);
-	if (!e)
-		return false;
-	e->hash = rep_hash(key, klen);
-	e->val = val;
-	e->klen = klen;
-	memcpy(e->key, key, klen);
-	e->next = m->buckets[e->hash & (m->n_buckets - 1)];
-	m->buckets[e->hash & (m->n_buckets - 1)] = e;
-	m->n++;
-	return true;
-}
-
-void rep_map_clear(struct rep_map *m)
-{
-	for (size_t i = 0; i < m->n_buckets; i++) {
-		struct rep_map_entry *e = m->buckets[i], *next;
-		for (; e; e = next) {
-			next = e->next;
-			free(e);
-		}
-	}
-	free(m->buckets);
-	memset(m, 0, sizeof(*m));
-}
-
-bool rep_vec_push(struct rep_vec *a, void *p)
-{
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 16;
-		void **v = realloc(a->v, cap * sizeof(*v));
-		if (!v)
-			return false;
-		a->v = v;
-		a->cap = cap;
-	}
-	a->v[a->n++] = p;
-	return true;
-}
-
-void rep_vec_clear(struct rep_vec *a)
-{
-	free(a->v);
-	memset(a, 0, sizeof(*a));
-}
-
 /* ---- seen ---------------------------------------------------------------------- */
 
 void rep_seen_add(struct rep_seen *s, uint64_t ts_us, const struct rep_endpoint *client)
@@ -169,7 +65,7 @@ struct rep_cert *rep_cert_adopt(struct rep *r, const struct x509_info *xi)
 	if (!rep_vec_push(&r->cert_list, c))
 		goto fail;
 	if (!rep_map_put(&r->certs, xi->sha256, sizeof(xi->sha256), c)) {
-		r->cert_list.n--;
+		rep_vec_pop(&r->cert_list);
 		goto fail;
 	}
 	return c;
@@ -201,7 +97,7 @@ static struct rep_server *rep_server_insert(struct rep *r, const char *key, size
 		return NULL;
 	}
 	if (!rep_map_put(&r->servers, key, klen, s)) {
-		r->server_list.n--;
+		rep_vec_pop(&r->server_list);
 		free(s);
 		return NULL;
 	}
@@ -224,7 +120,7 @@ struct rep_server *rep_server_get(struct rep *r, const struct rep_endpoint *ep)
 
 struct rep_server *rep_server_from_file(struct rep *r, const char *file)
 {
-	char *key = rep_asprintf("file|%s", file);
+	char *key = str_printf("file|%s", file);
 	struct rep_server *s = NULL;
 
 	if (!key)
@@ -232,7 +128,7 @@ struct rep_server *rep_server_from_file(struct rep *r, const char *file)
 	s = rep_map_get(&r->servers, key, strlen(key));
 	if (!s) {
 		s = rep_server_insert(r, key, strlen(key));
-		if (s && !(s->file = rep_strdup(file)))
+		if (s && !(s->file = str_dup(file)))
 			s = NULL;          /* stays in the list; freed with it */
 	}
 	free(key);
@@ -271,7 +167,7 @@ bool rep_server_add_sni(struct rep_server *s, const char *sni)
 		s->sni_more = true;
 		return false;
 	}
-	char *d = rep_strdup(sni);
+	char *d = str_dup(sni);
 	if (!d)
 		return false;
 	s->sni[s->n_sni++] = d;
@@ -295,7 +191,7 @@ void rep_server_add_client(struct rep *r, struct rep_server *s, const char *ip)
 		if (!s->clients)
 			return;
 	}
-	char *d = rep_strdup(ip);
+	char *d = str_dup(ip);
 	if (!d)
 		return;
 	if (!rep_map_put(&r->clients, key, (size_t)klen, (void *)1)) {
