@@ -104,15 +104,22 @@ static struct rep_server *rep_server_insert(struct rep *r, const char *key, size
 	return s;
 }
 
+size_t rep_server_key(const struct rep_endpoint *ep, char *key, size_t len)
+{
+	int n = snprintf(key, len, "%s|%u", ep->ip, (unsigned)ep->port);
+
+	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
 struct rep_server *rep_server_get(struct rep *r, const struct rep_endpoint *ep)
 {
 	char key[64];
-	int klen = snprintf(key, sizeof(key), "%s|%u", ep->ip, (unsigned)ep->port);
-	struct rep_server *s = rep_map_get(&r->servers, key, (size_t)klen);
+	size_t klen = rep_server_key(ep, key, sizeof(key));
+	struct rep_server *s = rep_map_get(&r->servers, key, klen);
 
 	if (s)
 		return s;
-	s = rep_server_insert(r, key, (size_t)klen);
+	s = rep_server_insert(r, key, klen);
 	if (s)
 		s->ep = *ep;
 	return s;
@@ -238,6 +245,11 @@ const char *rep_server_addr(const struct rep_server *s, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%s:%u", s->ep.ip, (unsigned)s->ep.port);
 	return buf;
+}
+
+size_t rep_servers_seen(const struct rep *r)
+{
+	return r->server_list.n - r->baseline_only_servers;
 }
 
 void rep_inventory_free(struct rep *r)

@@ -129,19 +129,6 @@ bool rep_rules_parse(struct rep *r, char *err, size_t errlen)
 	return true;
 }
 
-/* Compare textual IPs by value ("fd00::1" is "fd00:0::1"); a host name is
- * never the same as an address. */
-bool rep_same_ip(const char *a, const char *b)
-{
-	unsigned char x[16], y[16];
-
-	if (inet_pton(AF_INET, a, x) == 1)
-		return inet_pton(AF_INET, b, y) == 1 && !memcmp(x, y, 4);
-	if (inet_pton(AF_INET6, a, x) == 1)
-		return inet_pton(AF_INET6, b, y) == 1 && !memcmp(x, y, 16);
-	return false;
-}
-
 static bool glob_match(const char *pattern, const char *name)
 {
 	return fnmatch(pattern, name, FNM_CASEFOLD) == 0;
@@ -207,6 +194,23 @@ static bool explicit_role(struct rep *r, struct rep_server *s)
 	return false;
 }
 
+/* A server an EWS url of a --phone-log names is exchange. */
+static bool phone_log_role(struct rep *r, struct rep_server *s)
+{
+	char why[300];
+
+	for (size_t i = 0; i < r->phone.ews.n; i++) {
+		const struct rep_phone_ews *w = r->phone.ews.v[i];
+		if (!rep_server_is_host(s, w->host, w->port, why, sizeof(why)))
+			continue;
+		s->role = ROLE_EXCHANGE;
+		snprintf(s->role_reason, sizeof(s->role_reason), "phone log %s: %s (%s)", w->file,
+			 w->which, why);
+		return true;
+	}
+	return false;
+}
+
 static bool https_port(uint16_t port)
 {
 	return port == 443 || port == 444 || port == 4443;
@@ -224,7 +228,7 @@ void rep_role_decide(struct rep *r, struct rep_server *s)
 	if (s->baseline_only)
 		return;                /* --baseline: the role it had there */
 	s->role_explicit = false;
-	if (explicit_role(r, s) || rep_phone_role(r, s))
+	if (explicit_role(r, s) || phone_log_role(r, s))
 		return;
 	if (s->ep.port == 5061) {
 		s->role = ROLE_LYNC_FE;
