@@ -437,7 +437,7 @@ void rep_jsonl_finish(struct rep *r, const struct rep_capture_stats *st)
 	json_object_set_new(o, "flows", json_integer((json_int_t)st->flows));
 	json_object_set_new(o, "tcp_flows", json_integer((json_int_t)st->tcp_flows));
 	json_object_set_new(o, "handshakes", json_integer((json_int_t)r->handshakes));
-	json_object_set_new(o, "servers", json_integer((json_int_t)rep_server_count(r)));
+	json_object_set_new(o, "servers", json_integer((json_int_t)rep_servers_seen(r)));
 	json_object_set_new(o, "certificates", json_integer((json_int_t)r->wire_certs));
 	json_object_set_new(o, "findings", json_pack("{s:i,s:i,s:i}",
 		"critical", (json_int_t)r->n_by_severity[REP_CRITICAL],

@@ -296,8 +296,8 @@ void rep_text_finish(struct rep *r, const struct rep_capture_stats *st)
 		return;
 	fprintf(o, "%scerttrace%s: %llu handshake%s, %zu server%s, %llu certificate%s",
 		col(r, C_BOLD), col(r, C_RESET), (unsigned long long)r->handshakes,
-		r->handshakes == 1 ? "" : "s", (size_t)rep_server_count(r),
-		rep_server_count(r) == 1 ? "" : "s",
+		r->handshakes == 1 ? "" : "s", (size_t)rep_servers_seen(r),
+		rep_servers_seen(r) == 1 ? "" : "s",
 		(unsigned long long)r->wire_certs, r->wire_certs == 1 ? "" : "s");
 	if (st->packets)
 		fprintf(o, " (%llu packets, %llu flows)", (unsigned long long)st->packets,

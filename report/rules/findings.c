@@ -941,6 +941,7 @@ void rep_finding_describe(struct rep_finding *f)
 
 	server_label(f->server, who, sizeof(who));
 	cert_words(f->cert, cw, sizeof(cw));
+	f->severity = d->severity;
 	free(f->message);
 	free(f->symptom);
 	free(f->remedy);

@@ -1,8 +1,9 @@
 /*
  * facing.c — whom the FE pool talks to, and which servers its phones use.
  *
- * Two ideas, decided once at rep_finish (rep_roles_refine calls in) when
- * every handshake is known; each leaves its reason in words on the server.
+ * Two ideas, decided once at rep_finish (rules.c calls in, around roles.c's
+ * refinement) when every handshake is known; each leaves its reason in
+ * words on the server.
  *
  * 1. Peers on 5061.  FE servers talk to each other, to the Edge's internal
  *    side and to Mediation servers on 5061 with mutual TLS, the client
