@@ -39,6 +39,7 @@
  *    HTTPS ports only), or a desktop client's visit to mail.example.org
  *    would be judged by the phone trust model.
  */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -156,6 +157,7 @@ enum side { SIDE_UNDECIDED, SIDE_POOL, SIDE_PEER };
 
 struct peer_edge {                     /* a client of s presented x's certificate */
 	struct rep_server *x;
+	size_t x_node;                 /* x's index among the nodes */
 	const struct rep_cert *leaf;
 	const char *client;
 };
@@ -177,14 +179,6 @@ static bool shares_name_with(const struct rep_server *s, const struct x509_info 
 	return false;
 }
 
-static struct peer_node *node_of(struct peer_node *nodes, size_t n, const struct rep_server *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (nodes[i].s == s)
-			return &nodes[i];
-	return NULL;
-}
-
 static void find_edges(struct peer_node *nodes, size_t n, struct peer_node *p)
 {
 	const struct rep_server *s = p->s;
@@ -197,7 +191,7 @@ static void find_edges(struct peer_node *nodes, size_t n, struct peer_node *p)
 			struct rep_server *x = nodes[k].s;
 			if (x == s || !presents_leaf(x, leaf) || p->n_edges == REP_MAX_CLIENT_LEAVES)
 				continue;
-			p->edges[p->n_edges++] = (struct peer_edge){ x, leaf, s->client_leaves[i].ip };
+			p->edges[p->n_edges++] = (struct peer_edge){ x, k, leaf, s->client_leaves[i].ip };
 			break;
 		}
 	}
@@ -233,9 +227,9 @@ static void propagate(struct peer_node *nodes, size_t n)
 			if (p->side != SIDE_UNDECIDED)
 				continue;
 			for (unsigned k = 0; k < p->n_edges; k++) {
-				const struct peer_node *x = node_of(nodes, n, p->edges[k].x);
-				from_pool |= x && x->side == SIDE_POOL;
-				from_peers += x && x->side == SIDE_PEER;
+				enum side x = nodes[p->edges[k].x_node].side;
+				from_pool |= x == SIDE_POOL;
+				from_peers += x == SIDE_PEER;
 			}
 			if (from_pool)
 				p->side = SIDE_PEER;
@@ -246,28 +240,23 @@ static void propagate(struct peer_node *nodes, size_t n)
 	}
 }
 
-/* " 10.0.0.1 presented CN=... (thumbprint ...)" for the first edge from a
- * server on that side (any side when want is SIDE_UNDECIDED). */
-static const struct peer_edge *edge_from(struct peer_node *nodes, size_t n, const struct peer_node *p,
+/* The first edge from a server on that side, else the first edge. */
+static const struct peer_edge *edge_from(const struct peer_node *nodes, const struct peer_node *p,
 					 enum side want)
 {
-	for (unsigned k = 0; k < p->n_edges; k++) {
-		const struct peer_node *x = node_of(nodes, n, p->edges[k].x);
-		if (want == SIDE_UNDECIDED || (x && x->side == want))
+	for (unsigned k = 0; k < p->n_edges; k++)
+		if (nodes[p->edges[k].x_node].side == want)
 			return &p->edges[k];
-	}
-	return NULL;
+	return p->edges;
 }
 
-static void say_peer(struct peer_node *nodes, size_t n, struct peer_node *p)
+static void say_peer(const struct peer_node *nodes, struct peer_node *p)
 {
 	struct rep_server *s = p->s;
-	const struct peer_edge *e = edge_from(nodes, n, p, SIDE_POOL);
+	const struct peer_edge *e = edge_from(nodes, p, SIDE_POOL);
 	const char *edge = edge_name(s);
 	char addr[300];
 
-	if (!e)
-		e = edge_from(nodes, n, p, SIDE_UNDECIDED);
 	s->role = edge ? ROLE_LYNC_EDGE : ROLE_LYNC_PEER;
 	snprintf(s->role_reason, sizeof(s->role_reason),
 		 "port 5061, a server-to-server peer of the pool, not one of its FE servers: "
@@ -278,7 +267,7 @@ static void say_peer(struct peer_node *nodes, size_t n, struct peer_node *p)
 		 edge ? "; its names say edge (" : "", edge ? edge : "", edge ? ")" : "");
 }
 
-static void say_pool(struct peer_node *nodes, size_t n, struct peer_node *p)
+static void say_pool(struct peer_node *p)
 {
 	struct rep_server *s = p->s;
 	char addr[300];
@@ -335,9 +324,9 @@ void rep_peers_decide(struct rep *r)
 		if (!p->candidate)
 			continue;
 		if (p->side == SIDE_PEER) {
-			say_peer(nodes, n, p);
+			say_peer(nodes, p);
 		} else if (p->side == SIDE_POOL) {
-			say_pool(nodes, n, p);
+			say_pool(p);
 		} else {
 			const struct peer_edge *e = p->edges;
 			size_t len = strlen(p->s->role_reason);
@@ -356,8 +345,39 @@ struct pool {
 	size_t n_fe;
 	char domains[MAX_DOMAINS][256];
 	size_t n_domains;
-	struct rep_map lync_clients;   /* client ip -> the FE server it signs in to */
+	struct rep_map lync_servers;   /* ip_key -> (void *)1: addresses of Lync servers */
+	struct rep_map lync_clients;   /* ip_key -> the FE server it signs in to */
 };
+
+/* An address as a map key: its 4 or 16 bytes (so "fd00:0::1" is "fd00::1"),
+ * else the text itself. */
+static size_t ip_key(const char *ip, uint8_t key[256])
+{
+	if (inet_pton(AF_INET, ip, key) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, ip, key) == 1)
+		return 16;
+	size_t n = strlen(ip) < 255 ? strlen(ip) : 255;
+	memcpy(key, ip, n);
+	return n;
+}
+
+static void *ip_get(const struct rep_map *m, const char *ip)
+{
+	uint8_t key[256];
+	size_t n = ip_key(ip, key);
+
+	return rep_map_get(m, key, n);
+}
+
+static void ip_put(struct rep_map *m, const char *ip, void *val)
+{
+	uint8_t key[256];
+	size_t n = ip_key(ip, key);
+
+	if (!rep_map_get(m, key, n))
+		rep_map_put(m, key, n, val);
+}
 
 static void add_domain(struct pool *p, const char *name)
 {
@@ -390,18 +410,13 @@ static const char *in_domains(const struct pool *p, const char *host)
 	return NULL;
 }
 
-static bool is_lync_address(const struct rep *r, const char *ip)
+static void pool_collect(struct rep *r, struct pool *p)
 {
 	for (size_t i = 0; i < r->server_list.n; i++) {
 		const struct rep_server *s = r->server_list.v[i];
-		if (is_server(s) && rep_role_is_lync(s->role) && rep_same_ip(s->ep.ip, ip))
-			return true;
+		if (is_server(s) && rep_role_is_lync(s->role))
+			ip_put(&p->lync_servers, s->ep.ip, (void *)1);
 	}
-	return false;
-}
-
-static void pool_collect(struct rep *r, struct pool *p)
-{
 	for (size_t i = 0; i < r->server_list.n; i++) {
 		struct rep_server *s = r->server_list.v[i];
 		if (!is_server(s) || s->role != ROLE_LYNC_FE || s->ep.port != 5061)
@@ -418,11 +433,9 @@ static void pool_collect(struct rep *r, struct pool *p)
 		}
 		for (unsigned j = 0; !named && j < s->n_sni; j++)
 			add_domain(p, s->sni[j]);
-		for (unsigned j = 0; j < s->n_clients; j++) {
-			const char *ip = s->clients[j];
-			if (!rep_map_get(&p->lync_clients, ip, strlen(ip)) && !is_lync_address(r, ip))
-				rep_map_put(&p->lync_clients, ip, strlen(ip), s);
-		}
+		for (unsigned j = 0; j < s->n_clients; j++)
+			if (!ip_get(&p->lync_servers, s->clients[j]))
+				ip_put(&p->lync_clients, s->clients[j], s);
 	}
 }
 
@@ -549,8 +562,7 @@ static void decide_one(struct pool *p, struct rep_server *s)
 		goto out;
 	}
 	for (unsigned i = 0; i < s->n_clients; i++) {
-		const struct rep_server *x = rep_map_get(&p->lync_clients, s->clients[i],
-							 strlen(s->clients[i]));
+		const struct rep_server *x = ip_get(&p->lync_clients, s->clients[i]);
 		if (!x)
 			continue;
 		if (!fe)
@@ -629,6 +641,7 @@ void rep_facing_decide(struct rep *r)
 			decide_one(&p, s);
 	}
 	rep_map_clear(&p.lync_clients);
+	rep_map_clear(&p.lync_servers);
 }
 
 bool rep_server_phone_judged(const struct rep_server *s)
