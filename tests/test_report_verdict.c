@@ -992,3 +992,30 @@ Test(rep_verdict, text_names_the_phone_clients_and_what_was_not_checked)
 	rep_run_free(&run);
 	X509_free(leaf);
 }
+
+Test(rep_verdict, text_verdict_lines_say_clean_and_what_findings_left_unchecked)
+{
+	struct rep_options opt = { .format = REP_TEXT, .fail_on = REP_CRITICAL };
+	struct rep_run run;
+	time_t t = (time_t)(T_2012 / 1000000);
+	X509 *expired = leaf_until(t - 86400);
+
+	rep_run_start(&run, &opt);
+	feed_fe(&run, "10.0.0.20");
+	cr_assert_eq(rep_run_finish(&run), 0);
+	cr_assert(strstr(run.buf, "verdict: no findings over 1 handshake; every Lync FE, Exchange "
+			 "and phone-facing server was checked\n"), "%s", run.buf);
+	rep_run_free(&run);
+
+	rep_run_start(&run, &opt);
+	rep_run_feed(&run, "10.0.0.20", "10.0.0.5", 5061,
+		     rep_session(T_2012, "pool01.contoso.com", (X509 *[]){ expired, ca, NULL }));
+	struct rep_handshake *res = rep_session(T_2012, "autodiscover.contoso.com", NULL);
+	res->resumed = true;
+	rep_run_feed(&run, "10.0.0.20", "10.0.0.6", 443, res);
+	cr_assert_eq(rep_run_finish(&run), 1);
+	cr_assert(strstr(run.buf, "; 1 server the trust rules need not checked (above) (exit 1)\n"),
+		  "%s", run.buf);
+	rep_run_free(&run);
+	X509_free(expired);
+}

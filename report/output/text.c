@@ -339,7 +339,9 @@ void rep_text_finish(struct rep *r, const struct rep_capture_stats *st)
 		return;
 	}
 	if (!r->finding_list.n) {
-		fprintf(o, "%sverdict: no findings%s over %llu handshake%s\n", col(r, C_GREEN),
+		/* clean: nothing the trust rules need went unchecked either */
+		fprintf(o, "%sverdict: no findings%s over %llu handshake%s; every Lync FE, "
+			"Exchange and phone-facing server was checked\n", col(r, C_GREEN),
 			col(r, C_RESET), (unsigned long long)r->handshakes,
 			r->handshakes == 1 ? "" : "s");
 		return;
@@ -347,9 +349,14 @@ void rep_text_finish(struct rep *r, const struct rep_capture_stats *st)
 	const struct rep_finding *top = r->finding_list.v[0];
 	char addr[300];
 	const char *name = rep_server_name(top->server);
-	fprintf(o, "%sverdict: %u critical, %u warning, %u info%s; first: %s on %s%s%s%s\n",
+	char unchecked[96] = "";
+	if (r->n_needed_not_checked)
+		snprintf(unchecked, sizeof(unchecked), "; %u server%s the trust rules need not "
+			 "checked (above)", r->n_needed_not_checked,
+			 r->n_needed_not_checked == 1 ? "" : "s");
+	fprintf(o, "%sverdict: %u critical, %u warning, %u info%s; first: %s on %s%s%s%s%s\n",
 		sev_colour(r, top->severity), crit, warn, info, col(r, C_RESET),
 		rep_finding_defs[top->code].name, name, *name ? " " : "",
-		rep_server_addr(top->server, addr, sizeof(addr)),
-		r->status ? " (exit 1)" : "");
+		rep_server_addr(top->server, addr, sizeof(addr)), unchecked,
+		r->status == 1 ? " (exit 1)" : "");
 }
