@@ -219,6 +219,31 @@ static bool opt_trust(struct options *o, const char *arg)
 	return add_path(o->rep.trust_files, &o->rep.n_trust, REP_MAX_TRUST, "--trust", arg);
 }
 
+static bool opt_phone_roots(struct options *o, const char *arg)
+{
+	return add_path(o->rep.phone_root_files, &o->rep.n_phone_roots, REP_MAX_TRUST,
+			"--phone-roots", arg);
+}
+
+static bool opt_warn_days(struct options *o, const char *arg)
+{
+	uint64_t v;
+	if (!parse_u64(arg, &v) || v > 36500)
+		return bad_usage("--warn-days wants 0 to 36500 days, not \"%s\"", arg);
+	o->rep.warn_days = (unsigned)v;
+	o->rep.warn_days_given = true;
+	return true;
+}
+
+static bool opt_at(struct options *o, const char *arg)
+{
+	if (!rep_parse_at(arg, &o->rep.at_us))
+		return bad_usage("--at wants an ISO 8601 time such as 2030-03-20T00:00:00Z, "
+				 "or now, not \"%s\"", arg);
+	o->rep.at_given = true;
+	return true;
+}
+
 static bool opt_phone_log(struct options *o, const char *arg)
 {
 	return add_path(o->rep.phone_logs, &o->rep.n_phone_logs, REP_MAX_PHONE_LOGS,
@@ -291,7 +316,7 @@ static bool opt_role(struct options *o, const char *arg)
 	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof r->name ||
 	    !rep_role_parse(eq + 1, &r->role))
 		return bad_usage("--role wants NAME=ROLE with ROLE one of "
-				 "lync-fe, lync-edge, exchange, other, not \"%s\"", arg);
+				 "lync-fe, lync-edge, lync-peer, exchange, other, not \"%s\"", arg);
 	snprintf(r->name, sizeof r->name, "%.*s", (int)(eq - arg), arg);
 	o->rep.n_roles++;
 	return true;
@@ -383,9 +408,19 @@ static const struct opt opts[] = {
 
 	{ "what servers are", 0, "role", "NAME=ROLE", CALL(opt_role),
 	  "NAME: IP, IP:PORT, or host name/glob over SNI and SAN;\n"
-	  "ROLE: lync-fe, lync-edge, exchange, other" },
+	  "ROLE: lync-fe, lync-edge, lync-peer, exchange, other" },
 	{ NULL, 0, "trust", "FILE.pem", CALL(opt_trust),
 	  "CA certificates phones also trust (New-CsWebTrustedCACertificate)" },
+	{ NULL, 0, "phone-roots", "FILE.pem", CALL(opt_phone_roots),
+	  "the public roots built into the phones' firmware: a chain\n"
+	  "to one is trusted, to another root issuer-mismatch; without\n"
+	  "it a root of the system store gives public-root-unverified" },
+	{ NULL, 0, "warn-days", "N", CALL(opt_warn_days),
+	  "expires-soon for a certificate expiring within N days\n"
+	  "(default 30; 0 never)" },
+	{ NULL, 0, "at", "TIME", CALL(opt_at),
+	  "judge validity at TIME (ISO 8601, 2030-03-20T00:00:00Z) or\n"
+	  "now, instead of each handshake's capture time" },
 	{ NULL, 0, "cert", "ROLE=FILE", CALL(opt_cert),
 	  "a server certificate exported from a server (PEM or DER)" },
 	{ NULL, 0, "phone-log", "FILE", CALL(opt_phone_log),
@@ -438,8 +473,11 @@ static const char usage_head[] =
 
 static const char usage_tail[] =
 "\n"
-"exit status: 0 no finding at or above --fail-on, 1 findings, 2 bad usage or\n"
-"unreadable input.\n";
+"exit status: 1 a finding at or above --fail-on; else 3 inconclusive: no chain\n"
+"could be checked, or a Lync FE, Exchange or phone-facing server could not\n"
+"(hidden, truncated, resumed only, cut by the snaplen); else 0: checked, and\n"
+"fine.  2: bad usage, unreadable input or unwritable output.  --fail-on never\n"
+"gives 0 whenever there is no error.\n";
 
 /* "-r FILE", "--ports LIST", "-h, --help", or a help-only row's text. */
 static void opt_shown(struct buf *b, const struct opt *r)
@@ -770,6 +808,7 @@ static void on_close(void *ctx, struct flow *f, enum flow_close_reason why)
 		const struct tls_session *ts = tls_session(s->tls);
 		struct rep_handshake h = { 0 };
 		handshake_record(ts, &h);
+		h.snaplen_cut_packets = flow_cut_packets(f, &h.snaplen);
 		flow_endpoint(f, FLOW_FROM_CLIENT, h.client.ip, sizeof h.client.ip, &h.client.port);
 		flow_endpoint(f, FLOW_FROM_SERVER, h.server.ip, sizeof h.server.ip, &h.server.port);
 		if (dr) {
@@ -968,7 +1007,8 @@ static bool open_option_files(struct run *run)
 	struct rep_inputs *ri = &run->in.rep;
 
 	if (!open_all(o->keylogs, o->n_keylogs, run->in.keylogs, false, "--keylog ") ||
-	    !open_all(o->rep.trust_files, o->rep.n_trust, ri->trust, false, ""))
+	    !open_all(o->rep.trust_files, o->rep.n_trust, ri->trust, false, "") ||
+	    !open_all(o->rep.phone_root_files, o->rep.n_phone_roots, ri->phone_roots, false, ""))
 		return false;
 	for (unsigned i = 0; i < o->rep.n_certs; i++)
 		if (!open_all(&o->rep.certs[i].file, 1, &ri->certs[i], false, ""))
@@ -1125,8 +1165,10 @@ static void on_secrets(void *user, uint32_t type, const uint8_t *p, size_t n)
 
 static void close_rep_inputs(struct rep_inputs *ri)
 {
-	for (unsigned i = 0; i < REP_MAX_TRUST; i++)
+	for (unsigned i = 0; i < REP_MAX_TRUST; i++) {
 		close_file(&ri->trust[i]);
+		close_file(&ri->phone_roots[i]);
+	}
 	for (unsigned i = 0; i < REP_MAX_CERTS; i++)
 		close_file(&ri->certs[i]);
 	for (unsigned i = 0; i < REP_MAX_PHONE_LOGS; i++)

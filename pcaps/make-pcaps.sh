@@ -112,6 +112,14 @@ make_pki() {
 	key fe02 2048
 	key casarray-1024 1024
 	key casarray 2048
+	key cas01 2048
+	key mail 2048
+	key intranet 2048
+	key fabrikam 2048
+	key public-root 2048
+	key public-ca 2048
+	key edge 2048
+	key mediation 2048
 
 	local fe_san=DNS:lyncpool.contoso.com,DNS:fe01.contoso.com,DNS:sip.contoso.com,DNS:lyncdiscoverinternal.contoso.com
 	local fe02_san=DNS:lyncpool.contoso.com,DNS:fe02.contoso.com,DNS:sip.contoso.com,DNS:lyncdiscoverinternal.contoso.com
@@ -176,10 +184,69 @@ make_pki() {
 		6100000001D5C3A1E2F30415 20120910100505Z 20140910100505Z sha256 \
 		"/CN=lyncpool.contoso.com" "$fe_san" "$fe_crl"
 
+	# Exchange's own self-signed certificate (New-ExchangeCertificate's default on a new
+	# CAS): the machine name only, no CRL distribution point.
+	sign cas01-selfsigned cas01 self ext_exchange_selfsigned \
+		5C0A5E1F5E1F5E1F5E1F5E1F5E1F5E01 20250910100505Z 20300910100505Z sha256 \
+		"/CN=CAS01" "DNS:CAS01,DNS:cas01.contoso.com"
+	# A CAS named mail.contoso.com only, enrolled from the look-alike CA.
+	sign mail-lookalike mail lookalike-ca ext_server \
+		1A00000051A11A11A11A11 20250910100505Z 20450910100505Z sha256 \
+		"/CN=mail.contoso.com" "DNS:mail.contoso.com" "$la_crl"
+	# An intranet web server of the other hierarchy, and a web server outside contoso.com:
+	# neither is a server the phones use, so neither may be judged by the phone trust model.
+	sign intranet intranet lookalike-ca ext_server \
+		1A00000061E7E7E7E7E7E7 20250910100505Z 20450910100505Z sha256 \
+		"/CN=intranet.contoso.com" "DNS:intranet.contoso.com" "$la_crl"
+
+	# A made-up "public" hierarchy, standing in for a commercial CA whose root is in the
+	# system store (and perhaps in the phones' firmware list).
+	sign public-root public-root self ext_root \
+		7E57000000000000000000000000A001 20100101000000Z 20490101000000Z sha256 \
+		"/C=US/O=Example Trust Services/CN=Example Public Root CA"
+	ISSUER_KEY[public-root]=public-root
+	sign public-ca public-ca public-root ext_issuing \
+		7E57000000000000000000000000B001 20200101000000Z 20450101000000Z sha256 \
+		"/C=US/O=Example Trust Services/CN=Example TLS Issuing CA 2020" "" \
+		http://crl.example-trust.test/issuing2020.crl
+	ISSUER_KEY[public-ca]=public-ca
+	sign fabrikam fabrikam public-ca ext_server \
+		7E57000000000000000000000000C001 20250910100505Z 20450910100505Z sha256 \
+		"/CN=www.fabrikam.com" "DNS:www.fabrikam.com,DNS:fabrikam.com" \
+		http://crl.example-trust.test/issuing2020.crl
+	# Exchange with a certificate from the public CA: the most common configuration.
+	sign exchange-public mail public-ca ext_server \
+		7E57000000000000000000000000C002 20250910100505Z 20450910100505Z sha256 \
+		"/CN=mail.contoso.com" "DNS:mail.contoso.com,DNS:autodiscover.contoso.com" \
+		http://crl.example-trust.test/issuing2020.crl
+
+	# CAS certificates about to expire.  The expires-soon sample's timestamps are moved
+	# to EXPIRY_NOW (below), so "10 days left" and "45 days left" stay true forever.
+	sign casarray-10days casarray issuing-ca ext_server \
+		6100000021DA7E0000000010 20250910100505Z 20300311120000Z sha256 \
+		"/CN=casarray.contoso.com" "$cas_san" "$fe_crl"
+	sign cas02-45days mail issuing-ca ext_server \
+		6100000022DA7E0000000045 20250910100505Z 20300415120000Z sha256 \
+		"/CN=cas02.contoso.com" "DNS:cas02.contoso.com,DNS:mail.contoso.com" "$fe_crl"
+
+	# Server-to-server peers of the FE pool on 5061: the Edge's internal side and a
+	# Mediation server, each with its own certificate from the pool's CA.
+	sign edge-int edge issuing-ca ext_server \
+		6100000031ED6E0000000001 20250106100505Z 20450106100505Z sha256 \
+		"/CN=edgeint.contoso.com" "DNS:edgeint.contoso.com,DNS:edge01-int.contoso.com" "$fe_crl"
+	sign mediation mediation issuing-ca ext_server \
+		6100000032AED1A000000001 20250106100505Z 20450106100505Z sha256 \
+		"/CN=med01.contoso.com" "DNS:med01.contoso.com" "$fe_crl"
+
 	# Trust files for clients.  A phone trusts only the CA that issued its FE pool
 	# certificate; clients use it with -partial_chain, so that CA alone is the anchor.
 	cp "$PKI/issuing-ca.pem" "$WORK/phone-trust.pem"
 	cat "$PKI/issuing-ca.pem" "$PKI/contoso-root.pem" >"$WORK/contoso-cas.pem"
+	# A phone whose firmware carries the public root.
+	cat "$PKI/issuing-ca.pem" "$PKI/public-root.pem" >"$WORK/phone-public-trust.pem"
+	# Every CA of the samples: a client that verifies but is no phone.
+	cat "$PKI/issuing-ca.pem" "$PKI/contoso-root.pem" "$PKI/lookalike-ca.pem" \
+		"$PKI/dc01-root.pem" "$PKI/public-ca.pem" "$PKI/public-root.pem" >"$WORK/all-cas.pem"
 }
 
 # ---------------------------------------------------------------------------
@@ -187,8 +254,9 @@ make_pki() {
 # ---------------------------------------------------------------------------
 
 # Addresses per role, all on the namespace's lo.
-FE1=127.0.10.1 FE2=127.0.10.2 CAS=127.0.20.1 EDGE=127.0.30.1
-PHONE1=127.0.40.1 PHONE2=127.0.40.2 PHONE3=127.0.40.3
+FE1=127.0.10.1 FE2=127.0.10.2 MED=127.0.10.5 CAS=127.0.20.1 CAS2=127.0.20.2 CAS3=127.0.20.3
+EDGE=127.0.30.1 PHONE1=127.0.40.1 PHONE2=127.0.40.2 PHONE3=127.0.40.3 PC=127.0.50.1
+INTRANET=127.0.60.1 FABRIKAM=127.0.60.2
 FE1_6=fd00::10:1 CAS_6=fd00::20:1 PHONE1_6=fd00::40:1 PHONE2_6=fd00::40:2
 
 nsx() { ip netns exec "$NS" "$@"; }
@@ -199,7 +267,8 @@ ns_up() {
 	# MTU 1500 and no segmentation offload: the capture then shows the segments an
 	# Ethernet link would carry, not 64 KiB loopback super-packets.
 	ip -n "$NS" link set lo mtu 1500 gso_max_size 1500 gso_max_segs 1 up
-	for a in $FE1 $FE2 $CAS $EDGE $PHONE1 $PHONE2 $PHONE3; do
+	for a in $FE1 $FE2 $MED $CAS $CAS2 $CAS3 $EDGE $PHONE1 $PHONE2 $PHONE3 $PC \
+		$INTRANET $FABRIKAM; do
 		ip -n "$NS" addr add "$a/32" dev lo
 	done
 	for a in $FE1_6 $CAS_6 $PHONE1_6 $PHONE2_6; do
@@ -520,6 +589,86 @@ PY
 	servers_done
 }
 
+# phone-cas01: a phone signs in to the FE, then reaches the CAS by its array name; the CAS
+# still has Exchange's self-signed certificate (CAS01 only).  Only the traffic says this
+# server is Exchange for the phones: a phone of the pool uses it, in the pool's domain.
+scenario_phone_cas01() {
+	server "$FE1:5061" 1 lyncpool issuing-ca lyncpool "${WEAK[@]}"
+	server "$CAS2:443" 1 cas01-selfsigned - cas01 "${WEAK[@]}"
+	phone ok "$PHONE1" "$FE1:5061" lyncpool.contoso.com
+	phone reject "$PHONE1" "$CAS2:443" casarray.contoso.com
+	servers_done
+}
+
+# phone-mail: the same with a CAS named mail.contoso.com from the look-alike CA.
+scenario_phone_mail() {
+	server "$FE1:5061" 1 lyncpool issuing-ca lyncpool "${WEAK[@]}"
+	server "$CAS3:443" 1 mail-lookalike lookalike-ca mail "${WEAK[@]}"
+	phone ok "$PHONE2" "$FE1:5061" lyncpool.contoso.com
+	phone reject "$PHONE2" "$CAS3:443" mail.contoso.com
+	servers_done
+}
+
+# not-phone-facing: a PC that never speaks to the FE reaches an intranet server of the
+# other hierarchy, and a phone-side client (a desktop that also signed in to the FE)
+# browses to a server outside contoso.com.  Neither server is judged as the phones'.
+scenario_not_phone_facing() {
+	server "$FE1:5061" 1 lyncpool issuing-ca lyncpool "${WEAK[@]}"
+	server "$INTRANET:443" 1 intranet lookalike-ca intranet
+	server "$FABRIKAM:443" 1 fabrikam public-ca fabrikam
+	phone ok "$PHONE3" "$FE1:5061" lyncpool.contoso.com
+	client ok "$PC" "$INTRANET:443" intranet.contoso.com -tls1_2 \
+		-CAfile "$WORK/all-cas.pem" -verify_hostname intranet.contoso.com -verify_return_error
+	client ok "$PHONE3" "$FABRIKAM:443" www.fabrikam.com -tls1_2 \
+		-CAfile "$WORK/all-cas.pem" -verify_hostname www.fabrikam.com -verify_return_error
+	servers_done
+}
+
+# exchange-public-ca: Exchange with a certificate from a public CA; the phone here has
+# that root in its firmware list and accepts it.  Whether certtrace may say so depends
+# on --phone-roots (the golden runs: pcaps/exchange-public-ca*.args and .env).
+scenario_exchange_public_ca() {
+	server "$FE1:5061" 1 lyncpool issuing-ca lyncpool "${WEAK[@]}"
+	server "$CAS:443" 1 exchange-public public-ca mail "${WEAK[@]}"
+	phone ok "$PHONE1" "$FE1:5061" lyncpool.contoso.com
+	client ok "$PHONE1" "$CAS:443" autodiscover.contoso.com -tls1 "${WEAK[@]}" \
+		-CAfile "$WORK/phone-public-trust.pem" -partial_chain \
+		-verify_hostname autodiscover.contoso.com -verify_return_error
+	servers_done
+}
+
+# expires-soon: two CAS servers whose certificates expire 10 and 45 days after the
+# capture's (moved) time; the phones still accept both.
+scenario_expires_soon() {
+	server "$FE1:5061" 1 lyncpool issuing-ca lyncpool "${WEAK[@]}"
+	server "$CAS:443" 1 casarray-10days issuing-ca casarray "${WEAK[@]}"
+	server "$CAS2:443" 1 cas02-45days issuing-ca mail "${WEAK[@]}"
+	phone ok "$PHONE1" "$FE1:5061" lyncpool.contoso.com
+	phone ok "$PHONE1" "$CAS:443" casarray.contoso.com -attime 1898596800
+	phone ok "$PHONE1" "$CAS2:443" cas02.contoso.com -attime 1898596800
+	servers_done
+}
+
+# mtls-edge: the FE pool's server-to-server peers on 5061, all mutual TLS.  fe01 connects
+# to the Edge's internal side and to a Mediation server, presenting the pool certificate;
+# the Edge connects back to fe01 with its own.
+scenario_mtls_edge() {
+	local mtls=(-Verify 1 -CAfile "$WORK/contoso-cas.pem" -verify_return_error)
+	server "$EDGE:5061" 1 edge-int issuing-ca edge "${mtls[@]}"
+	server "$MED:5061" 1 mediation issuing-ca mediation "${mtls[@]}"
+	server "$FE1:5061" 1 lyncpool issuing-ca lyncpool "${mtls[@]}"
+	client ok "$FE1" "$EDGE:5061" edgeint.contoso.com -tls1_2 \
+		-cert "$PKI/lyncpool.pem" -key "$PKI/lyncpool.key" -cert_chain "$PKI/issuing-ca.pem" \
+		-CAfile "$WORK/contoso-cas.pem" -verify_hostname edgeint.contoso.com -verify_return_error
+	client ok "$FE1" "$MED:5061" med01.contoso.com -tls1_2 \
+		-cert "$PKI/lyncpool.pem" -key "$PKI/lyncpool.key" -cert_chain "$PKI/issuing-ca.pem" \
+		-CAfile "$WORK/contoso-cas.pem" -verify_hostname med01.contoso.com -verify_return_error
+	client ok "$EDGE" "$FE1:5061" lyncpool.contoso.com -tls1_2 \
+		-cert "$PKI/edge-int.pem" -key "$PKI/edge.key" -cert_chain "$PKI/issuing-ca.pem" \
+		-CAfile "$WORK/contoso-cas.pem" -verify_hostname lyncpool.contoso.com -verify_return_error
+	servers_done
+}
+
 # ---------------------------------------------------------------------------
 # Samples
 # ---------------------------------------------------------------------------
@@ -547,7 +696,13 @@ base_seed() {
 
 ALL_SAMPLES=(seed-issuer-mismatch fixed missing-intermediate expired name-mismatch
 	same-name-different-key mtls-5061 tls13 resumption ipv6 sll2 vlan qinq
-	pool-issuer-split out-of-order-retransmit truncated-cert starttls-smtp)
+	pool-issuer-split out-of-order-retransmit truncated-cert starttls-smtp
+	phone-cas01 phone-mail not-phone-facing exchange-public-ca expires-soon mtls-edge
+	snaplen-96 snaplen-200)
+
+# The expires-soon sample is moved to this capture time (2030-03-01T12:00:00Z), so its
+# certificates have 10 and 45 days left whenever it is regenerated.
+EXPIRY_NOW=1898596800
 
 make_sample() {
 	case $1 in
@@ -559,6 +714,29 @@ make_sample() {
 	same-name-different-key) sample "$1" same_name_different_key ;;
 	mtls-5061) sample "$1" mtls_5061 ;;
 	starttls-smtp) sample "$1" starttls_smtp ;;
+	phone-cas01) sample "$1" phone_cas01 ;;
+	phone-mail) sample "$1" phone_mail ;;
+	not-phone-facing) sample "$1" not_phone_facing ;;
+	exchange-public-ca) sample "$1" exchange_public_ca ;;
+	mtls-edge) sample "$1" mtls_edge ;;
+	expires-soon)
+		log "expires-soon.pcap"
+		capture_start "$WORK/soon.pcap"
+		scenario_expires_soon
+		capture_stop
+		local first
+		first=$(tcpdump -tt -n -r "$WORK/soon.pcap" -c 1 2>/dev/null | cut -d' ' -f1)
+		editcap -t "$(awk -v a="$EXPIRY_NOW" -v b="$first" 'BEGIN { printf "%.6f", a - b }')" \
+			"$WORK/soon.pcap" "$WORK/soon-moved.pcap"
+		mv "$WORK/soon-moved.pcap" "$OUT/expires-soon.pcap"
+		;;
+	snaplen-96 | snaplen-200)
+		# The seed as a capture with -s 96 or -s 200 would have it: every frame cut.
+		log "$1.pcap"
+		base_seed
+		editcap -F pcap -s "${1#snaplen-}" "$BASE" "$WORK/$1.pcap"
+		mv "$WORK/$1.pcap" "$OUT/$1.pcap"
+		;;
 	resumption) sample "$1" resumption ;;
 	tls13)
 		rm -f "$WORK/tls13.keylog"

@@ -1,85 +1,23 @@
 /*
  * report.c — the report's front door: rep_new() loads what the options
- * name (--trust CAs, --cert exports, --role rules), rep_handshake() folds one
- * handshake into the inventory and runs the per-handshake rules, and
- * rep_finish() runs the rest of the rules and renders.
+ * name (--role rules, --trust CAs, --cert exports, phone logs, a baseline)
+ * through input/, rep_handshake() folds one handshake record into the model
+ * and runs the per-handshake rules, and rep_finish() runs the rest of the
+ * rules and renders through output/.
  *
  * rep_handshake() copies out what it needs (certificates as x509_info
- * references, names, counters) and keeps no pointer into the session, so
+ * references, names, counters) and keeps no pointer into the record, so
  * the caller may free the flow right after.  jsonl output is streamed as
  * handshakes arrive; text and dot are written at the end, when roles and
  * findings are final.
  */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-
+#include "lib/buf.h"
 #include "report/rep_int.h"
 
-#define REP_MAX_FILE_BYTES (16 * 1024 * 1024)   /* a --trust/--cert file, at most */
-#define REP_MAX_PHONE_LOG_BYTES (256u * 1024 * 1024)
-
 /* ---- option files ------------------------------------------------------------------ */
-
-/* The file rep_new_opened() was handed for this input, or NULL. */
-static uint8_t *read_input(FILE *f, const char *path, size_t max_bytes, size_t *len, char *err,
-			   size_t errlen)
-{
-	if (f)
-		return rep_read_stream(f, path, max_bytes, len, err, errlen);
-	return rep_read_file(path, max_bytes, len, err, errlen);
-}
-
-/* Certificates of a PEM file (all of them, in order) or a DER file (one). */
-static bool load_certs(struct rep *r, FILE *f, const char *path, struct rep_cert **out,
-		       unsigned max, unsigned *n, char *err, size_t errlen)
-{
-	size_t len;
-	uint8_t *data = read_input(f, path, REP_MAX_FILE_BYTES, &len, err, errlen);
-	bool ok = false;
-
-	*n = 0;
-	if (!data)
-		return false;
-	if (strstr((const char *)data, "-----BEGIN")) {
-		BIO *bio = BIO_new_mem_buf(data, (int)len);
-		X509 *x;
-		while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
-			unsigned char *der = NULL;
-			int dlen = i2d_X509(x, &der);
-			X509_free(x);
-			if (dlen <= 0)
-				continue;
-			struct rep_cert *c = rep_cert_intern(r, der, (size_t)dlen);
-			OPENSSL_free(der);
-			if (c && *n < max)
-				out[(*n)++] = c;
-		}
-		BIO_free(bio);
-		if (!*n)
-			snprintf(err, errlen, "%s: no certificate in this PEM file", path);
-	} else {
-		struct rep_cert *c = rep_cert_intern(r, data, len);
-		if (c && !c->xi->parsed)
-			snprintf(err, errlen, "%s: not a PEM or DER certificate (%s)", path,
-				 c->xi->error);
-		else if (c)
-			out[(*n)++] = c;
-		else
-			snprintf(err, errlen, "%s: out of memory", path);
-	}
-	ok = *n > 0;
-	ERR_clear_error();
-	free(data);
-	return ok;
-}
 
 static bool load_options(struct rep *r, const struct rep_inputs *in, char *err, size_t errlen)
 {
@@ -92,11 +30,18 @@ static bool load_options(struct rep *r, const struct rep_inputs *in, char *err, 
 	if (!rep_rules_parse(r, err, errlen))
 		return false;
 	for (unsigned i = 0; i < r->opt.n_trust && i < REP_MAX_TRUST; i++) {
-		if (!load_certs(r, in->trust[i], r->opt.trust_files[i], certs, REP_MAX_CHAIN, &n,
-				err, errlen))
+		if (!rep_certfile_load(r, in->trust[i], r->opt.trust_files[i], certs, REP_MAX_CHAIN,
+				       &n, err, errlen))
 			return false;
 		for (unsigned j = 0; j < n; j++)
 			rep_vec_push(&r->trust, certs[j]);
+	}
+	for (unsigned i = 0; i < r->opt.n_phone_roots && i < REP_MAX_TRUST; i++) {
+		if (!rep_certfile_load(r, in->phone_roots[i], r->opt.phone_root_files[i], certs,
+				       REP_MAX_CHAIN, &n, err, errlen))
+			return false;
+		for (unsigned j = 0; j < n; j++)
+			rep_vec_push(&r->phone_roots, certs[j]);
 	}
 	for (unsigned i = 0; i < r->opt.n_certs && i < REP_MAX_CERTS; i++) {
 		const char *file = r->opt.certs[i].file;
@@ -104,7 +49,7 @@ static bool load_options(struct rep *r, const struct rep_inputs *in, char *err, 
 			snprintf(err, errlen, "--cert: needs ROLE=FILE");
 			return false;
 		}
-		if (!load_certs(r, in->certs[i], file, certs, REP_MAX_CHAIN, &n, err, errlen))
+		if (!rep_certfile_load(r, in->certs[i], file, certs, REP_MAX_CHAIN, &n, err, errlen))
 			return false;
 		struct rep_server *s = rep_server_from_file(r, file);
 		if (!s || !rep_server_chain(r, s, certs, n, false)) {
@@ -116,16 +61,10 @@ static bool load_options(struct rep *r, const struct rep_inputs *in, char *err, 
 		snprintf(s->role_reason, sizeof(s->role_reason), "--cert %s=%s",
 			 rep_role_name(s->role), file);
 	}
-	for (unsigned i = 0; i < r->opt.n_phone_logs && i < REP_MAX_PHONE_LOGS; i++) {
-		const char *file = r->opt.phone_logs[i];
-		size_t len;
-		uint8_t *data = read_input(in->phone_logs[i], file, REP_MAX_PHONE_LOG_BYTES, &len,
-					   err, errlen);
-		if (!data)
+	for (unsigned i = 0; i < r->opt.n_phone_logs && i < REP_MAX_PHONE_LOGS; i++)
+		if (!rep_phonelog_read(&r->phone, in->phone_logs[i], r->opt.phone_logs[i], err,
+				       errlen))
 			return false;
-		rep_phonelog_parse(&r->phone, file, data, len);
-		free(data);
-	}
 	if (r->opt.baseline && !rep_baseline_load(r, in->baseline, r->opt.baseline, err, errlen))
 		return false;
 	return rep_export_open(r, in->export_dirfd, err, errlen);
@@ -220,10 +159,7 @@ void rep_handshake(struct rep *r, const struct rep_handshake *h)
 		}
 	}
 	rep_seen_add(&s->seen, h->ts_us, &h->client);
-	if (h->resumed)
-		s->resumed++;
-	if (!h->certificates_visible && !h->resumed)
-		s->hidden++;
+	rep_server_count_handshake(s, h, ns, nc ? client_certs[0] : NULL);
 	if (changed)
 		rep_role_decide(r, s);
 
@@ -264,13 +200,7 @@ int rep_finish(struct rep *r, const struct rep_capture_stats *st)
 	rep_rules_finish(r);
 	rep_phone_explain(r);
 	rep_export_index(r);
-	memset(r->n_by_severity, 0, sizeof(r->n_by_severity));
-	for (size_t i = 0; i < r->finding_list.n; i++) {
-		const struct rep_finding *f = r->finding_list.v[i];
-		r->n_by_severity[f->severity]++;
-		if (r->opt.fail_on != REP_NEVER && f->severity >= r->opt.fail_on)
-			r->status = 1;
-	}
+	rep_verdict_decide(r);
 	switch (r->opt.format) {
 	case REP_JSONL:
 		rep_jsonl_finish(r, st);
@@ -297,6 +227,8 @@ void rep_free(struct rep *r)
 	rep_baseline_free(r);
 	rep_export_close(r);
 	x509_cache_free(r->cache);
+	rep_vec_clear(&r->phone_roots);     /* its entries were in cert_list */
+	X509_STORE_free(r->system_store);
 	free(r->line);
 	free(r);
 }
@@ -308,7 +240,7 @@ uint64_t rep_handshake_count(const struct rep *r)
 
 uint64_t rep_server_count(const struct rep *r)
 {
-	return r ? r->server_list.n - r->baseline_only_servers : 0;
+	return r ? rep_servers_seen(r) : 0;
 }
 
 /* Findings the per-handshake rules have raised so far (alerts, validity at

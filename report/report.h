@@ -21,12 +21,17 @@
 
 enum rep_format { REP_TEXT, REP_JSONL, REP_DOT };
 enum rep_severity { REP_INFO = 0, REP_WARNING = 1, REP_CRITICAL = 2, REP_NEVER = 3 };
-enum rep_role { ROLE_UNKNOWN = 0, ROLE_LYNC_FE, ROLE_LYNC_EDGE, ROLE_EXCHANGE, ROLE_OTHER };
+/* ROLE_LYNC_PEER: a server the FE pool talks to on 5061 with mutual TLS that
+ * is not one of the pool (a Mediation server, another pool); ROLE_LYNC_EDGE
+ * is such a peer whose names say edge. */
+enum rep_role { ROLE_UNKNOWN = 0, ROLE_LYNC_FE, ROLE_LYNC_EDGE, ROLE_LYNC_PEER, ROLE_EXCHANGE,
+		ROLE_OTHER };
 
 #define REP_MAX_ROLE_RULES 64
 #define REP_MAX_TRUST      64
 #define REP_MAX_CERTS      64
 #define REP_MAX_PHONE_LOGS 64
+#define REP_WARN_DAYS_DEFAULT 30
 
 struct rep_role_rule {
 	char name[256];          /* IP, IP:PORT, or host name / glob over SNI and SAN */
@@ -42,6 +47,13 @@ struct rep_options {
 	struct rep_role_rule roles[REP_MAX_ROLE_RULES];
 	unsigned n_trust;
 	const char *trust_files[REP_MAX_TRUST];   /* --trust FILE.pem */
+	unsigned n_phone_roots;
+	const char *phone_root_files[REP_MAX_TRUST];  /* --phone-roots FILE.pem: the
+							* phones' built-in public roots */
+	bool warn_days_given;          /* --warn-days N, else REP_WARN_DAYS_DEFAULT */
+	unsigned warn_days;            /* expires-soon within; 0 never */
+	bool at_given;                 /* --at TIME: validity judged then, */
+	uint64_t at_us;                /* not at each handshake's capture time */
 	unsigned n_certs;
 	struct { enum rep_role role; const char *file; } certs[REP_MAX_CERTS];  /* --cert */
 	const char *export_dir;        /* --export-certs */
@@ -113,6 +125,8 @@ struct rep_handshake {
 	bool certificates_visible;     /* false for TLS 1.3 without keys */
 	bool decrypted;                /* TLS 1.3 opened with a key log */
 	const char *decrypt_error;     /* the key log had secrets that did not open it */
+	uint32_t snaplen_cut_packets;  /* segments of this flow the capture's snaplen cut */
+	uint32_t snaplen;              /* that snaplen, 0 when the file names none */
 
 	struct rep_hs_chain server_chain, client_chain;
 	unsigned n_ca_names;
@@ -155,6 +169,7 @@ struct rep *rep_new(const struct rep_options *opt, FILE *out, char *err, size_t 
  * the folder's descriptor. */
 struct rep_inputs {
 	FILE *trust[REP_MAX_TRUST];           /* --trust */
+	FILE *phone_roots[REP_MAX_TRUST];     /* --phone-roots */
 	FILE *certs[REP_MAX_CERTS];           /* --cert ROLE=FILE */
 	FILE *phone_logs[REP_MAX_PHONE_LOGS]; /* --phone-log */
 	FILE *baseline;                       /* --baseline */
@@ -173,7 +188,10 @@ void rep_handshake(struct rep *r, const struct rep_handshake *h);
 bool rep_replay_events(struct rep *r, const char *path, char *err, size_t errlen);
 /* The same from a file already open (left open); path names it. */
 bool rep_replay_events_fp(struct rep *r, FILE *f, const char *path, char *err, size_t errlen);
-/* Rules, findings, summary.  Returns the exit status (0 or 1 per fail_on). */
+/* Rules, findings, summary.  Returns the exit status: 1 a finding at or
+ * above fail_on; else 3 inconclusive (no chain could be checked at all, or a
+ * server the trust rules need -- Lync FE, Exchange, phone-facing -- could
+ * not be); else 0.  fail_on REP_NEVER: always 0. */
 int rep_finish(struct rep *r, const struct rep_capture_stats *st);
 void rep_free(struct rep *r);
 
@@ -184,5 +202,10 @@ uint64_t rep_findings_so_far(const struct rep *r);
 
 const char *rep_role_name(enum rep_role role);
 bool rep_role_parse(const char *s, enum rep_role *out);
+
+/* --at: ISO 8601 UTC ("2030-03-20T00:00:00Z", "2030-03-20T00:00Z",
+ * "2030-03-20", fractions of a second, "+01:00" offsets) or "now", to
+ * microseconds since the epoch.  false for anything else. */
+bool rep_parse_at(const char *s, uint64_t *ts_us);
 
 #endif

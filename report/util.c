@@ -1,7 +1,8 @@
 /*
  * util.c — see util.h.  The map chains its entries per bucket and doubles
  * the buckets when there are as many entries as buckets; the array of
- * pointers and the file reader grow through a capped struct buf.
+ * pointers and the file reader grow through a capped struct buf.  --at's
+ * ISO 8601 reader (rep_parse_at, report.h) sits with the time writer.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "report/report.h"
 #include "report/util.h"
 
 #define READ_CHUNK_BYTES 16384
@@ -138,6 +140,80 @@ void rep_iso_us(uint64_t ts_us, char *buf, size_t len)
 	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		 (unsigned)(ts_us % 1000000));
+}
+
+/* n decimal digits at *p, moved past them; false (p unmoved) otherwise. */
+static bool digits(const char **p, unsigned n, int *out)
+{
+	int v = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
+			return false;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return true;
+}
+
+static bool leap_year(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+bool rep_parse_at(const char *s, uint64_t *ts_us)
+{
+	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, mo, d, h = 0, mi = 0, sec = 0, off_h = 0, off_m = 0, sign = 0;
+	long usec = 0;
+	const char *p = s;
+
+	if (!s)
+		return false;
+	if (!strcmp(s, "now")) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		*ts_us = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+		return true;
+	}
+	if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
+	    !digits(&p, 2, &d))
+		return false;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p++;
+		if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi))
+			return false;
+		if (*p == ':') {
+			p++;
+			if (!digits(&p, 2, &sec))
+				return false;
+			if (*p == '.' || *p == ',') {
+				long scale = 100000;
+				if (*++p < '0' || *p > '9')
+					return false;
+				for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
+					usec += scale * (*p - '0');
+			}
+		}
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			sign = *p++ == '+' ? 1 : -1;
+			if (!digits(&p, 2, &off_h) || (*p == ':' && !*++p) || !digits(&p, 2, &off_m))
+				return false;
+		}
+	}
+	if (*p || y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 ||
+	    off_h > 23 || off_m > 59 || d > mdays[mo - 1] + (mo == 2 && leap_year(y)))
+		return false;
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+			 .tm_hour = h, .tm_min = mi, .tm_sec = sec };
+	int64_t t = (int64_t)timegm(&tm) - sign * (int64_t)(off_h * 3600 + off_m * 60);
+	if (t < 0)
+		return false;
+	*ts_us = (uint64_t)t * 1000000u + (uint64_t)usec;
+	return true;
 }
 
 uint8_t *rep_read_file(const char *path, size_t max_bytes, size_t *len, char *err, size_t errlen)

@@ -7,7 +7,9 @@
 #   -Z nobody  root-only inputs all read, the report as without -Z; strace: every
 #              open before setuid, no read before it (root; skips without)
 #   certtrace.1 renders without warnings and lists every --help option
-#   exit status: 0, 1 per --fail-on, 2 with one line for input that cannot be read
+#   exit status: 0, 1 per --fail-on, 2 with one line for input that cannot be read,
+#              3 inconclusive (the snaplen took every chain), 0 for it with
+#              --fail-on never; one line for a bad --at, --warn-days, --phone-roots
 set -u
 bin=${1:-./certtrace}
 tmp=$(mktemp -d)
@@ -81,7 +83,7 @@ findings "$tmp/mixed.jsonl" > "$tmp/mixed.f"
 check "--events - (stdin) with -r" 'cmp -s "$tmp/one.f" "$tmp/mixed.f"'
 printf 'not json\n{"event":"tls","ts":"bad"}\n' > "$tmp/junk.jsonl"
 "$bin" --events "$tmp/junk.jsonl" --format jsonl -q > /dev/null 2>&1
-check "--events over junk lines exits 0, never crashes" '[ $? -eq 0 ]'
+check "--events over junk lines exits 3 (nothing could be checked), never crashes" '[ $? -eq 3 ]'
 "$bin" --events "$tmp/does-not-exist.jsonl" --format jsonl > /dev/null 2> "$tmp/err"
 check "--events on a missing file exits 2" '[ $? -eq 2 ] && grep -q "does-not-exist" "$tmp/err"'
 
@@ -251,6 +253,25 @@ check "a file that is not a capture: exit 2 with the reason" \
 check "the seed: exit 1 (critical findings, default --fail-on)" '[ $? -eq 1 ]'
 "$bin" -r pcaps/fixed.pcap --format jsonl > /dev/null 2>&1
 check "fixed: exit 0" '[ $? -eq 0 ]'
+
+# Inconclusive is not clean: exit 3, and the summary says why.
+"$bin" -r pcaps/snaplen-96.pcap --format jsonl -q > "$tmp/snap.jsonl"
+check "snaplen-96: exit 3, verdict inconclusive, both servers not checked" \
+	'[ $? -eq 3 ] && tail -1 "$tmp/snap.jsonl" | grep -q "\"verdict\":\"inconclusive\"" &&
+	 [ "$(tail -1 "$tmp/snap.jsonl" | grep -o "\"reason\":" | wc -l)" -eq 2 ]'
+"$bin" -r pcaps/snaplen-96.pcap -q > /dev/null --fail-on never
+check "snaplen-96 --fail-on never: exit 0" '[ $? -eq 0 ]'
+"$bin" -r pcaps/snaplen-96.pcap --format text > "$tmp/snap.txt"
+check "snaplen-96 text: the verdict line says what was not checked and why" \
+	'grep -q "^verdict: inconclusive: no certificate chain could be checked (5 handshakes); not checked: lync-fe 127.0.10.1:5061 (2 handshakes, .*snaplen (96 bytes.*(exit 3)$" "$tmp/snap.txt"'
+for bad in "--at 2030-02-30" "--at yesterday" "--warn-days -1" "--warn-days x" \
+	   "--phone-roots $tmp/no-roots.pem"; do
+	# shellcheck disable=SC2086
+	"$bin" -r $seed $bad > "$tmp/bad.out" 2> "$tmp/bad.err"
+	check "$bad: exit 2 with one line" '[ $? -eq 2 ] && [ "$(wc -l < "$tmp/bad.err")" -eq 1 ]'
+done
+"$bin" -r pcaps/expires-soon.pcap --at now --format jsonl -q > /dev/null
+check "--at now reads" '[ $? -ne 2 ]'
 
 echo "field: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

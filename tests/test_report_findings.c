@@ -39,6 +39,7 @@ Test(rep_findings, codes_and_severities_are_the_contract)
 		{ "resumed-no-cert", REP_INFO }, { "handshake-truncated", REP_WARNING },
 		{ "missing-server-auth-eku", REP_WARNING }, { "missing-crl-dp", REP_WARNING },
 		{ "certificate-changed", REP_WARNING }, { "pss-signature", REP_WARNING },
+		{ "expires-soon", REP_WARNING }, { "public-root-unverified", REP_WARNING },
 	};
 
 	/* The order is the order findings of one server are listed in. */
@@ -73,7 +74,7 @@ Test(rep_findings, an_untrusted_ca_is_explained_likeliest_cause_first)
 	static const char *const want[] = {
 		"issuer-mismatch", "same-dn-different-key", "self-signed", "chain-incomplete",
 		"pool-issuer-split", "client-rejected-certificate", "lookalike-ca-name",
-		"certificate-changed",
+		"certificate-changed", "public-root-unverified",
 	};
 
 	for (unsigned c = 0; c < RC_COUNT; c++) {

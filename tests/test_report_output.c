@@ -213,6 +213,8 @@ Test(rep_jsonl, replayed_tls_events_are_the_events_written)
 	t13->cipher = 0x1302;
 	t13->certificates_visible = false;
 	t13->decrypt_error = "the key log's secrets do not open it";
+	t13->snaplen_cut_packets = 4;          /* the capture's snaplen cut it */
+	t13->snaplen = 96;
 	rep_run_start(&first, NULL);
 	rep_run_feed(&first, "10.0.0.20", "10.0.0.5", 5061, t);
 	rep_run_feed(&first, "10.0.0.21", "10.0.0.9", 443, t13);
@@ -238,6 +240,10 @@ Test(rep_jsonl, replayed_tls_events_are_the_events_written)
 		json_decref(a);
 		json_decref(b);
 	}
+	cr_assert_eq(json_integer_value(json_object_get(rep_run_event(&second, "tls", 1),
+							"snaplen_cut_packets")), 4);
+	cr_assert_not_null(rep_run_finding(&second, "handshake-truncated", NULL),
+			   "the replayed snaplen judges it again");
 	json_t *alerts = json_object_get(rep_run_event(&second, "tls", 0), "alerts");
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(alerts, 0),
 							   "description")), "unknown");
@@ -253,8 +259,10 @@ Test(rep_jsonl, live_summary_has_kernel_counters)
 	struct rep_capture_stats st = { .live = true, .kernel_received = 10, .kernel_dropped = 3 };
 
 	rep_run_start(&run, NULL);
-	cr_assert_eq(rep_finish(run.r, &st), 0);
+	/* no handshake: nothing was checked, which is not a clean bill */
+	cr_assert_eq(rep_finish(run.r, &st), 3);
 	fflush(run.out);
+	cr_assert(strstr(run.buf, "\"verdict\":\"inconclusive\""));
 	cr_assert(strstr(run.buf, "\"kernel_received\":10"));
 	cr_assert(strstr(run.buf, "\"kernel_dropped\":3"));
 	rep_run_free(&run);
@@ -335,7 +343,13 @@ Test(rep_roles, port_sni_and_san_decide_and_say_how)
 	feed_seed(&run);
 	rep_run_feed(&run, "10.0.0.20", "10.0.0.7", 443,
 		     rep_session(T_2012, "autodiscover.contoso.com", (X509 *[]){ mail, NULL }));
+	/* autodiscover off the HTTPS ports: not Exchange by the port rules, but
+	 * the phone 10.0.0.20 uses it in contoso.com: phone-facing, and its
+	 * Exchange name makes it exchange */
 	rep_run_feed(&run, "10.0.0.20", "10.0.0.8", 8443,
+		     rep_session(T_2012, "autodiscover.contoso.com", (X509 *[]){ mail, NULL }));
+	/* the same off the HTTPS ports, used by a PC that never signs in to the FE */
+	rep_run_feed(&run, "10.0.0.99", "10.0.0.10", 8443,
 		     rep_session(T_2012, "autodiscover.contoso.com", (X509 *[]){ mail, NULL }));
 	/* shares the certificate of 10.0.0.7, asked by another name */
 	rep_run_feed(&run, "10.0.0.20", "10.0.0.9", 444,
@@ -350,7 +364,10 @@ Test(rep_roles, port_sni_and_san_decide_and_say_how)
 	cr_assert_str_eq(why, "SAN autodiscover.contoso.com");
 	cr_assert_str_eq(role_of(&run, "10.0.0.7", 443, &why), "exchange");
 	cr_assert_str_eq(why, "SNI autodiscover.contoso.com");
-	cr_assert_str_eq(role_of(&run, "10.0.0.8", 8443, &why), "other");
+	cr_assert_str_eq(role_of(&run, "10.0.0.8", 8443, &why), "exchange");
+	cr_assert_str_eq(why, "SNI autodiscover.contoso.com, an Exchange name, on a phone-facing server");
+	cr_assert_str_eq(role_of(&run, "10.0.0.10", 8443, &why), "other");
+	cr_assert_str_eq(why, "no rule matched (port 8443)");
 	cr_assert_str_eq(role_of(&run, "10.0.0.9", 444, &why), "exchange");
 	cr_assert(strstr(why, "with exchange server 10.0.0.7:443"), "%s", why);
 	cr_assert_str_eq(role_of(&run, "10.0.0.5", 4443, &why), "lync-fe");

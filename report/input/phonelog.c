@@ -11,7 +11,7 @@
  *
  * Two things are taken from it.  The Exchange Web Services endpoints the
  * phone learned by Autodiscover ("InternalEwsUrl is https://...") make the
- * servers with those names `exchange` (roles.c asks rep_phone_role()).  The
+ * servers with those names `exchange` (roles.c reads them).  The
  * errors -- a line with a WinINet "errorCode=", or a failing "hr=" -- become
  * phone errors; the lines right after one that carry the same hr add to it
  * (the url usually comes two lines later, from WebRequestImpl), so one
@@ -35,6 +35,7 @@
 
 #include "report/rep_int.h"
 
+#define PHONE_MAX_LOG_BYTES   (256u * 1024 * 1024)   /* one --phone-log file */
 #define PHONE_MAX_LINE_BYTES  4096  /* a UCD_LOG record is a few hundred */
 #define PHONE_MAX_URL_BYTES   2048
 #define PHONE_MAX_TEXT_BYTES  160
@@ -578,6 +579,20 @@ static uint8_t *from_utf16le(const uint8_t *buf, size_t len, size_t *out_len)
 	return o;
 }
 
+bool rep_phonelog_read(struct rep_phonelog *pl, FILE *f, const char *file, char *err,
+		       size_t errlen)
+{
+	size_t len;
+	uint8_t *data = f ? rep_read_stream(f, file, PHONE_MAX_LOG_BYTES, &len, err, errlen)
+			  : rep_read_file(file, PHONE_MAX_LOG_BYTES, &len, err, errlen);
+
+	if (!data)
+		return false;
+	rep_phonelog_parse(pl, file, data, len);
+	free(data);
+	return true;
+}
+
 void rep_phonelog_parse(struct rep_phonelog *pl, const char *file, const uint8_t *buf, size_t len)
 {
 	struct phone_parse pp = { .pl = pl, .file = file };
@@ -623,55 +638,13 @@ void rep_phonelog_free(struct rep_phonelog *pl)
 
 /* ---- against the inventory ----------------------------------------------------------- */
 
-/* How host:port names server s ("SNI x", "SAN x", "address"), or NULL. */
-static const char *server_is_host(const struct rep_server *s, const char *host, uint16_t port,
-				  char *why, size_t len)
-{
-	if (s->file || s->ep.port != port || !host[0])
-		return NULL;
-	for (unsigned i = 0; i < s->n_sni; i++) {
-		if (!strcasecmp(s->sni[i], host)) {
-			snprintf(why, len, "SNI %s", s->sni[i]);
-			return why;
-		}
-	}
-	if (rep_same_ip(host, s->ep.ip)) {
-		snprintf(why, len, "address %s", host);
-		return why;
-	}
-	for (unsigned i = 0; i < s->n_chains; i++) {
-		const struct rep_chain *c = s->chains[i];
-		if (c->n && rep_cert_matches_host(c->certs[0]->xi, host)) {
-			snprintf(why, len, "certificate name %s", host);
-			return why;
-		}
-	}
-	return NULL;
-}
-
-bool rep_phone_role(struct rep *r, struct rep_server *s)
-{
-	char why[300];
-
-	for (size_t i = 0; i < r->phone.ews.n; i++) {
-		const struct rep_phone_ews *w = r->phone.ews.v[i];
-		if (!server_is_host(s, w->host, w->port, why, sizeof(why)))
-			continue;
-		s->role = ROLE_EXCHANGE;
-		snprintf(s->role_reason, sizeof(s->role_reason), "phone log %s: %s (%s)", w->file,
-			 w->which, why);
-		return true;
-	}
-	return false;
-}
-
 const struct rep_server *rep_phone_ews_server(const struct rep *r, const struct rep_phone_ews *w)
 {
 	char why[300];
 
 	for (size_t i = 0; i < r->server_list.n; i++) {
 		const struct rep_server *s = r->server_list.v[i];
-		if (!s->baseline_only && server_is_host(s, w->host, w->port, why, sizeof(why)))
+		if (!s->baseline_only && rep_server_is_host(s, w->host, w->port, why, sizeof(why)))
 			return s;
 	}
 	return NULL;
@@ -688,11 +661,11 @@ static bool error_names_server(const struct rep *r, const struct rep_phone_error
 	if (s->baseline_only)
 		return false;
 	if (e->host[0])
-		return server_is_host(s, e->host, e->port, why, sizeof(why)) != NULL;
+		return rep_server_is_host(s, e->host, e->port, why, sizeof(why)) != NULL;
 	if (any_ews_seen) {
 		for (size_t i = 0; i < r->phone.ews.n; i++) {
 			const struct rep_phone_ews *w = r->phone.ews.v[i];
-			if (w->file == e->file && server_is_host(s, w->host, w->port, why, sizeof(why)))
+			if (w->file == e->file && rep_server_is_host(s, w->host, w->port, why, sizeof(why)))
 				return true;
 		}
 		return false;

@@ -1,11 +1,14 @@
 /*
  * inventory.c — what the report remembers: certificates, servers, chains,
- * SNI names and clients.
+ * SNI names and clients; per server, why handshakes showed no whole chain
+ * (the verdict's "not checked") and the client certificates of mutual TLS
+ * (the pool's peers).
  *
  * Memory is bounded by what is distinct, never by the number of handshakes:
  * a certificate is one rep_cert however often it is sent, a server keeps at
  * most REP_MAX_CHAINS distinct chains, REP_MAX_SNI names and REP_MAX_CLIENTS
- * client addresses (beyond that it only counts), and a rep_seen keeps the
+ * client addresses and REP_MAX_CLIENT_LEAVES client certificates (beyond
+ * that it only counts), and a rep_seen keeps the
  * first REP_MAX_SAMPLES handshakes as evidence plus a count and a time range.
  *
  * Certificates come through the x509 cache (parsed once); we take our own
@@ -104,15 +107,22 @@ static struct rep_server *rep_server_insert(struct rep *r, const char *key, size
 	return s;
 }
 
+size_t rep_server_key(const struct rep_endpoint *ep, char *key, size_t len)
+{
+	int n = snprintf(key, len, "%s|%u", ep->ip, (unsigned)ep->port);
+
+	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
 struct rep_server *rep_server_get(struct rep *r, const struct rep_endpoint *ep)
 {
 	char key[64];
-	int klen = snprintf(key, sizeof(key), "%s|%u", ep->ip, (unsigned)ep->port);
-	struct rep_server *s = rep_map_get(&r->servers, key, (size_t)klen);
+	size_t klen = rep_server_key(ep, key, sizeof(key));
+	struct rep_server *s = rep_map_get(&r->servers, key, klen);
 
 	if (s)
 		return s;
-	s = rep_server_insert(r, key, (size_t)klen);
+	s = rep_server_insert(r, key, klen);
 	if (s)
 		s->ep = *ep;
 	return s;
@@ -201,6 +211,55 @@ void rep_server_add_client(struct rep *r, struct rep_server *s, const char *ip)
 	s->clients[s->n_clients++] = d;
 }
 
+bool rep_hs_cut(const struct rep_handshake *h)
+{
+	return h->snaplen_cut_packets && !h->resumed &&
+	       (!h->server_chain.present || h->server_chain.truncated || !h->certificates_visible);
+}
+
+/* Why this handshake showed no whole server chain, counted for the
+ * server's "not checked" reason (rules/verdict.c). */
+static void count_without_chain(struct rep_server *s, const struct rep_handshake *h, unsigned ns)
+{
+	if (h->resumed) {
+		s->resumed++;
+	} else if (rep_hs_cut(h)) {
+		s->cut++;
+		s->cut_packets += h->snaplen_cut_packets;
+		s->cut_snaplen = h->snaplen;
+	} else if (h->server_hello && h->version == TLS_VERSION_1_3 && !h->certificates_visible) {
+		s->hidden++;
+	} else if (!ns && (h->status == REP_HS_TRUNCATED || h->server_chain.truncated)) {
+		s->truncated++;
+	} else if (!ns) {
+		s->no_certificate++;
+	}
+}
+
+/* Mutual TLS: the client's certificate, for telling the pool's peers. */
+static void add_client_leaf(struct rep_server *s, struct rep_cert *leaf, const char *ip)
+{
+	for (unsigned i = 0; i < s->n_client_leaves; i++)
+		if (s->client_leaves[i].leaf == leaf)
+			return;
+	if (s->n_client_leaves == REP_MAX_CLIENT_LEAVES)
+		return;
+	s->client_leaves[s->n_client_leaves].leaf = leaf;
+	str_copy(s->client_leaves[s->n_client_leaves].ip,
+		 sizeof(s->client_leaves[0].ip), ip);
+	s->n_client_leaves++;
+}
+
+void rep_server_count_handshake(struct rep_server *s, const struct rep_handshake *h,
+				unsigned n_server_certs, struct rep_cert *client_leaf)
+{
+	count_without_chain(s, h, n_server_certs);
+	if (client_leaf)
+		add_client_leaf(s, client_leaf, h->client.ip);
+	else if (n_server_certs && h->certificates_visible && !h->resumed)
+		s->without_client_cert++;
+}
+
 /* The name a person knows the server by: its certificate's CN when clients
  * asked for it (casarray.contoso.com, not the autodiscover alias the first
  * client happened to use), else the first name a client asked for, else
@@ -238,6 +297,11 @@ const char *rep_server_addr(const struct rep_server *s, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%s:%u", s->ep.ip, (unsigned)s->ep.port);
 	return buf;
+}
+
+size_t rep_servers_seen(const struct rep *r)
+{
+	return r->server_list.n - r->baseline_only_servers;
 }
 
 void rep_inventory_free(struct rep *r)

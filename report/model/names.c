@@ -1,6 +1,7 @@
 /*
- * names.c — comparing names: a host against a certificate (RFC 6125), and
- * two CA names against a person's eye.
+ * names.c — comparing names: a host against a certificate (RFC 6125), a
+ * host:port against a server (its SNI, address or certificate), and two CA
+ * names against a person's eye.
  *
  * Host names (RFC 6125 section 6.4): DNS SANs are used when present, the
  * subject CN only when there are none.  A wildcard is accepted only as the
@@ -28,6 +29,7 @@
  * person reading the name does notice.  Whether two CAs matter to each other
  * (they issue Lync or Exchange servers) is the caller's business.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +79,48 @@ bool rep_cert_matches_host(const struct x509_info *xi, const char *host)
 		return false;
 	}
 	return xi->cn && rep_host_matches(xi->cn, host);
+}
+
+/* ---- addresses and servers ------------------------------------------------------- */
+
+/* Compare textual IPs by value ("fd00::1" is "fd00:0::1"); a host name is
+ * never the same as an address. */
+bool rep_same_ip(const char *a, const char *b)
+{
+	unsigned char x[16], y[16];
+
+	if (inet_pton(AF_INET, a, x) == 1)
+		return inet_pton(AF_INET, b, y) == 1 && !memcmp(x, y, 4);
+	if (inet_pton(AF_INET6, a, x) == 1)
+		return inet_pton(AF_INET6, b, y) == 1 && !memcmp(x, y, 16);
+	return false;
+}
+
+/* The server answers for host:port when a client asked it for that name,
+ * it has that address, or its leaf certificate carries the name. */
+const char *rep_server_is_host(const struct rep_server *s, const char *host, uint16_t port,
+			       char *why, size_t len)
+{
+	if (s->file || s->ep.port != port || !host[0])
+		return NULL;
+	for (unsigned i = 0; i < s->n_sni; i++) {
+		if (!strcasecmp(s->sni[i], host)) {
+			snprintf(why, len, "SNI %s", s->sni[i]);
+			return why;
+		}
+	}
+	if (rep_same_ip(host, s->ep.ip)) {
+		snprintf(why, len, "address %s", host);
+		return why;
+	}
+	for (unsigned i = 0; i < s->n_chains; i++) {
+		const struct rep_chain *c = s->chains[i];
+		if (c->n && rep_cert_matches_host(c->certs[0]->xi, host)) {
+			snprintf(why, len, "certificate name %s", host);
+			return why;
+		}
+	}
+	return NULL;
 }
 
 /* ---- CA names ---------------------------------------------------------------- */

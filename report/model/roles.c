@@ -12,9 +12,14 @@
  *   4. On 443/444/4443, an SNI autodiscover.* is exchange, then a
  *      certificate DNS name autodiscover.* (Exchange certificates carry it
  *      even when clients ask for casarray.contoso.com, as in the seed).
- *   5. At the end (rep_roles_refine): an HTTPS server on those ports that
- *      presents the certificate of a Lync FE (its web services) is lync-fe,
- *      else one that presents an Exchange server's certificate is exchange.
+ *   5. At the end, in the order rules.c runs them: everything decided
+ *      again (rep_roles_decide_all); a 5061 server the pool talks to with
+ *      mutual TLS under other names is a peer, lync-edge or lync-peer
+ *      (facing.c); an HTTPS server on those ports that presents the
+ *      certificate of a Lync FE (its web services) is lync-fe, else one that
+ *      presents an Exchange server's certificate is exchange
+ *      (rep_roles_refine); last, a phone-facing server with an Exchange name
+ *      (mail, owa, casarray, ...) is exchange (facing.c).
  * Everything else is "other".  Each decision keeps a reason in words, e.g.
  * "SAN autodiscover.contoso.com", because the report must say how it knew.
  *
@@ -36,6 +41,7 @@ static const char *const role_names[] = {
 	[ROLE_UNKNOWN] = "unknown",
 	[ROLE_LYNC_FE] = "lync-fe",
 	[ROLE_LYNC_EDGE] = "lync-edge",
+	[ROLE_LYNC_PEER] = "lync-peer",
 	[ROLE_EXCHANGE] = "exchange",
 	[ROLE_OTHER] = "other",
 };
@@ -58,9 +64,14 @@ bool rep_role_parse(const char *s, enum rep_role *out)
 	return false;
 }
 
+bool rep_role_is_lync(enum rep_role role)
+{
+	return role == ROLE_LYNC_FE || role == ROLE_LYNC_EDGE || role == ROLE_LYNC_PEER;
+}
+
 bool rep_role_is_ms(enum rep_role role)
 {
-	return role == ROLE_LYNC_FE || role == ROLE_LYNC_EDGE || role == ROLE_EXCHANGE;
+	return rep_role_is_lync(role) || role == ROLE_EXCHANGE;
 }
 
 static bool is_ip(const char *s)
@@ -112,7 +123,7 @@ bool rep_rules_parse(struct rep *r, char *err, size_t errlen)
 		rule->role = in->role;
 		if (!in->name[0] || in->role == ROLE_UNKNOWN) {
 			snprintf(err, errlen, "--role %s: needs NAME=ROLE with ROLE lync-fe, "
-				 "lync-edge, exchange or other", in->name);
+				 "lync-edge, lync-peer, exchange or other", in->name);
 			return false;
 		}
 		if (split_ip_port(in->name, rule->ip, sizeof(rule->ip), &rule->port)) {
@@ -127,19 +138,6 @@ bool rep_rules_parse(struct rep *r, char *err, size_t errlen)
 		r->n_rules++;
 	}
 	return true;
-}
-
-/* Compare textual IPs by value ("fd00::1" is "fd00:0::1"); a host name is
- * never the same as an address. */
-bool rep_same_ip(const char *a, const char *b)
-{
-	unsigned char x[16], y[16];
-
-	if (inet_pton(AF_INET, a, x) == 1)
-		return inet_pton(AF_INET, b, y) == 1 && !memcmp(x, y, 4);
-	if (inet_pton(AF_INET6, a, x) == 1)
-		return inet_pton(AF_INET6, b, y) == 1 && !memcmp(x, y, 16);
-	return false;
 }
 
 static bool glob_match(const char *pattern, const char *name)
@@ -207,6 +205,23 @@ static bool explicit_role(struct rep *r, struct rep_server *s)
 	return false;
 }
 
+/* A server an EWS url of a --phone-log names is exchange. */
+static bool phone_log_role(struct rep *r, struct rep_server *s)
+{
+	char why[300];
+
+	for (size_t i = 0; i < r->phone.ews.n; i++) {
+		const struct rep_phone_ews *w = r->phone.ews.v[i];
+		if (!rep_server_is_host(s, w->host, w->port, why, sizeof(why)))
+			continue;
+		s->role = ROLE_EXCHANGE;
+		snprintf(s->role_reason, sizeof(s->role_reason), "phone log %s: %s (%s)", w->file,
+			 w->which, why);
+		return true;
+	}
+	return false;
+}
+
 static bool https_port(uint16_t port)
 {
 	return port == 443 || port == 444 || port == 4443;
@@ -224,7 +239,7 @@ void rep_role_decide(struct rep *r, struct rep_server *s)
 	if (s->baseline_only)
 		return;                /* --baseline: the role it had there */
 	s->role_explicit = false;
-	if (explicit_role(r, s) || rep_phone_role(r, s))
+	if (explicit_role(r, s) || phone_log_role(r, s))
 		return;
 	if (s->ep.port == 5061) {
 		s->role = ROLE_LYNC_FE;
@@ -288,18 +303,21 @@ static const struct rep_server *sharer(const struct rep *r, const struct rep_ser
 	return NULL;
 }
 
-void rep_roles_refine(struct rep *r)
+void rep_roles_decide_all(struct rep *r)
 {
-	/* Decide everything once more with all names known, then let a Lync
-	 * FE's or an Exchange server's certificate pull in the HTTPS servers
-	 * that present it too (an FE's web services on 443/4443 carry the
-	 * pool certificate).  The FE is asked first: a certificate an FE
-	 * presents on 5061 is the pool's, whatever else presents it.  One
-	 * pass suffices: sharing is checked against servers decided directly. */
-	static const enum rep_role pull[] = { ROLE_LYNC_FE, ROLE_EXCHANGE };
-
 	for (size_t i = 0; i < r->server_list.n; i++)
 		rep_role_decide(r, r->server_list.v[i]);
+}
+
+void rep_roles_refine(struct rep *r)
+{
+	/* Let a Lync FE's or an Exchange server's certificate pull in the
+	 * HTTPS servers that present it too (an FE's web services on 443/4443
+	 * carry the pool certificate).  The FE is asked first: a certificate
+	 * an FE presents on 5061 is the pool's, whatever else presents it.
+	 * One pass suffices: sharing is checked against servers decided
+	 * directly. */
+	static const enum rep_role pull[] = { ROLE_LYNC_FE, ROLE_EXCHANGE };
 
 	for (size_t i = 0; i < r->server_list.n; i++) {
 		struct rep_server *s = r->server_list.v[i];

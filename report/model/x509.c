@@ -1,28 +1,19 @@
 /*
- * x509.c — certificate details through OpenSSL, each certificate parsed once.
+ * x509.c — certificate details through OpenSSL, each certificate parsed
+ * once (the cache that sees to that is x509_cache.c).
  *
- * Two ideas:
- *
- * 1. The cache is the hot path.  A busy server sends the same chain on every
- *    handshake, so x509_cache_get() does only what a repeat occurrence needs:
- *    a SHA-256 of the DER (the key), one bucket walk and an LRU relink.  No
- *    allocation: OpenSSL 3.0 allocates a fresh provider context on every
- *    EVP_DigestInit (measured: one malloc per call even on a reused
- *    EVP_MD_CTX), so the key is computed with the low-level SHA256_* on the
- *    stack, which allocates nothing.  Entries are reference counted; eviction
- *    only drops the cache's own reference.
- *
- * 2. Every string that leaves this file is safe to print and to put in JSON.
- *    Certificates off the wire are hostile: a DN or a dNSName may carry a NUL
- *    ("www.bank.com\0.evil.com"), control bytes or invalid UTF-8.  Such bytes
- *    are escaped as \XX (backslash itself as \5C), never truncated, so a
- *    name with a NUL never compares equal to the name it imitates.  A
- *    certificate OpenSSL refuses is still returned, with its hashes and
- *    OpenSSL's reason, and the OpenSSL error queue is left empty.
+ * Every string that leaves this file is safe to print and to put in JSON.
+ * Certificates off the wire are hostile: a DN or a dNSName may carry a NUL
+ * ("www.bank.com\0.evil.com"), control bytes or invalid UTF-8.  Such bytes
+ * are escaped as \XX (backslash itself as \5C), never truncated, so a name
+ * with a NUL never compares equal to the name it imitates.  A certificate
+ * OpenSSL refuses is still returned, with its hashes and OpenSSL's reason,
+ * and the OpenSSL error queue is left empty.
  */
-#define OPENSSL_SUPPRESS_DEPRECATED	/* SHA256_Init & co., see idea 1 */
+#define OPENSSL_SUPPRESS_DEPRECATED	/* SHA256_Init & co.: x509_der_sha256() */
 
 #include "report/model/x509.h"
+#include "report/model/x509_entry.h"
 #include "lib/buf.h"
 
 #include <arpa/inet.h>
@@ -43,22 +34,6 @@
 /* One string taken from a certificate, at most (a certificate comes off the
  * wire or out of a file of a few MiB; escaping triples a byte at worst). */
 #define X509_MAX_STRING_BYTES (64u * 1024 * 1024)
-
-/* An x509_info with the cache's links; every info is allocated as one. */
-struct x509_entry {
-	struct x509_info info;
-	struct x509_entry *hnext;	/* bucket chain */
-	struct x509_entry *prev, *next;	/* LRU list, most recent at head */
-};
-
-struct x509_cache {
-	size_t max_entries;
-	size_t count;
-	uint64_t parses;
-	size_t n_buckets;		/* power of two */
-	struct x509_entry **buckets;
-	struct x509_entry lru;		/* sentinel: lru.next newest, lru.prev oldest */
-};
 
 /* Collects strings while parsing; remembers an allocation failure. */
 struct x509_parse {
@@ -706,8 +681,7 @@ static void entry_free(struct x509_entry *e)
 }
 
 /* Parses DER whose SHA-256 is already known; NULL only when out of memory. */
-static struct x509_entry *entry_new(const uint8_t *der, size_t len,
-				    const uint8_t sha256[32])
+struct x509_entry *x509_entry_new(const uint8_t *der, size_t len, const uint8_t sha256[32])
 {
 	struct x509_entry *e = calloc(1, sizeof(*e));
 	struct x509_parse ps = { .oom = false };
@@ -772,8 +746,8 @@ static struct x509_entry *entry_new(const uint8_t *der, size_t len,
 	return e;
 }
 
-/* The cache key, without allocating (see the top of the file). */
-static void der_sha256(const uint8_t *der, size_t len, uint8_t out[32])
+/* The cache key, without allocating (x509_cache.c says why). */
+void x509_der_sha256(const uint8_t *der, size_t len, uint8_t out[32])
 {
 	SHA256_CTX ctx;
 
@@ -789,8 +763,8 @@ struct x509_info *x509_info_from_der(const uint8_t *der, size_t len)
 
 	if (!der)
 		len = 0;
-	der_sha256(der, len, key);
-	e = entry_new(der, len, key);
+	x509_der_sha256(der, len, key);
+	e = x509_entry_new(der, len, key);
 	return e ? &e->info : NULL;
 }
 
@@ -807,129 +781,4 @@ void x509_unref(const struct x509_info *xi)
 
 	if (m && --m->refs == 0)
 		entry_free((struct x509_entry *)m);	/* info is the first member */
-}
-
-/* -------------------------------------------------------------- the cache */
-
-struct x509_cache *x509_cache_new(size_t max_entries)
-{
-	struct x509_cache *c = calloc(1, sizeof(*c));
-	size_t nb = 16;
-
-	if (!c)
-		return NULL;
-	if (max_entries == 0)
-		max_entries = X509_CACHE_DEFAULT_ENTRIES;
-	/* About one entry per bucket when full; beyond a million entries the
-	 * chains just grow a little longer. */
-	while (nb < max_entries && nb < (1u << 20))
-		nb <<= 1;
-	c->buckets = calloc(nb, sizeof(*c->buckets));
-	if (!c->buckets) {
-		free(c);
-		return NULL;
-	}
-	c->n_buckets = nb;
-	c->max_entries = max_entries;
-	c->lru.next = c->lru.prev = &c->lru;
-	return c;
-}
-
-void x509_cache_free(struct x509_cache *c)
-{
-	struct x509_entry *e, *next;
-
-	if (!c)
-		return;
-	for (e = c->lru.next; e != &c->lru; e = next) {
-		next = e->next;
-		x509_unref(&e->info);
-	}
-	free(c->buckets);
-	free(c);
-}
-
-static size_t bucket_of(const struct x509_cache *c, const uint8_t key[32])
-{
-	uint64_t h;
-
-	memcpy(&h, key, sizeof(h));	/* SHA-256 bits are already uniform */
-	return (size_t)(h & (c->n_buckets - 1));
-}
-
-static void lru_unlink(struct x509_entry *e)
-{
-	e->prev->next = e->next;
-	e->next->prev = e->prev;
-}
-
-static void lru_push_front(struct x509_cache *c, struct x509_entry *e)
-{
-	e->prev = &c->lru;
-	e->next = c->lru.next;
-	c->lru.next->prev = e;
-	c->lru.next = e;
-}
-
-static void evict_oldest(struct x509_cache *c)
-{
-	struct x509_entry *old = c->lru.prev, **pp;
-
-	for (pp = &c->buckets[bucket_of(c, old->info.sha256)]; *pp;
-	     pp = &(*pp)->hnext) {
-		if (*pp == old) {
-			*pp = old->hnext;
-			break;
-		}
-	}
-	lru_unlink(old);
-	c->count--;
-	x509_unref(&old->info);	/* others may still hold it */
-}
-
-const struct x509_info *x509_cache_get(struct x509_cache *c, const uint8_t *der,
-				       size_t len, bool *is_new)
-{
-	uint8_t key[32];
-	struct x509_entry *e;
-	size_t b;
-
-	if (is_new)
-		*is_new = false;
-	if (!der)
-		len = 0;
-	der_sha256(der, len, key);
-	b = bucket_of(c, key);
-	for (e = c->buckets[b]; e; e = e->hnext) {
-		if (e->info.der_len == len &&
-		    memcmp(e->info.sha256, key, sizeof(key)) == 0) {
-			lru_unlink(e);
-			lru_push_front(c, e);
-			return &e->info;
-		}
-	}
-
-	e = entry_new(der, len, key);
-	if (!e)
-		return NULL;
-	c->parses++;
-	e->hnext = c->buckets[b];
-	c->buckets[b] = e;
-	lru_push_front(c, e);
-	c->count++;
-	while (c->count > c->max_entries)
-		evict_oldest(c);
-	if (is_new)
-		*is_new = true;
-	return &e->info;
-}
-
-size_t x509_cache_count(const struct x509_cache *c)
-{
-	return c->count;
-}
-
-uint64_t x509_cache_parses(const struct x509_cache *c)
-{
-	return c->parses;
 }

@@ -114,7 +114,8 @@ static void issuer_id(struct dot *d, const struct rep_chain *c, unsigned i, char
 void rep_dot_finish(struct rep *r)
 {
 	static const enum rep_role roles[] = {
-		ROLE_LYNC_FE, ROLE_LYNC_EDGE, ROLE_EXCHANGE, ROLE_OTHER, ROLE_UNKNOWN,
+		ROLE_LYNC_FE, ROLE_LYNC_EDGE, ROLE_LYNC_PEER, ROLE_EXCHANGE, ROLE_OTHER,
+		ROLE_UNKNOWN,
 	};
 	struct dot d = { .r = r, .o = r->out };
 	FILE *o = r->out;

@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "lib/buf.h"
 #include "report/rep_int.h"
 
 static json_t *jstr(const char *s)
@@ -220,6 +221,11 @@ void rep_jsonl_handshake(struct rep *r, struct rep_server *s, const struct rep_h
 		json_object_set_new(o, "decrypted", json_boolean(h->decrypted));
 		json_object_set_new(o, "decrypt_error", jstr_or_null(h->decrypt_error));
 	}
+	if (h->snaplen_cut_packets) {
+		/* Only when the capture's snaplen cut this flow (--events reads them back). */
+		json_object_set_new(o, "snaplen_cut_packets", json_integer(h->snaplen_cut_packets));
+		json_object_set_new(o, "snaplen", json_integer(h->snaplen));
+	}
 	json_object_set_new(o, "server_chain", chain_array(server_certs, n_server));
 	json_object_set_new(o, "server_chain_truncated", json_boolean(h->server_chain.truncated));
 	json_object_set_new(o, "server_chain_ts", h->server_chain.present && h->server_chain.ts_us
@@ -292,6 +298,10 @@ static json_t *server_event(const struct rep_server *s)
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "role_reason", jstr(s->role_reason));
+	json_object_set_new(o, "phone_facing", json_boolean(s->phone_facing));
+	json_object_set_new(o, "phone_facing_reason", jstr(s->facing_reason));
+	json_object_set_new(o, "phone_clients",
+			    jstr_array((char *const *)s->phone_clients, s->n_phone_clients));
 	if (s->baseline_only)
 		json_object_set_new(o, "baseline_only", json_true());
 	json_t *ev = json_object();
@@ -315,12 +325,15 @@ static json_t *server_event(const struct rep_server *s)
 		json_object_set_new(co, "truncated", json_boolean(c->truncated));
 		seen_fields(co, &c->seen);
 		if (c->trust_checked) {
-			json_object_set_new(co, "trusted_by_phones", json_boolean(c->trusted));
+			/* null: a public root the phones may or may not carry */
+			json_object_set_new(co, "trusted_by_phones", c->trust_unknown ? json_null()
+					    : json_boolean(c->trusted));
 			json_object_set_new(co, "trust_method", jstr(c->trust_method));
 		}
 		json_array_append_new(chains, co);
 	}
 	json_object_set_new(ev, "chains", chains);
+	json_object_set_new(ev, "not_checked", jstr_or_null(s->not_checked));
 	return ev;
 }
 
@@ -424,7 +437,7 @@ void rep_jsonl_finish(struct rep *r, const struct rep_capture_stats *st)
 	json_object_set_new(o, "flows", json_integer((json_int_t)st->flows));
 	json_object_set_new(o, "tcp_flows", json_integer((json_int_t)st->tcp_flows));
 	json_object_set_new(o, "handshakes", json_integer((json_int_t)r->handshakes));
-	json_object_set_new(o, "servers", json_integer((json_int_t)rep_server_count(r)));
+	json_object_set_new(o, "servers", json_integer((json_int_t)rep_servers_seen(r)));
 	json_object_set_new(o, "certificates", json_integer((json_int_t)r->wire_certs));
 	json_object_set_new(o, "findings", json_pack("{s:i,s:i,s:i}",
 		"critical", (json_int_t)r->n_by_severity[REP_CRITICAL],
@@ -465,6 +478,23 @@ void rep_jsonl_finish(struct rep *r, const struct rep_capture_stats *st)
 			"explained", (json_int_t)explained,
 			"ews_urls", (json_int_t)r->phone.ews.n));
 	}
+	json_object_set_new(o, "verdict", json_string(rep_verdict_name(r->verdict)));
+	struct buf why = BUF_INIT(4096);
+	rep_verdict_reason(r, &why);
+	json_object_set_new(o, "verdict_reason", jstr_or_null(buf_str(&why)));
+	buf_free(&why);
+	json_t *nc = json_array();
+	for (size_t i = 0; nc && i < r->server_list.n; i++) {
+		const struct rep_server *s = r->server_list.v[i];
+		if (!s->not_checked[0])
+			continue;
+		json_t *so = server_ref(s);
+		json_object_set_new(so, "phone_facing", json_boolean(s->phone_facing));
+		json_object_set_new(so, "needed", json_boolean(rep_server_needed(s)));
+		json_object_set_new(so, "reason", jstr(s->not_checked));
+		json_array_append_new(nc, so);
+	}
+	json_object_set_new(o, "not_checked", nc);
 	json_object_set_new(o, "exit_status", json_integer(r->status));
 	emit(r, o);
 }

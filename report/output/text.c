@@ -2,14 +2,17 @@
  * text.c — the report for a person at a terminal.
  *
  * Three parts, in the order an admin reads them: the servers grouped by
- * role, each with how its role was decided and the chains it presented;
- * then the findings, most severe first, each with its evidence, what
- * clients will show and what to run; then one line with the verdict.
+ * role, each with how its role and its phone-facing relation were decided
+ * (the header line names the Lync clients that make it phone-facing), the
+ * chains it presented, or why none was checked; then the findings, most
+ * severe first, each with its evidence, what clients will show and what to
+ * run; then one line with the verdict, which says what was not checked.
  * Colour only when opt.color (certtrace.c decides: a terminal, NO_COLOR
  * unset).  With -v, one line per handshake as it arrives.
  */
 #include <string.h>
 
+#include "lib/buf.h"
 #include "report/rep_int.h"
 
 #define C_RESET  "\033[0m"
@@ -90,9 +93,21 @@ static void print_server(struct rep *r, const struct rep_server *s)
 	char addr[300];
 	const char *name = rep_server_name(s);
 
-	fprintf(o, "  %s%s%s%s%s  role %s: %s\n", col(r, C_BOLD), *name ? name : "",
+	fprintf(o, "  %s%s%s%s%s  role %s: %s", col(r, C_BOLD), *name ? name : "",
 		*name ? "  " : "", rep_server_addr(s, addr, sizeof(addr)), col(r, C_RESET),
 		rep_role_name(s->role), s->role_reason);
+	if (s->phone_facing) {
+		fprintf(o, "; phone-facing for");
+		for (unsigned i = 0; i < s->n_phone_clients; i++)
+			fprintf(o, "%s %s", i ? "," : "", s->phone_clients[i]);
+		fprintf(o, "%s", s->phone_clients_more ? ", ..." : "");
+	}
+	fputc('\n', o);
+	if (s->facing_reason[0])
+		fprintf(o, "    phone-facing: %s\n", s->facing_reason);
+	if (s->not_checked[0])
+		fprintf(o, "    %snot checked%s: %s\n", col(r, C_YELLOW), col(r, C_RESET),
+			s->not_checked);
 	if (s->n_sni) {
 		fprintf(o, "    SNI:");
 		for (unsigned i = 0; i < s->n_sni; i++)
@@ -109,9 +124,10 @@ static void print_server(struct rep *r, const struct rep_server *s)
 		fprintf(o, "    handshakes: none in this run (known from --baseline)\n");
 	else if (!s->file)
 		print_seen(o, "    ", &s->seen);
-	if (s->resumed || s->hidden)
-		fprintf(o, "    without certificates: %llu resumed, %llu TLS 1.3 hidden\n",
-			(unsigned long long)s->resumed, (unsigned long long)s->hidden);
+	if ((s->resumed || s->hidden || s->cut) && !s->not_checked[0])
+		fprintf(o, "    without certificates: %llu resumed, %llu TLS 1.3 hidden, %llu cut "
+			"by the snaplen\n", (unsigned long long)s->resumed,
+			(unsigned long long)s->hidden, (unsigned long long)s->cut);
 	for (unsigned i = 0; i < s->n_chains; i++) {
 		const struct rep_chain *c = s->chains[i];
 		fprintf(o, "    chain %u of %u%s, %llu handshake%s", i + 1, s->n_chains,
@@ -119,8 +135,9 @@ static void print_server(struct rep *r, const struct rep_server *s)
 			c->seen.count == 1 ? "" : "s");
 		if (c->trust_checked)
 			fprintf(o, "; phones %s%s%s (%s)",
-				col(r, c->trusted ? C_GREEN : C_RED),
-				c->trusted ? "trust it" : "do NOT trust it", col(r, C_RESET),
+				col(r, c->trust_unknown ? C_YELLOW : c->trusted ? C_GREEN : C_RED),
+				c->trust_unknown ? "trust it only if their firmware carries its root"
+				: c->trusted ? "trust it" : "do NOT trust it", col(r, C_RESET),
 				c->trust_method);
 		fprintf(o, "\n");
 		for (unsigned j = 0; j < c->n; j++)
@@ -244,10 +261,34 @@ static void print_phone_log(struct rep *r)
 	fputc('\n', o);
 }
 
+/* One line: why nothing can be said, every server not checked and why. */
+static void print_inconclusive(struct rep *r, unsigned crit, unsigned warn, unsigned info)
+{
+	struct buf b = BUF_INIT(1u << 20);
+	char addr[300];
+	unsigned n = 0;
+
+	rep_verdict_reason(r, &b);
+	for (size_t i = 0; i < r->server_list.n; i++) {
+		const struct rep_server *s = r->server_list.v[i];
+		const char *name = rep_server_name(s);
+		if (!s->not_checked[0])
+			continue;
+		buf_printf(&b, "%s %s%s %s%s%s (%s)", n++ ? ";" : "; not checked:",
+			   rep_role_name(s->role), s->phone_facing ? " phone-facing" : "", name,
+			   *name ? " " : "", rep_server_addr(s, addr, sizeof(addr)), s->not_checked);
+	}
+	fprintf(r->out, "%sverdict: inconclusive%s: %s; findings: %u critical, %u warning, %u info%s\n",
+		col(r, C_YELLOW), col(r, C_RESET), buf_ok(&b) ? buf_str(&b) : buf_strerror(&b),
+		crit, warn, info, r->status == 3 ? " (exit 3)" : "");
+	buf_free(&b);
+}
+
 void rep_text_finish(struct rep *r, const struct rep_capture_stats *st)
 {
 	static const enum rep_role order[] = {
-		ROLE_LYNC_FE, ROLE_LYNC_EDGE, ROLE_EXCHANGE, ROLE_OTHER, ROLE_UNKNOWN,
+		ROLE_LYNC_FE, ROLE_LYNC_EDGE, ROLE_LYNC_PEER, ROLE_EXCHANGE, ROLE_OTHER,
+		ROLE_UNKNOWN,
 	};
 	FILE *o = r->out;
 
@@ -255,8 +296,8 @@ void rep_text_finish(struct rep *r, const struct rep_capture_stats *st)
 		return;
 	fprintf(o, "%scerttrace%s: %llu handshake%s, %zu server%s, %llu certificate%s",
 		col(r, C_BOLD), col(r, C_RESET), (unsigned long long)r->handshakes,
-		r->handshakes == 1 ? "" : "s", (size_t)rep_server_count(r),
-		rep_server_count(r) == 1 ? "" : "s",
+		r->handshakes == 1 ? "" : "s", (size_t)rep_servers_seen(r),
+		rep_servers_seen(r) == 1 ? "" : "s",
 		(unsigned long long)r->wire_certs, r->wire_certs == 1 ? "" : "s");
 	if (st->packets)
 		fprintf(o, " (%llu packets, %llu flows)", (unsigned long long)st->packets,
@@ -293,8 +334,14 @@ void rep_text_finish(struct rep *r, const struct rep_capture_stats *st)
 
 	unsigned crit = r->n_by_severity[REP_CRITICAL], warn = r->n_by_severity[REP_WARNING],
 		 info = r->n_by_severity[REP_INFO];
+	if (r->verdict == REP_VERDICT_INCONCLUSIVE) {
+		print_inconclusive(r, crit, warn, info);
+		return;
+	}
 	if (!r->finding_list.n) {
-		fprintf(o, "%sverdict: no findings%s over %llu handshake%s\n", col(r, C_GREEN),
+		/* clean: nothing the trust rules need went unchecked either */
+		fprintf(o, "%sverdict: no findings%s over %llu handshake%s; every Lync FE, "
+			"Exchange and phone-facing server was checked\n", col(r, C_GREEN),
 			col(r, C_RESET), (unsigned long long)r->handshakes,
 			r->handshakes == 1 ? "" : "s");
 		return;
@@ -302,9 +349,14 @@ void rep_text_finish(struct rep *r, const struct rep_capture_stats *st)
 	const struct rep_finding *top = r->finding_list.v[0];
 	char addr[300];
 	const char *name = rep_server_name(top->server);
-	fprintf(o, "%sverdict: %u critical, %u warning, %u info%s; first: %s on %s%s%s%s\n",
+	char unchecked[96] = "";
+	if (r->n_needed_not_checked)
+		snprintf(unchecked, sizeof(unchecked), "; %u server%s the trust rules need not "
+			 "checked (above)", r->n_needed_not_checked,
+			 r->n_needed_not_checked == 1 ? "" : "s");
+	fprintf(o, "%sverdict: %u critical, %u warning, %u info%s; first: %s on %s%s%s%s%s\n",
 		sev_colour(r, top->severity), crit, warn, info, col(r, C_RESET),
 		rep_finding_defs[top->code].name, name, *name ? " " : "",
-		rep_server_addr(top->server, addr, sizeof(addr)),
-		r->status ? " (exit 1)" : "");
+		rep_server_addr(top->server, addr, sizeof(addr)), unchecked,
+		r->status == 1 ? " (exit 1)" : "");
 }

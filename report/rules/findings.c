@@ -163,8 +163,9 @@ static char *issuer_mismatch_message(const struct rep_finding *f, const struct r
 {
 	return str_printf("%s presents a certificate issued by %s, which does not chain to "
 			  "the CA that issued the Lync FE pool certificate (%s) nor to a "
-			  "--trust CA, so Lync Phone Edition devices do not trust it (%s).",
+			  "--trust CA%s, so Lync Phone Edition devices do not trust it (%s).",
 			  w->who, w->xi->issuer, fact(f, "fe_issuing_ca", "the FE pool's CA"),
+			  rep_finding_fact(f, "phone_roots") ? " nor to a --phone-roots root" : "",
 			  fact(f, "method", "compared"));
 }
 
@@ -184,16 +185,23 @@ static char *issuer_mismatch_remedy(const struct rep_finding *f, const struct re
 				  "Subject -like '*%s*' | Format-List Subject,Thumbprint.)",
 				  cn[0] ? cn : "<issuing CA name>");
 	}
-	char *s = str_printf("Either reissue the Exchange certificate from the FE pool's CA "
-			     "(%s) and assign it with Enable-ExchangeCertificate -Thumbprint <new "
-			     "thumbprint> -Services IIS, or let phones trust the Exchange issuing CA "
+	/* A phone-facing server that is not Exchange gets the same trust
+	 * remedy; only the reissue half is Exchange's own. */
+	bool exchange = f->server->role == ROLE_EXCHANGE;
+	char *s = str_printf("Either reissue %s from the FE pool's CA (%s) and %s, or let "
+			     "phones trust %s issuing CA "
 			     "(%s): on a Front End server, with that CA certificate already in the "
 			     "FE servers' local computer store, run\n"
 			     "  $ca = New-CsWebTrustedCACertificate -Thumbprint %s -CAStore %s\n"
 			     "  Set-CsWebServiceConfiguration -Identity global -TrustedCACerts @{Add=$ca}\n"
 			     "(-Identity site:NAME for one site only%s)%s",
-			     fact(f, "fe_issuing_ca", "the FE pool's CA"), w->xi->issuer,
-			     thumb ? thumb : "<thumbprint of the Exchange issuing CA>", store,
+			     exchange ? "the Exchange certificate" : "this server's certificate",
+			     fact(f, "fe_issuing_ca", "the FE pool's CA"),
+			     exchange ? "assign it with Enable-ExchangeCertificate -Thumbprint <new "
+			     "thumbprint> -Services IIS" : "install it on the server",
+			     exchange ? "the Exchange" : "the server's", w->xi->issuer,
+			     thumb ? thumb : exchange ? "<thumbprint of the Exchange issuing CA>"
+			     : "<thumbprint of the issuing CA>", store,
 			     strcmp(store, "IntermediateCA") ? ""
 			     : "; add its root CA the same way with -CAStore TrustedRootCA",
 			     find ? find : "");
@@ -303,12 +311,16 @@ static char *validity_message(const struct rep_finding *f, const struct rep_say 
 {
 	char when[40];
 
+	const char *at = rep_finding_fact(f, "judged_at");   /* --at */
+
 	rep_iso_us(f->seen.first_us, when, sizeof(when));
 	if (f->code == RC_EXPIRED)
-		return str_printf("%s presented %s, which had expired on %s at the handshake of %s.",
-				  w->who, w->cw, w->xi->not_after_iso, when);
-	return str_printf("%s presented %s, which was not valid before %s at the handshake of %s.",
-			  w->who, w->cw, w->xi->not_before_iso, when);
+		return str_printf("%s presented %s, which had expired on %s at %s%s.",
+				  w->who, w->cw, w->xi->not_after_iso,
+				  at ? "" : "the handshake of ", at ? at : when);
+	return str_printf("%s presented %s, which was not valid before %s at %s%s.",
+			  w->who, w->cw, w->xi->not_before_iso,
+			  at ? "" : "the handshake of ", at ? at : when);
 }
 
 static char *expired_remedy(const struct rep_finding *f, const struct rep_say *w)
@@ -494,11 +506,58 @@ static char *resumed_message(const struct rep_finding *f, const struct rep_say *
 			  f->seen.count == 1 ? "it" : "them");
 }
 
+/* The snaplen words of a handshake the capture's snaplen cut. */
+static const char *snaplen_words(const struct rep_finding *f, char *buf, size_t len)
+{
+	const char *snaplen = rep_finding_fact(f, "snaplen");
+
+	if (snaplen)
+		snprintf(buf, len, "the capture's snaplen (%s bytes)", snaplen);
+	else
+		snprintf(buf, len, "the capture's snaplen (not recorded in the file)");
+	return buf;
+}
+
 static char *truncated_message(const struct rep_finding *f, const struct rep_say *w)
 {
+	const char *cut = rep_finding_fact(f, "snaplen_cut_packets");
+	char snaplen[80];
+
+	if (cut) {
+		char *many = f->seen.count == 1 ? NULL
+			   : str_printf("these %llu handshakes", (unsigned long long)f->seen.count);
+		char *s = str_printf("The capture missed the certificates of %s: %s cut %s packet%s "
+				     "of %s; capture again with -s 0 (%s).", w->who,
+				     snaplen_words(f, snaplen, sizeof(snaplen)), cut,
+				     strcmp(cut, "1") ? "s" : "", many ? many : "this handshake",
+				     w->list ? w->list : "the certificates were not seen whole");
+		free(many);
+		return s;
+	}
 	return str_printf("The capture lost part of the Certificate message of %s "
 			  "(%s); the chain shown may be incomplete.", w->who,
 			  w->list ? w->list : "gap or end of capture");
+}
+
+static char *truncated_symptom(const struct rep_finding *f, const struct rep_say *w)
+{
+	if (rep_finding_fact(f, "snaplen_cut_packets"))
+		return str_dup("None on the clients: the capture, not the server, lost the bytes; "
+			       "the certificates of these handshakes were not checked.");
+	return str_dup("None on the clients; the report may miss certificates.");
+}
+
+static char *truncated_remedy(const struct rep_finding *f, const struct rep_say *w)
+{
+	char snaplen[80];
+
+	if (rep_finding_fact(f, "snaplen_cut_packets"))
+		return str_printf("Capture again with -s 0 (tcpdump -s 0, dumpcap -s 0; in Wireshark "
+				  "no packet size limit) so every packet is kept whole: %s keeps the "
+				  "headers and loses the certificates.",
+				  snaplen_words(f, snaplen, sizeof(snaplen)));
+	return str_dup("Capture with a full snap length (-s 0), a larger buffer (-B), or "
+		       "closer to the server.");
 }
 
 /* ---- missing-server-auth-eku, missing-crl-dp ----------------------------------------- */
@@ -516,6 +575,13 @@ static char *crl_message(const struct rep_finding *f, const struct rep_say *w)
 
 static char *crl_remedy(const struct rep_finding *f, const struct rep_say *w)
 {
+	if (w->xi->self_signed)
+		return str_printf("A self-signed certificate has no CA to publish a revocation list: "
+				  "replace it with one from the CA that issued the Lync FE pool "
+				  "certificate, from a template with a CRL distribution point. %s",
+				  f->server->role == ROLE_EXCHANGE
+				  ? "Exchange: New-ExchangeCertificate, then Enable-ExchangeCertificate "
+				    "-Services IIS." : "");
 	return str_printf("Configure a CRL distribution point on the issuing CA (%s: "
 			  "certutil -setreg CA\\CRLPublicationURLs ..., restart certsvc) and "
 			  "reissue the certificate.", w->xi->issuer);
@@ -588,6 +654,82 @@ static char *changed_remedy(const struct rep_finding *f, const struct rep_say *w
 			       "from the CA that issued the Lync FE pool certificate, or that CA must "
 			       "be added for phones with New-CsWebTrustedCACertificate.");
 	return str_dup("Check that the change was intended (a planned renewal).");
+}
+
+/* ---- expires-soon ---------------------------------------------------------------------- */
+
+static char *soon_message(const struct rep_finding *f, const struct rep_say *w)
+{
+	const char *days = fact(f, "days_left", "?");
+
+	return str_printf("%s presents %s, the first certificate of its chain to expire (its %s): "
+			  "it expires on %s, %s day%s after %s, within --warn-days %s.", w->who,
+			  w->cw, fact(f, "which", "certificate"), w->xi->not_after_iso, days,
+			  strcmp(days, "1") ? "s" : "", fact(f, "judged_at", "the handshake"),
+			  fact(f, "warn_days", "?"));
+}
+
+static char *soon_symptom(const struct rep_finding *f, const struct rep_say *w)
+{
+	const struct rep_server *s = f->server;
+
+	if (rep_server_phone_judged(s))
+		return str_printf("Nothing yet.  From %s Lync phones lose Exchange integration "
+				  "(calendar, voice mail, call logs: " SYMPTOM_12037 ") and every "
+				  "client of the server refuses the certificate.", w->xi->not_after_iso);
+	if (rep_role_is_lync(s->role))
+		return str_printf("Nothing yet.  From %s phones and Lync clients cannot sign in "
+				  "through this server (" SYMPTOM_12037 ") and server-to-server "
+				  "TLS with it fails.", w->xi->not_after_iso);
+	return str_printf("Nothing yet.  From %s clients refuse the certificate ("
+			  SYMPTOM_12037 "; browsers: NET::ERR_CERT_DATE_INVALID).",
+			  w->xi->not_after_iso);
+}
+
+static char *soon_remedy(const struct rep_finding *f, const struct rep_say *w)
+{
+	const struct rep_server *s = f->server;
+	bool leaf = s->n_chains && s->chains[0]->n && s->chains[0]->certs[0] == f->cert;
+
+	if (!leaf && w->xi->is_ca)
+		return str_printf("Renew the CA certificate %s before %s (on the CA: certutil "
+				  "-renewCert, or the Certification Authority console), install the "
+				  "renewed one on the server (certutil -addstore CA <renewed CA>.cer) and "
+				  "reissue the certificates it signed if their chain must change.",
+				  w->xi->subject, w->xi->not_after_iso);
+	char *renew = renew_command(s);
+	char *r = str_printf("Renew it before %s. %s", w->xi->not_after_iso, renew ? renew : "");
+	free(renew);
+	return r;
+}
+
+/* ---- public-root-unverified ------------------------------------------------------------- */
+
+static char *public_root_message(const struct rep_finding *f, const struct rep_say *w)
+{
+	return str_printf("%s presents a certificate issued by %s that chains to the public root "
+			  "%s (thumbprint %s) of this machine's system store, not to the CA that "
+			  "issued the Lync FE pool certificate (%s) nor to a --trust CA: Lync Phone "
+			  "Edition devices trust it only if their firmware's list of public roots "
+			  "carries that root, and no --phone-roots says whether it does (%s).",
+			  w->who, w->xi->issuer, fact(f, "root", "?"), fact(f, "root_thumbprint", "?"),
+			  fact(f, "fe_issuing_ca", "the FE pool's CA"), fact(f, "method", "?"));
+}
+
+static char *public_root_remedy(const struct rep_finding *f, const struct rep_say *w)
+{
+	return str_printf("Check the phones' list of trusted root CAs (Lync Phone Edition: the "
+			  "public roots of its firmware, which Microsoft documents for each "
+			  "release) for %s, thumbprint %s; if it is there, run certtrace again with "
+			  "--phone-roots FILE.pem holding those roots.  If it is not, let phones "
+			  "trust it: on a Front End server, with that root already in the FE "
+			  "servers' local computer store, run\n"
+			  "  $ca = New-CsWebTrustedCACertificate -Thumbprint %s -CAStore ThirdPartyRootCA\n"
+			  "  Set-CsWebServiceConfiguration -Identity global -TrustedCACerts @{Add=$ca}\n"
+			  "(-Identity site:NAME for one site only), or reissue the certificate from the "
+			  "FE pool's CA (%s).", fact(f, "root", "the root"),
+			  fact(f, "root_thumbprint", "?"), fact(f, "root_thumbprint", "<root thumbprint>"),
+			  fact(f, "fe_issuing_ca", "the FE pool's CA"));
 }
 
 /* ---- the table ------------------------------------------------------------------------ */
@@ -731,10 +873,7 @@ const struct rep_finding_def rep_finding_defs[RC_COUNT] = {
 	[RC_HANDSHAKE_TRUNCATED] = {
 		"handshake-truncated", REP_WARNING,
 		"the capture lost part of the Certificate message",
-		truncated_message, NULL, NULL,
-		.symptom_text = "None on the clients; the report may miss certificates.",
-		.remedy_text = "Capture with a full snap length (-s 0), a larger buffer (-B), or "
-			"closer to the server.",
+		truncated_message, truncated_symptom, truncated_remedy,
 		.evidence_names = "reasons",
 	},
 	[RC_MISSING_SERVER_AUTH_EKU] = {
@@ -770,6 +909,20 @@ const struct rep_finding_def rep_finding_defs[RC_COUNT] = {
 			"and server-to-server TLS fail.",
 		.explains = { [PHONE_CERT] = 10, [PHONE_CHANNEL] = 3 },
 	},
+	[RC_EXPIRES_SOON] = {
+		"expires-soon", REP_WARNING,
+		"a certificate of the chain expires within --warn-days",
+		soon_message, soon_symptom, soon_remedy,
+	},
+	[RC_PUBLIC_ROOT_UNVERIFIED] = {
+		"public-root-unverified", REP_WARNING,
+		"a public root the phones may or may not carry",
+		public_root_message, NULL, public_root_remedy,
+		.symptom_text = "If the phones' firmware lacks that root: \"Insecure server. "
+			"errorCode=12045\" (" SYMPTOM_12045 ") when the phone opens Exchange Web "
+			"Services, and no Exchange integration; if it carries it, none.",
+		.explains = { [PHONE_UNTRUSTED] = 9, [PHONE_CERT] = 13 },
+	},
 };
 
 static char *words(rep_words_fn *fn, const char *text, const struct rep_finding *f,
@@ -788,6 +941,7 @@ void rep_finding_describe(struct rep_finding *f)
 
 	server_label(f->server, who, sizeof(who));
 	cert_words(f->cert, cw, sizeof(cw));
+	f->severity = d->severity;
 	free(f->message);
 	free(f->symptom);
 	free(f->remedy);

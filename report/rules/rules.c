@@ -1,47 +1,19 @@
 /*
- * rules.c — the trust rules: from the inventory to findings.
+ * rules.c — the rules: from the inventory to findings.
  *
  * Two kinds of rule.  Those that depend on one handshake (alerts, validity
- * at that handshake's capture time, SNI against the certificate, TLS 1.3
- * hiding the chain, resumption, a truncated Certificate message) run in
- * rep_handshake().  Those that need the whole picture (roles, the phone
- * trust model, CA identities across servers, per-chain properties) run once
- * in rep_finish().  Both feed one table keyed by (code, server, certificate)
- * so a finding is reported once with a count and a time range.
- *
- * The phone trust model (Lync Phone Edition): a phone trusts the CA that
- * issued its FE pool's certificate, the CA certificates the FE sent, and
- * the CAs added with New-CsWebTrustedCACertificate (--trust).  A CA is its
- * name AND its key: the leaf's authority key identifier against the CA's
- * subject key identifier (or the SHA-1 of its public key), never the name
- * alone -- the seed's two CAs had names a person could not tell apart.
- *
- * Each Exchange chain is then checked in one of two ways, and the finding
- * says which:
- *   - "verified with OpenSSL against the FE chain": whenever CA certificates
- *     are known (sent by an FE, found elsewhere on the wire by name and key,
- *     or --trust), X509_verify_cert() with those as the trusted store, the
- *     rest of the Exchange chain as untrusted, X509_V_FLAG_PARTIAL_CHAIN (an
- *     issuing CA is an anchor; phones need no root above it) and the time
- *     of the capture.  Only issuer errors count (verify_cb below): an
- *     expired or wrong-purpose certificate has its own finding and must not
- *     pass for a different CA.
- *   - "issuer name and key identifier compared": for FE CAs known only from
- *     a leaf (the FE sent no CA certificate), the Exchange leaf's issuer
- *     name and AKI against the FE leaf's.
- *
- * A pool split between CAs (two FE servers, two issuing CAs): a phone trusts
- * the CA of the FE it signs in to, so a chain trusted by the union of the FE
- * CAs is checked again against each FE CA alone ("verified with OpenSSL
- * against each FE CA's chain"); failing for one is an issuer-mismatch that
- * names that CA and its FE server.
- *
- * Verdict for an Exchange chain through another intermediate under the FE's
- * root: the phone trusts the FE's chain as the FE sent it.  If the FE sent
- * its root, that root is a trust anchor and an Exchange chain that reaches
- * it (its intermediates sent, or seen on the wire) verifies: no
- * issuer-mismatch.  If only the FE's issuing CA is known, the other
- * intermediate leads nowhere the phone knows: issuer-mismatch.
+ * at that handshake's capture time or --at, expires-soon within
+ * --warn-days, SNI against the certificate, TLS 1.3 hiding the chain,
+ * resumption, a truncated Certificate message, the capture's snaplen
+ * cutting the handshake) run in rep_handshake().  Those that need the
+ * whole picture run once in rep_finish(), in this order: roles are refined
+ * (with the pool's peers and the phone-facing relation), each chain's own
+ * properties (key, signature, EKU, CRL DP, self-signed, chain-incomplete;
+ * the CRL DP and PSS rules for Lync, Exchange and phone-facing servers)
+ * are checked here, then trust.c's CA identities and the phone trust model,
+ * then certificate-changed against --baseline (changed.c).  All of them
+ * record through evidence.c; the findings table (findings.c) gives each its
+ * words at the end.
  *
  * chain-incomplete: the chain sent does not end in a self-signed
  * certificate, and either its last certificate is not a CA and is not
@@ -51,153 +23,12 @@
  * ending in an intermediate whose issuer we have never seen is taken to end
  * below a root the client has (TLS allows leaving the root out).
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/x509_vfy.h>
-#include <openssl/x509v3.h>
-
 #include "report/rep_int.h"
-
-/* ---- the findings table -------------------------------------------------------- */
-
-struct rep_finding *rep_finding_get(struct rep *r, enum rep_code code,
-				    struct rep_server *s, struct rep_cert *cert)
-{
-	uint8_t key[1 + sizeof(unsigned) + 32];
-
-	memset(key, 0, sizeof(key));
-	key[0] = (uint8_t)code;
-	memcpy(key + 1, &s->idx, sizeof(unsigned));
-	if (cert)
-		memcpy(key + 1 + sizeof(unsigned), cert->xi->sha256, 32);
-	struct rep_finding *f = rep_map_get(&r->findings, key, sizeof(key));
-	if (f)
-		return f;
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		return NULL;
-	f->order = (unsigned)r->finding_list.n;
-	f->code = code;
-	f->severity = rep_finding_defs[code].severity;
-	f->server = s;
-	f->cert = cert;
-	if (cert)
-		f->certs[f->n_certs++] = cert;
-	if (!rep_vec_push(&r->finding_list, f)) {
-		free(f);
-		return NULL;
-	}
-	if (!rep_map_put(&r->findings, key, sizeof(key), f)) {
-		rep_vec_pop(&r->finding_list);
-		free(f);
-		return NULL;
-	}
-	return f;
-}
-
-void rep_finding_add_cert(struct rep_finding *f, struct rep_cert *c)
-{
-	if (!c)
-		return;
-	for (unsigned i = 0; i < f->n_certs; i++)
-		if (f->certs[i] == c)
-			return;
-	if (f->n_certs < REP_FINDING_CERTS)
-		f->certs[f->n_certs++] = c;
-}
-
-void rep_finding_add_name(struct rep_finding *f, const char *name)
-{
-	for (unsigned i = 0; i < f->n_names; i++)
-		if (!strcmp(f->names[i], name))
-			return;
-	if (f->n_names == REP_FINDING_NAMES) {
-		f->names_more = true;
-		return;
-	}
-	char *d = str_dup(name);
-	if (d)
-		f->names[f->n_names++] = d;
-}
-
-void rep_finding_set_fact(struct rep_finding *f, const char *key, const char *fmt, ...)
-{
-	struct buf b = BUF_INIT(REP_FACT_MAX_BYTES);
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	char *v = buf_take(&b);
-	if (!v)
-		return;
-	for (unsigned i = 0; i < f->n_facts; i++) {
-		if (!strcmp(f->facts[i].key, key)) {
-			free(f->facts[i].value);
-			f->facts[i].value = v;
-			return;
-		}
-	}
-	if (f->n_facts == REP_FINDING_FACTS) {
-		free(v);
-		return;
-	}
-	f->facts[f->n_facts].key = key;
-	f->facts[f->n_facts++].value = v;
-}
-
-const char *rep_finding_fact(const struct rep_finding *f, const char *key)
-{
-	for (unsigned i = 0; i < f->n_facts; i++)
-		if (!strcmp(f->facts[i].key, key))
-			return f->facts[i].value;
-	return NULL;
-}
-
-static int finding_cmp(const void *a, const void *b)
-{
-	const struct rep_finding *x = *(struct rep_finding *const *)a;
-	const struct rep_finding *y = *(struct rep_finding *const *)b;
-
-	if (x->severity != y->severity)
-		return x->severity > y->severity ? -1 : 1;
-	if (x->server->idx != y->server->idx)
-		return x->server->idx < y->server->idx ? -1 : 1;
-	if (x->code != y->code)
-		return x->code < y->code ? -1 : 1;
-	unsigned cx = x->cert ? x->cert->idx : 0, cy = y->cert ? y->cert->idx : 0;
-	if (cx != cy)
-		return cx < cy ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
-}
-
-void rep_findings_sort(struct rep *r)
-{
-	if (r->finding_list.n > 1)
-		qsort(r->finding_list.v, r->finding_list.n, sizeof(void *), finding_cmp);
-}
-
-void rep_findings_free(struct rep *r)
-{
-	for (size_t i = 0; i < r->finding_list.n; i++) {
-		struct rep_finding *f = r->finding_list.v[i];
-		for (unsigned j = 0; j < f->n_names; j++)
-			free(f->names[j]);
-		for (unsigned j = 0; j < f->n_facts; j++)
-			free(f->facts[j].value);
-		free(f->message);
-		free(f->symptom);
-		free(f->remedy);
-		free(f);
-	}
-	rep_vec_clear(&r->finding_list);
-	rep_map_clear(&r->findings);
-}
+#include "report/rules/trust.h"
 
 /* ---- per handshake ----------------------------------------------------------------- */
 
@@ -249,190 +80,98 @@ static void alert_rules(struct rep *r, struct rep_server *s, struct rep_cert *le
 	}
 }
 
+/* The capture's snaplen cut this handshake before its certificates were
+ * seen whole: say so, with the snaplen, rather than "hidden" or a gap. */
+static void snaplen_truncated(struct rep *r, struct rep_server *s, struct rep_cert *leaf,
+			      uint64_t ts_us, const struct rep_handshake *h)
+{
+	struct rep_finding *f = rep_finding_get(r, RC_HANDSHAKE_TRUNCATED, s, leaf);
+
+	if (!f)
+		return;
+	rep_seen_add(&f->seen, ts_us, &h->client);
+	if (h->reason)
+		rep_finding_add_name(f, h->reason);
+	const char *prev = rep_finding_fact(f, "snaplen_cut_packets");
+	unsigned long long total = (prev ? strtoull(prev, NULL, 10) : 0) + h->snaplen_cut_packets;
+	rep_finding_set_fact(f, "snaplen_cut_packets", "%llu", total);
+	if (h->snaplen)
+		rep_finding_set_fact(f, "snaplen", "%u", h->snaplen);
+}
+
+/* Validity at the moment of this handshake, never the wall clock (an old
+ * capture is judged as the clients of that day saw it), or at --at.
+ * expires-soon: the first certificate of the chain to expire, when it does
+ * within --warn-days of that moment. */
+static void validity_rules(struct rep *r, struct rep_server *s, struct rep_cert **certs,
+			   unsigned n, uint64_t cert_us, const struct rep_handshake *h)
+{
+	uint64_t judged_us = r->opt.at_given ? r->opt.at_us : cert_us;
+	time_t when = (time_t)(judged_us / 1000000);
+	unsigned warn_days = r->opt.warn_days_given ? r->opt.warn_days : REP_WARN_DAYS_DEFAULT;
+	struct rep_cert *soonest = NULL;
+	char at[40], judged[80];
+
+	rep_iso_us(judged_us, at, sizeof(at));
+	snprintf(judged, sizeof(judged), "%s%s%s", r->opt.at_given ? "" : "the handshake of ", at,
+		 r->opt.at_given ? " (--at)" : "");
+	for (unsigned i = 0; i < n; i++) {
+		const struct x509_info *xi = certs[i]->xi;
+		enum rep_code code = RC_COUNT;
+		if (!xi->parsed)
+			continue;
+		if (when > xi->not_after)
+			code = RC_EXPIRED;
+		else if (when < xi->not_before)
+			code = RC_NOT_YET_VALID;
+		else if (warn_days && (int64_t)xi->not_after - (int64_t)when <= (int64_t)warn_days * 86400 &&
+			 (!soonest || xi->not_after < soonest->xi->not_after))
+			soonest = certs[i];
+		if (code == RC_COUNT)
+			continue;
+		struct rep_finding *f = rep_finding_get(r, code, s, certs[i]);
+		if (!f)
+			continue;
+		rep_seen_add(&f->seen, cert_us, &h->client);
+		if (r->opt.at_given)
+			rep_finding_set_fact(f, "judged_at", "%s", judged);
+	}
+	if (!soonest)
+		return;
+	struct rep_finding *f = rep_finding_get(r, RC_EXPIRES_SOON, s, soonest);
+	if (!f)
+		return;
+	int64_t left_s = (int64_t)soonest->xi->not_after - (int64_t)when;
+	rep_seen_add(&f->seen, cert_us, &h->client);
+	rep_finding_set_fact(f, "days_left", "%lld", (long long)((left_s + 86399) / 86400));
+	rep_finding_set_fact(f, "warn_days", "%u", warn_days);
+	rep_finding_set_fact(f, "judged_at", "%s", judged);
+	rep_finding_set_fact(f, "not_after", "%s", soonest->xi->not_after_iso);
+	bool leaf = soonest == certs[0];
+	rep_finding_set_fact(f, "which", "%s", leaf ? "leaf" : soonest->xi->is_ca ? "CA" : "intermediate");
+}
+
 void rep_rules_handshake(struct rep *r, struct rep_server *s, struct rep_cert **certs,
 			 unsigned n, const struct rep_handshake *h)
 {
 	struct rep_cert *leaf = n ? certs[0] : NULL;
 	uint64_t cert_us = h->server_chain.ts_us ? h->server_chain.ts_us : h->ts_us;
+	bool cut = rep_hs_cut(h);
 
 	if (h->resumed)
 		note(r, RC_RESUMED_NO_CERT, s, NULL, h->ts_us, &h->client, NULL);
+	else if (cut)
+		snaplen_truncated(r, s, leaf, cert_us, h);
 	else if (h->version == TLS_VERSION_1_3 && !h->certificates_visible)
 		note(r, RC_CERTIFICATES_HIDDEN, s, NULL, h->ts_us, &h->client, h->decrypt_error);
-	if (h->status == REP_HS_TRUNCATED && h->server_chain.truncated)
+	if (!cut && h->status == REP_HS_TRUNCATED && h->server_chain.truncated)
 		note(r, RC_HANDSHAKE_TRUNCATED, s, leaf, cert_us, &h->client, h->reason);
 	alert_rules(r, s, leaf, h);
-
-	/* Validity at the moment of this handshake, never the wall clock: an
-	 * old capture is judged as the clients of that day saw it. */
-	time_t when = (time_t)(cert_us / 1000000);
-	for (unsigned i = 0; i < n; i++) {
-		const struct x509_info *xi = certs[i]->xi;
-		if (!xi->parsed)
-			continue;
-		if (when > xi->not_after)
-			note(r, RC_EXPIRED, s, certs[i], cert_us, &h->client, NULL);
-		else if (when < xi->not_before)
-			note(r, RC_NOT_YET_VALID, s, certs[i], cert_us, &h->client, NULL);
-	}
+	validity_rules(r, s, certs, n, cert_us, h);
 	if (leaf && leaf->xi->parsed && h->sni && h->sni[0] && !rep_cert_matches_host(leaf->xi, h->sni))
 		note(r, RC_NAME_MISMATCH, s, leaf, cert_us, &h->client, h->sni);
 }
 
-/* ---- CA identities ----------------------------------------------------------------- */
-
-struct rep_ca {
-	X509_NAME *name;               /* borrowed from a leaf */
-	const char *name_str;          /* RFC 2253 */
-	char keyid[129];               /* "" unknown */
-	struct rep_cert *cert;         /* the CA certificate, when known */
-	bool relevant;                 /* issues a Lync/Exchange server certificate */
-	bool self_signed_leaf;         /* a self-signed leaf is its own "CA" */
-	bool fe;                       /* issues an FE pool certificate */
-	struct rep_server *server;     /* a server it issued (a relevant one first) */
-	struct rep_cert *leaf;
-	unsigned n_chains;
-};
-
-struct rep_rules {
-	struct rep *r;
-	struct rep_vec cas;            /* struct rep_ca */
-	struct rep_vec ca_certs;       /* rep_cert: every CA certificate we know */
-	X509_STORE *store;             /* what a phone trusts */
-	unsigned n_store;
-	struct rep_vec fe_nocert;      /* rep_ca of FEs whose CA certificate is unknown */
-	struct rep_vec fe_cas;         /* rep_ca of every FE */
-	struct rep_server *fe_server;  /* an FE, for the evidence */
-};
-
-static void key_id_of_cert(const struct x509_info *xi, char *out, size_t len)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	if (xi->ski[0]) {
-		snprintf(out, len, "%s", xi->ski);
-		return;
-	}
-	out[0] = '\0';
-	/* RFC 5280 method 1, what Windows CAs and OpenSSL put in the SKI */
-	if (xi->x509 && X509_pubkey_digest(xi->x509, EVP_sha1(), md, &n) == 1) {
-		for (unsigned i = 0; i < n && 2 * i + 2 < len; i++)
-			snprintf(out + 2 * i, len - 2 * i, "%02x", md[i]);
-	}
-	ERR_clear_error();
-}
-
-/* The CA certificate (anywhere we know) that issued x: name, key id and signature. */
-static struct rep_cert *find_issuer(struct rep_rules *rr, const struct x509_info *xi)
-{
-	if (!xi->x509)
-		return NULL;
-	for (size_t i = 0; i < rr->ca_certs.n; i++) {
-		struct rep_cert *c = rr->ca_certs.v[i];
-		X509 *cx = c->xi->x509;
-		if (c->xi == xi || cx == xi->x509)
-			continue;
-		if (X509_check_issued(cx, xi->x509) != X509_V_OK)
-			continue;
-		EVP_PKEY *pk = X509_get0_pubkey(cx);
-		bool ok = pk && X509_verify(xi->x509, pk) == 1;
-		ERR_clear_error();
-		if (ok)
-			return c;
-	}
-	return NULL;
-}
-
-static bool keyids_compatible(const char *a, const char *b)
-{
-	return !a[0] || !b[0] || !strcmp(a, b);
-}
-
-/* The issuing CA identity of a leaf, found or added. */
-static int ca_of_leaf(struct rep_rules *rr, struct rep_server *s, struct rep_cert *leaf)
-{
-	const struct x509_info *xi = leaf->xi;
-	X509_NAME *name = X509_get_issuer_name(xi->x509);
-	struct rep_cert *issuer = xi->self_signed ? leaf : find_issuer(rr, xi);
-	char keyid[129];
-
-	if (xi->self_signed)
-		key_id_of_cert(xi, keyid, sizeof(keyid));
-	else if (xi->aki[0])
-		snprintf(keyid, sizeof(keyid), "%s", xi->aki);
-	else if (issuer)
-		key_id_of_cert(issuer->xi, keyid, sizeof(keyid));
-	else
-		keyid[0] = '\0';
-
-	for (size_t i = 0; i < rr->cas.n; i++) {
-		struct rep_ca *ca = rr->cas.v[i];
-		if (ca->self_signed_leaf != xi->self_signed || X509_NAME_cmp(ca->name, name) ||
-		    !keyids_compatible(ca->keyid, keyid))
-			continue;
-		if (!ca->keyid[0])
-			snprintf(ca->keyid, sizeof(ca->keyid), "%s", keyid);
-		if (!ca->cert)
-			ca->cert = issuer;
-		if (rep_role_is_ms(s->role) && !ca->relevant) {
-			ca->relevant = true;
-			ca->server = s;
-			ca->leaf = leaf;
-		}
-		return (int)i;
-	}
-	struct rep_ca *ca = calloc(1, sizeof(*ca));
-	if (!ca)
-		return -1;
-	ca->name = name;
-	ca->name_str = xi->issuer;
-	snprintf(ca->keyid, sizeof(ca->keyid), "%s", keyid);
-	ca->cert = issuer;
-	ca->relevant = rep_role_is_ms(s->role);
-	ca->self_signed_leaf = xi->self_signed;
-	ca->server = s;
-	ca->leaf = leaf;
-	if (!rep_vec_push(&rr->cas, ca)) {
-		free(ca);
-		return -1;
-	}
-	return (int)rr->cas.n - 1;
-}
-
-static void collect(struct rep_rules *rr)
-{
-	struct rep *r = rr->r;
-
-	for (size_t i = 0; i < r->cert_list.n; i++) {
-		struct rep_cert *c = r->cert_list.v[i];
-		if (c->xi && c->xi->parsed && c->xi->x509 && (c->xi->is_ca || c->xi->self_signed))
-			rep_vec_push(&rr->ca_certs, c);
-	}
-	for (size_t i = 0; i < r->server_list.n; i++) {
-		struct rep_server *s = r->server_list.v[i];
-		for (unsigned j = 0; j < s->n_chains; j++) {
-			struct rep_chain *c = s->chains[j];
-			c->ca_idx = -1;
-			if (!c->n || !c->certs[0]->xi->parsed || !c->certs[0]->xi->x509)
-				continue;
-			c->ca_idx = ca_of_leaf(rr, s, c->certs[0]);
-			if (c->ca_idx >= 0)
-				((struct rep_ca *)rr->cas.v[c->ca_idx])->n_chains++;
-		}
-	}
-}
-
-static struct rep_ca *chain_ca(struct rep_rules *rr, const struct rep_chain *c)
-{
-	return c->ca_idx >= 0 ? rr->cas.v[c->ca_idx] : NULL;
-}
-
-static void finding_from_chain(struct rep_finding *f, const struct rep_chain *c)
-{
-	if (f)
-		rep_seen_merge(&f->seen, &c->seen);
-}
 
 /* ---- per chain ------------------------------------------------------------------------ */
 
@@ -446,7 +185,7 @@ static bool weak_key(const struct x509_info *xi)
 	return false;
 }
 
-static void chain_incomplete(struct rep_rules *rr, struct rep_server *s, struct rep_chain *c)
+static void chain_incomplete(struct rep_trust *rr, struct rep_server *s, struct rep_chain *c)
 {
 	if (c->truncated || !c->n)
 		return;
@@ -454,7 +193,7 @@ static void chain_incomplete(struct rep_rules *rr, struct rep_server *s, struct 
 	const struct x509_info *xi = last->xi;
 	if (!xi->parsed || xi->self_signed)
 		return;
-	struct rep_cert *issuer = find_issuer(rr, xi);
+	struct rep_cert *issuer = rep_trust_issuer(rr, xi);
 	if (!xi->is_ca) {
 		if (issuer && issuer->xi->self_signed)
 			return;    /* two-tier PKI: the leaf hangs off a root we know */
@@ -464,17 +203,17 @@ static void chain_incomplete(struct rep_rules *rr, struct rep_server *s, struct 
 	struct rep_finding *f = rep_finding_get(rr->r, RC_CHAIN_INCOMPLETE, s, c->certs[0]);
 	if (!f)
 		return;
-	finding_from_chain(f, c);
+	rep_finding_add_chain(f, c);
 	rep_finding_add_cert(f, last);
 	rep_finding_add_cert(f, issuer);
 	rep_finding_set_fact(f, "certificates_sent", "%u", c->n);
 	rep_finding_set_fact(f, "missing_issuer", "%s", xi->issuer);
 }
 
-static void chain_rules(struct rep_rules *rr, struct rep_server *s, struct rep_chain *c)
+static void chain_rules(struct rep_trust *rr, struct rep_server *s, struct rep_chain *c)
 {
 	struct rep *r = rr->r;
-	bool ms = rep_role_is_ms(s->role);
+	bool ms = rep_server_relevant(s);
 
 	for (unsigned i = 0; i < c->n; i++) {
 		struct rep_cert *cert = c->certs[i];
@@ -484,14 +223,14 @@ static void chain_rules(struct rep_rules *rr, struct rep_server *s, struct rep_c
 		if (!xi->parsed)
 			continue;
 		if (weak_key(xi) && (f = rep_finding_get(r, RC_WEAK_KEY, s, cert)))
-			finding_from_chain(f, c);
+			rep_finding_add_chain(f, c);
 		/* A self-signed certificate's own signature is never what a client
 		 * relies on (it is trusted as it is): its hash does not matter. */
 		if ((xi->sig_sha1 || xi->sig_md5) && !xi->self_signed &&
 		    (f = rep_finding_get(r, RC_WEAK_SIGNATURE, s, cert)))
-			finding_from_chain(f, c);
+			rep_finding_add_chain(f, c);
 		if (ms && xi->sig_pss && !xi->self_signed && (f = rep_finding_get(r, RC_PSS_SIGNATURE, s, cert)))
-			finding_from_chain(f, c);
+			rep_finding_add_chain(f, c);
 	}
 
 	struct rep_cert *leaf = c->n ? c->certs[0] : NULL;
@@ -500,476 +239,36 @@ static void chain_rules(struct rep_rules *rr, struct rep_server *s, struct rep_c
 	const struct x509_info *xi = leaf->xi;
 	struct rep_finding *f;
 	if (xi->self_signed && (f = rep_finding_get(r, RC_SELF_SIGNED, s, leaf)))
-		finding_from_chain(f, c);
+		rep_finding_add_chain(f, c);
 	if (xi->has_eku && !xi->eku_server_auth &&
 	    (f = rep_finding_get(r, RC_MISSING_SERVER_AUTH_EKU, s, leaf)))
-		finding_from_chain(f, c);
-	if (ms && !xi->self_signed && !xi->n_crl_dp &&
+		rep_finding_add_chain(f, c);
+	if (ms && !xi->n_crl_dp &&
 	    (f = rep_finding_get(r, RC_MISSING_CRL_DP, s, leaf)))
-		finding_from_chain(f, c);
+		rep_finding_add_chain(f, c);
 	chain_incomplete(rr, s, c);
 }
 
-/* ---- the phone trust model --------------------------------------------------------- */
-
-static void store_add(struct rep_rules *rr, struct rep_cert *c)
-{
-	if (!c || !c->xi->x509)
-		return;
-	if (X509_STORE_add_cert(rr->store, c->xi->x509) == 1)
-		rr->n_store++;
-	ERR_clear_error();
-}
-
-static void build_trust(struct rep_rules *rr)
-{
-	struct rep *r = rr->r;
-
-	for (size_t i = 0; i < r->server_list.n; i++) {
-		struct rep_server *s = r->server_list.v[i];
-		if (s->role != ROLE_LYNC_FE)
-			continue;
-		for (unsigned j = 0; j < s->n_chains; j++) {
-			struct rep_chain *c = s->chains[j];
-			struct rep_ca *ca = chain_ca(rr, c);
-			if (!ca)
-				continue;
-			if (!rr->fe_server)
-				rr->fe_server = s;
-			if (!ca->fe) {
-				ca->fe = true;
-				rep_vec_push(&rr->fe_cas, ca);
-			}
-			/* The CA certificates the FE sent: the phone gets the same. */
-			for (unsigned k = 1; k < c->n; k++) {
-				const struct x509_info *xi = c->certs[k]->xi;
-				if (xi->parsed && (xi->is_ca || xi->self_signed))
-					store_add(rr, c->certs[k]);
-			}
-			if (ca->cert) {
-				store_add(rr, ca->cert);
-			} else {
-				bool listed = false;
-				for (size_t k = 0; k < rr->fe_nocert.n; k++)
-					listed |= rr->fe_nocert.v[k] == ca;
-				if (!listed)
-					rep_vec_push(&rr->fe_nocert, ca);
-			}
-		}
-	}
-	for (size_t i = 0; i < r->trust.n; i++)
-		store_add(rr, r->trust.v[i]);
-}
-
-/* Only errors about who issued a certificate decide issuer-mismatch. */
-static int verify_cb(int ok, X509_STORE_CTX *ctx)
-{
-	if (ok)
-		return 1;
-	switch (X509_STORE_CTX_get_error(ctx)) {
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-	case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
-	case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:
-	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
-	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-	case X509_V_ERR_CERT_UNTRUSTED:
-	case X509_V_ERR_CERT_REJECTED:
-	case X509_V_ERR_INVALID_CA:
-	case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
-		return 0;
-	default:
-		return 1;          /* time, purpose, key size...: their own findings */
-	}
-}
-
-/* 1 verified, 0 not (err says why), -1 could not run. */
-static int verify_chain(X509_STORE *store, const struct rep_chain *c, uint64_t ts_us,
-			char *err, size_t errlen, X509 **anchor)
-{
-	STACK_OF(X509) *untrusted = sk_X509_new_null();
-	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	int result = -1;
-
-	*anchor = NULL;
-	if (!untrusted || !ctx)
-		goto out;
-	for (unsigned i = 1; i < c->n; i++)
-		if (c->certs[i]->xi->x509 && !sk_X509_push(untrusted, c->certs[i]->xi->x509))
-			goto out;
-	if (X509_STORE_CTX_init(ctx, store, c->certs[0]->xi->x509, untrusted) != 1)
-		goto out;
-	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
-	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
-	X509_VERIFY_PARAM_set_time(param, (time_t)(ts_us / 1000000));
-	X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
-	if (X509_verify_cert(ctx) == 1) {
-		STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
-		if (chain && sk_X509_num(chain) > 0)
-			*anchor = sk_X509_value(chain, sk_X509_num(chain) - 1);
-		result = 1;
-	} else {
-		snprintf(err, errlen, "%s",
-			 X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-		result = 0;
-	}
-out:
-	X509_STORE_CTX_free(ctx);
-	sk_X509_free(untrusted);
-	ERR_clear_error();
-	return result;
-}
-
-static bool anchor_is_trust_option(struct rep *r, X509 *anchor)
-{
-	for (size_t i = 0; anchor && i < r->trust.n; i++) {
-		const struct rep_cert *c = r->trust.v[i];
-		if (c->xi->x509 && !X509_cmp(c->xi->x509, anchor))
-			return true;
-	}
-	return false;
-}
-
-static struct rep_ca *identity_match(struct rep_rules *rr, const struct x509_info *leaf)
-{
-	X509_NAME *issuer = X509_get_issuer_name(leaf->x509);
-
-	for (size_t i = 0; i < rr->fe_nocert.n; i++) {
-		struct rep_ca *ca = rr->fe_nocert.v[i];
-		if (!X509_NAME_cmp(ca->name, issuer) && keyids_compatible(ca->keyid, leaf->aki))
-			return ca;
-	}
-	return NULL;
-}
-
-/* The names of the FE pools' CAs, " / " between them. */
-static void fe_ca_names(struct rep_rules *rr, struct buf *b)
-{
-	for (size_t i = 0; i < rr->fe_cas.n; i++) {
-		const struct rep_ca *ca = rr->fe_cas.v[i];
-		buf_printf(b, "%s%s", i ? " / " : "", ca->name_str);
-	}
-}
-
-/* What the phones of one FE CA trust: that CA, the CA certificates sent in
- * the chains it issued, and the --trust CAs. */
-static X509_STORE *fe_ca_store(struct rep_rules *rr, const struct rep_ca *ca, unsigned *n)
-{
-	struct rep *r = rr->r;
-	X509_STORE *st = X509_STORE_new();
-
-	*n = 0;
-	if (!st)
-		return NULL;
-	for (size_t i = 0; i < r->server_list.n; i++) {
-		struct rep_server *s = r->server_list.v[i];
-		for (unsigned j = 0; s->role == ROLE_LYNC_FE && j < s->n_chains; j++) {
-			struct rep_chain *c = s->chains[j];
-			if (chain_ca(rr, c) != ca)
-				continue;
-			for (unsigned k = 1; k < c->n; k++) {
-				const struct x509_info *xi = c->certs[k]->xi;
-				if (xi->parsed && xi->x509 && (xi->is_ca || xi->self_signed) &&
-				    X509_STORE_add_cert(st, xi->x509) == 1)
-					(*n)++;
-			}
-		}
-	}
-	if (ca->cert && ca->cert->xi->x509 && X509_STORE_add_cert(st, ca->cert->xi->x509) == 1)
-		(*n)++;
-	for (size_t i = 0; i < r->trust.n; i++) {
-		const struct rep_cert *t = r->trust.v[i];
-		if (t->xi->x509 && X509_STORE_add_cert(st, t->xi->x509) == 1)
-			(*n)++;
-	}
-	ERR_clear_error();
-	return st;
-}
-
-/* A phone trusts the CA of the FE pool it signs in to, not every FE's.  In
- * a pool split between CAs (pool-issuer-split), an Exchange chain trusted
- * by the union of the FE CAs can still fail on the phones of one of them:
- * return the first FE CA whose phones would not trust it, or NULL. */
-static const struct rep_ca *fe_ca_not_trusting(struct rep_rules *rr, const struct rep_chain *c,
-					       uint64_t ts_us)
-{
-	if (rr->fe_cas.n < 2)
-		return NULL;
-	for (size_t i = 0; i < rr->fe_cas.n; i++) {
-		const struct rep_ca *ca = rr->fe_cas.v[i];
-		const struct x509_info *leaf = c->certs[0]->xi;
-		unsigned n;
-		char err[160];
-		X509 *anchor;
-		bool ok = false;
-
-		X509_STORE *st = fe_ca_store(rr, ca, &n);
-		if (st && n)
-			ok = verify_chain(st, c, ts_us, err, sizeof(err), &anchor) == 1;
-		X509_STORE_free(st);
-		if (!ok && !ca->cert)
-			ok = !X509_NAME_cmp(ca->name, X509_get_issuer_name(leaf->x509)) &&
-			     keyids_compatible(ca->keyid, leaf->aki);
-		if (!ok)
-			return ca;
-	}
-	return NULL;
-}
-
-static void check_exchange_chain(struct rep_rules *rr, struct rep_server *s, struct rep_chain *c)
-{
-	struct rep *r = rr->r;
-	struct rep_cert *leaf = c->n ? c->certs[0] : NULL;
-	char err[160] = "";
-	X509 *anchor = NULL;
-	bool tried_openssl = false, tried_identity = false;
-
-	if (!leaf || !leaf->xi->parsed || !leaf->xi->x509)
-		return;
-	if (!rr->n_store && !rr->fe_nocert.n)
-		return;                /* no FE seen and no --trust: nothing to compare */
-	c->trust_checked = true;
-	/* The time matters little (time errors are not issuer errors) but it is
-	 * the capture's; a --cert certificate is judged as of now. */
-	uint64_t ts = c->seen.count ? c->seen.first_us : (uint64_t)time(NULL) * 1000000;
-
-	if (rr->n_store) {
-		tried_openssl = true;
-		int v = verify_chain(rr->store, c, ts, err, sizeof(err), &anchor);
-		if (v == 1) {
-			c->trusted = true;
-			snprintf(c->trust_method, sizeof(c->trust_method), "%s",
-				 anchor_is_trust_option(r, anchor)
-				 ? "verified with OpenSSL against a --trust CA"
-				 : "verified with OpenSSL against the FE chain");
-		} else {
-			snprintf(c->verify_error, sizeof(c->verify_error), "%s",
-				 v == 0 ? err : "OpenSSL could not run the verification");
-		}
-	}
-	if (!c->trusted && rr->fe_nocert.n) {
-		tried_identity = true;
-		if (identity_match(rr, leaf->xi)) {
-			c->trusted = true;
-			snprintf(c->trust_method, sizeof(c->trust_method),
-				 "issuer name and key identifier compared");
-		}
-	}
-	const struct rep_ca *split = c->trusted ? fe_ca_not_trusting(rr, c, ts) : NULL;
-	if (c->trusted && !split)
-		return;
-	if (split) {
-		c->trusted = false;
-		snprintf(c->trust_method, sizeof(c->trust_method),
-			 "verified with OpenSSL against each FE CA's chain");
-		snprintf(c->verify_error, sizeof(c->verify_error),
-			 "not trusted by the phones of the FE CA %s", split->name_str);
-	} else {
-		snprintf(c->trust_method, sizeof(c->trust_method), "%s%s%s",
-			 tried_openssl ? "verified with OpenSSL against the FE chain" : "",
-			 tried_openssl && tried_identity ? "; " : "",
-			 tried_identity ? "issuer name and key identifier compared" : "");
-	}
-
-	struct rep_finding *f = rep_finding_get(r, RC_ISSUER_MISMATCH, s, leaf);
-	if (!f)
-		return;
-	finding_from_chain(f, c);
-	struct rep_ca *ca = chain_ca(rr, c);
-	if (ca && ca->cert && ca->cert != leaf)
-		rep_finding_add_cert(f, ca->cert);
-	for (size_t i = 0; i < rr->fe_cas.n; i++) {
-		const struct rep_ca *fe = rr->fe_cas.v[i];
-		rep_finding_add_cert(f, fe->cert ? fe->cert : fe->leaf);
-	}
-	struct buf names = BUF_INIT(REP_FACT_MAX_BYTES);
-	if (split)
-		buf_puts(&names, split->name_str);
-	else
-		fe_ca_names(rr, &names);
-	rep_finding_set_fact(f, "method", "%s", c->trust_method);
-	if (c->verify_error[0])
-		rep_finding_set_fact(f, "verify_error", "%s", c->verify_error);
-	rep_finding_set_fact(f, "issuing_ca", "%s", leaf->xi->issuer);
-	if (ca && ca->keyid[0])
-		rep_finding_set_fact(f, "issuing_ca_key_id", "%s", ca->keyid);
-	if (ca && ca->cert && ca->cert != leaf) {
-		rep_finding_set_fact(f, "issuing_ca_thumbprint", "%s", ca->cert->xi->thumbprint);
-		rep_finding_set_fact(f, "issuing_ca_store", "%s",
-				     ca->cert->xi->self_signed ? "TrustedRootCA" : "IntermediateCA");
-	}
-	if (buf_len(&names))
-		rep_finding_set_fact(f, "fe_issuing_ca", "%s", buf_str(&names));
-	buf_free(&names);
-	if (rr->fe_cas.n) {
-		const struct rep_ca *fe = split ? split : rr->fe_cas.v[0];
-		if (fe->keyid[0])
-			rep_finding_set_fact(f, "fe_issuing_ca_key_id", "%s", fe->keyid);
-	}
-	struct rep_server *fe_server = split && split->server ? split->server : rr->fe_server;
-	if (fe_server) {
-		char addr[300];
-		const char *name = rep_server_name(fe_server);
-		rep_server_addr(fe_server, addr, sizeof(addr));
-		rep_finding_set_fact(f, "fe_server", "%s%s%s%s", name, *name ? " (" : "", addr,
-				     *name ? ")" : "");
-	}
-	if (!rr->fe_cas.n)
-		rep_finding_set_fact(f, "fe_issuing_ca", "none seen; only --trust CAs");
-}
-
-/* ---- across CAs -------------------------------------------------------------------------- */
-
-/* Attach a two-CA finding to the side that is not the FE pool's when there is one. */
-static void ca_pair_finding(struct rep_rules *rr, enum rep_code code, struct rep_ca *a,
-			    struct rep_ca *b, const char *why)
-{
-	struct rep_ca *on = b;
-
-	if (b->fe && !a->fe)
-		on = a;
-	else if (b->server && !rep_role_is_ms(b->server->role) && a->server &&
-		 rep_role_is_ms(a->server->role))
-		on = a;
-	struct rep_ca *other = on == a ? b : a;
-	struct rep_finding *f = rep_finding_get(rr->r, code, on->server, on->leaf);
-	if (!f)
-		return;
-	for (unsigned i = 0; i < on->server->n_chains; i++)
-		if (on->server->chains[i]->n && on->server->chains[i]->certs[0] == on->leaf)
-			finding_from_chain(f, on->server->chains[i]);
-	rep_finding_add_cert(f, on->cert);
-	rep_finding_add_cert(f, other->leaf);
-	rep_finding_add_cert(f, other->cert);
-	rep_finding_set_fact(f, "issuing_ca", "%s", on->name_str);
-	if (on->keyid[0])
-		rep_finding_set_fact(f, "issuing_ca_key_id", "%s", on->keyid);
-	rep_finding_set_fact(f, "other_ca", "%s", other->name_str);
-	if (other->keyid[0])
-		rep_finding_set_fact(f, "other_ca_key_id", "%s", other->keyid);
-	if (other->server) {
-		char addr[300];
-		const char *name = rep_server_name(other->server);
-		rep_finding_set_fact(f, "other_server", "%s server %s%s%s%s",
-				     rep_role_name(other->server->role), name, *name ? " (" : "",
-				     rep_server_addr(other->server, addr, sizeof(addr)),
-				     *name ? ")" : "");
-	}
-	if (why)
-		rep_finding_set_fact(f, "why", "%s", why);
-}
-
-static void ca_rules(struct rep_rules *rr)
-{
-	for (size_t i = 0; i < rr->cas.n; i++) {
-		struct rep_ca *a = rr->cas.v[i];
-		if (a->self_signed_leaf)
-			continue;
-		for (size_t j = i + 1; j < rr->cas.n; j++) {
-			struct rep_ca *b = rr->cas.v[j];
-			char why[200];
-
-			if (b->self_signed_leaf || !(a->relevant || b->relevant))
-				continue;
-			if (!X509_NAME_cmp(a->name, b->name)) {
-				if (a->keyid[0] && b->keyid[0] && strcmp(a->keyid, b->keyid))
-					ca_pair_finding(rr, RC_SAME_DN_DIFFERENT_KEY, a, b, NULL);
-			} else if (rep_names_lookalike(a->name, b->name, why, sizeof(why))) {
-				ca_pair_finding(rr, RC_LOOKALIKE_CA_NAME, a, b, why);
-			}
-		}
-	}
-}
-
-static void pool_split(struct rep_rules *rr, enum rep_role role)
-{
-	struct rep *r = rr->r;
-	unsigned *count = calloc(rr->cas.n + 1, sizeof(*count));
-	int major = -1;
-	unsigned distinct = 0, total = 0;
-
-	if (!count)
-		return;
-	for (size_t i = 0; i < r->server_list.n; i++) {
-		struct rep_server *s = r->server_list.v[i];
-		for (unsigned j = 0; s->role == role && j < s->n_chains; j++) {
-			int k = s->chains[j]->ca_idx;
-			if (k < 0)
-				continue;
-			if (!count[k]++)
-				distinct++;
-			total++;
-			if (major < 0 || count[k] > count[major])
-				major = k;
-		}
-	}
-	if (distinct < 2)
-		goto out;
-	struct rep_ca *pool = rr->cas.v[major];
-	for (size_t i = 0; i < r->server_list.n; i++) {
-		struct rep_server *s = r->server_list.v[i];
-		for (unsigned j = 0; s->role == role && j < s->n_chains; j++) {
-			struct rep_chain *c = s->chains[j];
-			if (c->ca_idx < 0 || c->ca_idx == major)
-				continue;
-			struct rep_ca *ca = rr->cas.v[c->ca_idx];
-			struct rep_finding *f = rep_finding_get(r, RC_POOL_ISSUER_SPLIT, s, c->certs[0]);
-			if (!f)
-				continue;
-			finding_from_chain(f, c);
-			rep_finding_add_cert(f, ca->cert);
-			rep_finding_add_cert(f, pool->leaf);
-			rep_finding_add_cert(f, pool->cert);
-			rep_finding_set_fact(f, "issuing_ca", "%s", ca->name_str);
-			if (ca->keyid[0])
-				rep_finding_set_fact(f, "issuing_ca_key_id", "%s", ca->keyid);
-			rep_finding_set_fact(f, "pool_issuing_ca", "%s", pool->name_str);
-			if (pool->keyid[0])
-				rep_finding_set_fact(f, "pool_issuing_ca_key_id", "%s", pool->keyid);
-			rep_finding_set_fact(f, "pool_chains", "%u of %u chains", count[major], total);
-		}
-	}
-out:
-	free(count);
-}
 
 void rep_rules_finish(struct rep *r)
 {
-	struct rep_rules rr = { .r = r };
+	struct rep_trust t;
 
+	rep_roles_decide_all(r);
+	rep_peers_decide(r);
 	rep_roles_refine(r);
-	rr.store = X509_STORE_new();
-	collect(&rr);
+	rep_facing_decide(r);
+	rep_trust_init(&t, r);
 	for (size_t i = 0; i < r->server_list.n; i++) {
 		struct rep_server *s = r->server_list.v[i];
 		for (unsigned j = 0; j < s->n_chains; j++)
-			chain_rules(&rr, s, s->chains[j]);
+			chain_rules(&t, s, s->chains[j]);
 	}
-	if (rr.store) {
-		build_trust(&rr);
-		for (size_t i = 0; i < r->server_list.n; i++) {
-			struct rep_server *s = r->server_list.v[i];
-			for (unsigned j = 0; s->role == ROLE_EXCHANGE && j < s->n_chains; j++)
-				check_exchange_chain(&rr, s, s->chains[j]);
-		}
-	}
-	ca_rules(&rr);
-	pool_split(&rr, ROLE_LYNC_FE);
-	pool_split(&rr, ROLE_LYNC_EDGE);
-	pool_split(&rr, ROLE_EXCHANGE);
-	rep_baseline_rules(r);
+	rep_trust_rules(&t);
+	rep_changed_rules(r);
 
 	for (size_t i = 0; i < r->finding_list.n; i++)
 		rep_finding_describe(r->finding_list.v[i]);
 	rep_findings_sort(r);
-
-	X509_STORE_free(rr.store);
-	for (size_t i = 0; i < rr.cas.n; i++)
-		free(rr.cas.v[i]);
-	rep_vec_clear(&rr.cas);
-	rep_vec_clear(&rr.ca_certs);
-	rep_vec_clear(&rr.fe_nocert);
-	rep_vec_clear(&rr.fe_cas);
+	rep_trust_free(&t);
 }

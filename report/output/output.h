@@ -1,0 +1,31 @@
+/*
+ * output.h — what leaves the report: the renderers (text for a person,
+ * jsonl for pipelines, dot for a picture) and --export-certs.  They read
+ * the model and the findings; nothing reads them back.
+ */
+#ifndef CERTTRACE_REP_OUTPUT_H
+#define CERTTRACE_REP_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "report/model/model.h"
+
+/* ---- --export-certs (export.c) --------------------------------------------- */
+
+/* dirfd: opt.export_dir already open (rep_export_dir_open), or -1 to open it */
+bool rep_export_open(struct rep *r, int dirfd, char *err, size_t errlen);
+void rep_export_cert(struct rep *r, struct rep_cert *c);
+void rep_export_index(struct rep *r);
+void rep_export_close(struct rep *r);
+
+/* ---- the renderers (text.c, jsonl.c, dot.c) --------------------------------- */
+void rep_jsonl_handshake(struct rep *r, struct rep_server *s, const struct rep_handshake *h,
+			 struct rep_cert **server_certs, unsigned n_server,
+			 struct rep_cert **client_certs, unsigned n_client);
+void rep_jsonl_finish(struct rep *r, const struct rep_capture_stats *st);
+void rep_text_handshake(struct rep *r, struct rep_server *s, const struct rep_handshake *h);
+void rep_text_finish(struct rep *r, const struct rep_capture_stats *st);
+void rep_dot_finish(struct rep *r);
+
+#endif
