@@ -60,24 +60,6 @@ enum {
 	TLS_HS_CERTIFICATE_STATUS = 22,
 };
 
-/* RFC 8446 6 / IANA "TLS Alerts": the ones the report reasons about;
- * tls_alert_name() has the whole table. */
-enum {
-	TLS_ALERT_LEVEL_WARNING = 1,
-	TLS_ALERT_LEVEL_FATAL = 2,
-};
-
-enum {
-	TLS_ALERT_HANDSHAKE_FAILURE = 40,
-	TLS_ALERT_BAD_CERTIFICATE = 42,
-	TLS_ALERT_UNSUPPORTED_CERTIFICATE = 43,
-	TLS_ALERT_CERTIFICATE_REVOKED = 44,
-	TLS_ALERT_CERTIFICATE_EXPIRED = 45,
-	TLS_ALERT_CERTIFICATE_UNKNOWN = 46,
-	TLS_ALERT_UNKNOWN_CA = 48,
-	TLS_ALERT_PROTOCOL_VERSION = 70,
-};
-
 /*
  * Caps.  Each bounds what one conn (or, the last, the whole process) holds;
  * what happens at each is said beside it.
