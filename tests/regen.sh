@@ -19,14 +19,20 @@ if ! CT_OUT=$out bash "$here/pcaps/make-pcaps.sh" > "$out/log" 2>&1; then
 	exit 1
 fi
 pass=0 fail=0
+# In .args and .env, a regenerated file (pcaps/x.keylog) is the new run's;
+# the PKI (pcaps/pki/) is not regenerated and stays the committed one.
+paths="s|pcaps/pki/|$here/pcaps/pki/|g; t; s|pcaps/|$out/|g"
 for f in "$out"/*.pcap "$out"/*.pcapng; do
 	name=$(basename "$f"); name=${name%.*}
 	exp="$here/pcaps/expected/$name.jsonl"
 	[ -f "$exp" ] || continue
 	args=""
-	[ -f "$here/pcaps/$name.args" ] && args=$(sed "s|pcaps/|$out/|g" "$here/pcaps/$name.args")
+	[ -f "$here/pcaps/$name.args" ] && args=$(sed "$paths" "$here/pcaps/$name.args")
+	envs=""
+	[ -f "$here/pcaps/$name.env" ] &&
+		envs=$(grep -v '^#' "$here/pcaps/$name.env" | sed "$paths" | tr '\n' ' ')
 	# shellcheck disable=SC2086
-	"$bin" -r "$f" --format jsonl -q $args > "$out/$name.jsonl" 2>/dev/null
+	env $envs "$bin" -r "$f" --format jsonl -q $args > "$out/$name.jsonl" 2>/dev/null
 	if python3 - "$exp" "$out/$name.jsonl" <<'PY'
 import json, sys
 def findings(p):
