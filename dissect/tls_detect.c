@@ -25,26 +25,45 @@
 /* ------------------------------------------------------------------ */
 /* Signatures of a record's first bytes                                */
 
+/* A protocol version from 3.0 (SSL 3.0) to 3.4 (TLS 1.3's number):
+ * its two bytes. */
+static enum tls_match tls_sig_version(struct reader *r)
+{
+	uint8_t major, minor;
+
+	if (!rd_u8(r, &major))
+		return TLS_MATCH_MORE;
+	if (major != 3)
+		return TLS_MATCH_NO;
+	if (!rd_u8(r, &minor))
+		return TLS_MATCH_MORE;
+	return minor <= 4 ? TLS_MATCH_YES : TLS_MATCH_NO;
+}
+
+/* A record header's first three bytes: content type `want` and a version
+ * tls_sig_version() takes. */
+static enum tls_match tls_sig_record_head(struct reader *r, uint8_t want)
+{
+	uint8_t type;
+
+	if (!rd_u8(r, &type))
+		return TLS_MATCH_MORE;
+	if (type != want)
+		return TLS_MATCH_NO;
+	return tls_sig_version(r);
+}
+
 /* A TLS record carrying a hello of `hs_type`: content type, version,
  * record length, handshake type and length, and the hello's own version. */
 static enum tls_match tls_sig_hello(struct reader r, uint8_t hs_type)
 {
-	uint8_t type, major, minor, msg_type;
+	uint8_t msg_type;
 	uint16_t rec_len;
 	uint32_t hs_len;
+	enum tls_match m = tls_sig_record_head(&r, TLS_CT_HANDSHAKE);
 
-	if (!rd_u8(&r, &type))
-		return TLS_MATCH_MORE;
-	if (type != TLS_CT_HANDSHAKE)
-		return TLS_MATCH_NO;
-	if (!rd_u8(&r, &major))
-		return TLS_MATCH_MORE;
-	if (major != 3)
-		return TLS_MATCH_NO;
-	if (!rd_u8(&r, &minor))
-		return TLS_MATCH_MORE;
-	if (minor > 4)
-		return TLS_MATCH_NO;
+	if (m != TLS_MATCH_YES)
+		return m;
 	if (!rd_u16(&r, &rec_len))
 		return TLS_MATCH_MORE;
 	if (rec_len < TLS_HS_HDR_BYTES || rec_len > TLS_MAX_RECORD_BYTES)
@@ -61,33 +80,18 @@ static enum tls_match tls_sig_hello(struct reader r, uint8_t hs_type)
 	 * not absurdly small. */
 	if (hs_len + TLS_HS_HDR_BYTES > rec_len && rec_len < 64)
 		return TLS_MATCH_NO;
-	if (!rd_u8(&r, &major))
-		return TLS_MATCH_MORE;
-	if (major != 3)
-		return TLS_MATCH_NO;
-	if (!rd_u8(&r, &minor))
-		return TLS_MATCH_MORE;
-	return minor <= 4 ? TLS_MATCH_YES : TLS_MATCH_NO;
+	return tls_sig_version(&r);
 }
 
 /* A cleartext alert record: a server may refuse with one instead of a
  * hello.  Content type 21, version 3.0-3.4, length 2, level 1 or 2. */
 static enum tls_match tls_sig_alert(struct reader r)
 {
-	uint8_t type, major, minor, len_hi, len_lo, level;
+	uint8_t len_hi, len_lo, level;
+	enum tls_match m = tls_sig_record_head(&r, TLS_CT_ALERT);
 
-	if (!rd_u8(&r, &type))
-		return TLS_MATCH_MORE;
-	if (type != TLS_CT_ALERT)
-		return TLS_MATCH_NO;
-	if (!rd_u8(&r, &major))
-		return TLS_MATCH_MORE;
-	if (major != 3)
-		return TLS_MATCH_NO;
-	if (!rd_u8(&r, &minor))
-		return TLS_MATCH_MORE;
-	if (minor > 4)
-		return TLS_MATCH_NO;
+	if (m != TLS_MATCH_YES)
+		return m;
 	/* The length a byte at a time: its high byte is wrong before the low
 	 * one is there. */
 	if (!rd_u8(&r, &len_hi))

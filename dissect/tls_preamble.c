@@ -140,6 +140,13 @@ static bool pre_mysql_greeting(struct reader s)
 /* ------------------------------------------------------------------ */
 /* Server-side only: a banner, then the server's TLS                   */
 
+/* After a cleartext preamble the TLS must follow: what does not look like
+ * it is this protocol going on without TLS, not "maybe TLS later". */
+static enum tls_match tls_after_text(enum tls_match m)
+{
+	return m == TLS_MATCH_YES || m == TLS_MATCH_MORE ? m : TLS_MATCH_NOT_TLS;
+}
+
 /*
  * Server-first protocols whose banner may precede STARTTLS or SSL.  With
  * no client bytes at all (a capture of the server's side only), text ending
@@ -168,14 +175,7 @@ static enum tls_match server_banner_match(struct tls_held *h)
 		return TLS_MATCH_NOT_TLS;
 	rest = s;
 	rd_skip(&rest, tlen);
-	switch (tls_sig_server(rest)) {
-	case TLS_MATCH_YES:
-		return TLS_MATCH_YES;
-	case TLS_MATCH_MORE:
-		return TLS_MATCH_MORE;
-	default:
-		return TLS_MATCH_NOT_TLS;
-	}
+	return tls_after_text(tls_sig_server(rest));
 }
 
 static void server_banner_skip(const struct tls_held *h, uint32_t from[2])
@@ -744,14 +744,7 @@ static enum tls_match cleartext_match(struct tls_held *h)
 	if (!rd_peek_u8(&h->c, h->c_text - 1, &last) || last != '\n')
 		return TLS_MATCH_NOT_TLS;
 	rd_skip(&rest, h->c_text);
-	switch (tls_sig_client(rest)) {
-	case TLS_MATCH_YES:
-		return TLS_MATCH_YES;
-	case TLS_MATCH_MORE:
-		return TLS_MATCH_MORE;
-	default:
-		return TLS_MATCH_NOT_TLS;
-	}
+	return tls_after_text(tls_sig_client(rest));
 }
 
 static void cleartext_skip(const struct tls_held *h, uint32_t from[2])
