@@ -75,7 +75,7 @@ all: certtrace
 certtrace: $(BUILD)/certtrace
 	@if [ "$(BUILD)" = build ]; then cp $< $@; fi
 
-$(BUILD)/certtrace: $(BUILD)/certtrace.o $(BUILD)/libcerttrace.a
+$(BUILD)/certtrace: $(BUILD)/certtrace.o $(BUILD)/handshake_record.o $(BUILD)/libcerttrace.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/libcerttrace.a: $(LIB_OBJS)
@@ -178,6 +178,9 @@ $(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/libcerttrace.a
 $(BUILD)/fuzz/seedgen: $(BUILD)/tests/fuzz/seedgen.o $(BUILD)/libcerttrace.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The pipeline target links the command's dissect-to-report glue.
+$(BUILD)/fuzz/fuzz_pcap $(BUILD)/fuzz/regress_pcap: $(BUILD)/handshake_record.o
 
 # The saved crash inputs through each target and a plain main() (driver.c):
 # runs in any build, `make test` runs it in the sanitizer build.

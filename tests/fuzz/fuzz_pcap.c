@@ -20,6 +20,7 @@
 
 #include "capture/capture.h"
 #include "dissect/tls.h"
+#include "handshake_record.h"
 #include "report/report.h"
 
 #define FUZZ_PCAP_MAX_FLOWS 64
@@ -64,52 +65,6 @@ static enum flow_verdict on_gap(void *ctx, struct flow *f, enum flow_dir d,
 		return FLOW_DONE;
 	return verdict(tls_gap(c, d == FLOW_FROM_CLIENT ? TLS_FROM_CLIENT : TLS_FROM_SERVER,
 			       missing));
-}
-
-/* The report's record of the session: a copy of certtrace.c's
- * handshake_record(), which is static to the command (no unit of the
- * library may know both the dissector's struct and the report's). */
-static void handshake_record(const struct tls_session *t, struct rep_handshake *h)
-{
-	const struct tls_chain *from[2] = { &t->server_chain, &t->client_chain };
-	struct rep_hs_chain *to[2] = { &h->server_chain, &h->client_chain };
-
-	h->ts_us = t->ts_us;
-	h->status = t->status == TLS_ST_COMPLETE ? REP_HS_COMPLETE
-		    : t->status == TLS_ST_TRUNCATED ? REP_HS_TRUNCATED
-		    : t->status == TLS_ST_MALFORMED ? REP_HS_MALFORMED : REP_HS_IN_PROGRESS;
-	h->reason = t->reason;
-	h->preamble = t->preamble;
-	h->sni = t->sni;
-	for (unsigned i = 0; i < t->n_alpn && i < REP_MAX_ALPN; i++)
-		h->alpn[h->n_alpn++] = t->alpn[i];
-	h->ja3 = t->ja3;
-	h->ja3s = t->ja3s;
-	h->server_hello = t->have_server_hello;
-	h->version = t->version;
-	h->cipher = t->cipher;
-	h->resumed = t->resumed;
-	h->certificates_visible = t->certificates_visible;
-	h->decrypted = t->decrypted;
-	h->decrypt_error = t->decrypt_error;
-	for (unsigned k = 0; k < 2; k++) {
-		to[k]->present = from[k]->present;
-		to[k]->truncated = from[k]->truncated;
-		to[k]->ts_us = from[k]->ts_us;
-		for (unsigned i = 0; i < from[k]->n && i < REP_MAX_CHAIN; i++)
-			to[k]->certs[to[k]->n++] = (struct rep_der){ from[k]->certs[i].data,
-								     from[k]->certs[i].len };
-	}
-	for (unsigned i = 0; i < t->n_ca_names && i < REP_MAX_CA_NAMES; i++)
-		h->ca_names[h->n_ca_names++] = (struct rep_der){ t->ca_names[i].data,
-								 t->ca_names[i].len };
-	for (unsigned i = 0; i < t->n_alerts && i < REP_MAX_ALERTS; i++) {
-		const struct tls_alert *a = &t->alerts[i];
-		h->alerts[h->n_alerts++] = (struct rep_hs_alert){
-			.from_client = a->from == TLS_FROM_CLIENT, .encrypted = a->encrypted,
-			.level = a->level, .description = a->description, .ts_us = a->ts_us,
-		};
-	}
 }
 
 static void on_close(void *ctx, struct flow *f, enum flow_close_reason why)
