@@ -1302,7 +1302,7 @@ static void run_reopen(struct run *run)
 	if (!reopen_requested)
 		return;
 	reopen_requested = 0;
-	if (run->o->output && sink_moved(run->in.report))
+	if (run->o->output)
 		sink_reopen(run->in.report);
 	if (run->in.packets)
 		reopen_dump(run);
