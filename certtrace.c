@@ -899,10 +899,15 @@ static void on_signal(int sig)
 		cap_break(live_source);
 }
 
+/* The flag, and a wake-up: with no traffic a live read waits in poll(2)
+ * until pcap_breakloop() (libpcap's eventfd) ends it, and capture_live()
+ * goes on reading once run_reopen() has acted. */
 static void on_hangup(int sig)
 {
 	(void)sig;
 	reopen_requested = 1;
+	if (live_source)
+		cap_break(live_source);
 }
 
 /* Reads one source to its end (or a stop); false if it could not be read. */
