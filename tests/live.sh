@@ -208,6 +208,30 @@ sighup_checks() {
 			fi
 		fi
 	done
+	# After -Z the reopen runs as the user dropped to, as the service's does
+	# (user certtrace, owner of /var/log/certtrace): a folder of that user's.
+	zd=$work/zrot
+	mkdir -p "$zd" && chown nobody "$zd" && chmod 755 "$work"
+	ip netns exec "$cli" "$bin" -i "vc$tag" --format jsonl --fail-on never -Z nobody \
+		-o "$zd/z.jsonl" > /dev/null 2> "$zd/err" &
+	zpid=$!
+	pids="$pids $zpid"
+	sleep 1
+	mv "$zd/z.jsonl" "$zd/z.1"
+	kill -HUP "$zpid"
+	for _ in $(seq 50); do [ -e "$zd/z.jsonl" ] && break; sleep 0.1; done
+	handshakes 1
+	for _ in $(seq 50); do [ "$(tls_in "$zd/z.jsonl")" -ge 2 ] && break; sleep 0.1; done
+	kill -INT "$zpid"
+	wait "$zpid"
+	owner=$(stat -c %U "$zd/z.jsonl" 2>/dev/null)
+	if [ "$owner" = nobody ] && [ ! -s "$zd/err" ]; then
+		pass=$((pass + 1)); echo "live: ok   SIGHUP after -Z nobody: the new file is made as nobody"
+	else
+		fail=$((fail + 1)); echo "live: FAIL SIGHUP after -Z nobody: owner '$owner': $(cat "$zd/err")"
+	fi
+	check "SIGHUP after -Z: the new file holds the handshakes and the summary" "$zd/z.jsonl" \
+		"sum(e['event'] == 'tls' for e in events) == 2 and events[-1]['event'] == 'summary'"
 }
 sighup_checks
 
