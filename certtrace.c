@@ -10,13 +10,18 @@
  * Two ideas shape main():
  *  1. Open, drop, then parse (OpenBSD tcpdump).  main is five steps: parse
  *     the options, open every input (the interface, every file the options
- *     name, the -w file and the --export-certs folder), drop privileges (-Z),
+ *     name, the -o and -w files and the --export-certs folder), drop
+ *     privileges (-Z),
  *     run (build the parsers over the open handles and read), finish.  Not
  *     one byte of the wire or of a file is parsed before step 3, so with -Z
  *     only the unprivileged user ever parses, and root-only files still work.
  *  2. One way out.  Whatever step stops the run, cleanup() frees what the
  *     steps made (everything lives in struct run), so an error path cannot
- *     leak or forget a handle.
+ *     leak or forget a handle.  Before it, close_outputs() closes each output
+ *     and checks it: every byte the report and -w write goes through a
+ *     lib/sink stream that checks write(2), so a failed write anywhere makes
+ *     the exit status 2 (said once, with the file's name, when it failed).
+ *     SIGHUP only sets a flag; the read loops call run_reopen().
  *
  * The options are one table (opts[] below): getopt's arguments and the
  * --help text are both generated from it, so they cannot disagree.
