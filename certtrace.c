@@ -649,6 +649,8 @@ static bool check_options(struct options *o, int argc, char **argv, int first)
 		return bad_usage("--ports wants a comma-separated list of ports, not \"%s\"",
 				 o->ports);
 	o->rep.verbose = o->verbose;
+	if (o->output && strcmp(o->output, "-") == 0)
+		o->output = NULL;      /* -o -: stdout, as without it */
 	/* -o names a file: jsonl and no colours, whatever stdout is. */
 	bool tty = !o->output && isatty(STDOUT_FILENO);
 	if (!o->format_given)
