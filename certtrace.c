@@ -1500,9 +1500,12 @@ static int run_certtrace(struct run *run)
 	if (!open_inputs(run) || !drop_privileges(run) || !setup(run))
 		return 2;
 	int status = run->o->iface ? run_live(run) : run_files(run);
-	if (status >= 0)
-		status = finish(run, status);
-	return close_outputs(run, status < 0 ? 2 : status);
+	/* No report (-w could not start): flows may still be open and write to
+	 * the report stream as cleanup() closes them, so it closes the outputs
+	 * after them. */
+	if (status < 0)
+		return 2;
+	return close_outputs(run, finish(run, status));
 }
 
 /* Frees whatever the steps made, however far they got.  The flow table goes
