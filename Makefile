@@ -2,7 +2,8 @@
 #
 #   make            build ./certtrace
 #   make run        check/install dependencies, build, analyse the seed sample
-#   make test       dependencies, unit tests (normal + ASan/UBSan), golden, corpus
+#   make test       dependencies, unit tests (normal + ASan/UBSan), golden, field,
+#                  writes (no silent loss), corpus, flows, service, live, regen
 #   make install    PREFIX=/usr/local DESTDIR= (binary, manual, completion, the
 #                  systemd unit, its sysusers.d user, logrotate, /etc/default)
 #   make deb        the Debian package, built by dpkg-buildpackage in build-deb/
@@ -67,7 +68,7 @@ CORPUS   ?= ../shared/corpus/real
 CORPUS2  ?= ../shared/corpus2/real
 SEED_PCAP := pcaps/seed-issuer-mismatch.pcap
 
-.PHONY: all deps run test unit test-unit test-san test-golden test-field test-corpus test-flows test-live test-regen golden \
+.PHONY: all deps run test unit test-unit test-san test-golden test-field test-corpus test-flows test-live test-regen test-writes golden \
         install clean fuzz fuzz-build fuzz-regress test-valgrind bench deb test-deb test-unitfile bench-json
 
 all: certtrace
@@ -109,6 +110,7 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz-regress SANITIZE=1
 	@$(MAKE) --no-print-directory test-golden
 	@$(MAKE) --no-print-directory test-field
+	@$(MAKE) --no-print-directory test-writes
 	@$(MAKE) --no-print-directory test-corpus
 	@$(MAKE) --no-print-directory test-flows
 	@$(MAKE) --no-print-directory test-unitfile
@@ -130,6 +132,11 @@ golden: certtrace
 # --events, --baseline, --export-certs, --phone-log end to end; the manual.
 test-field: certtrace
 	@sh tests/field.sh ./certtrace
+
+# Output that cannot be written (/dev/full, a full tmpfs as root): exit 2 and
+# one line naming the file, for stdout in each format, -o, -w, --export-certs.
+test-writes: certtrace
+	@sh tests/writes.sh ./certtrace
 
 # Chains against tshark over both corpora (JOBS files at a time, default
 # the number of CPUs).
@@ -155,9 +162,11 @@ test-flows: certtrace
 test-regen: certtrace
 	@sh tests/regen.sh ./certtrace
 
-# Live capture through a veth pair between two namespaces (root; skips without).
+# Live capture through a veth pair between two namespaces (root; skips without),
+# one run at a time on this machine (the lock other netns tests take too).
+NETNS_LOCK := $(shell command -v flock >/dev/null 2>&1 && echo flock /tmp/certtrace-netns.lock)
 test-live: certtrace
-	@sh tests/live.sh ./certtrace
+	@$(NETNS_LOCK) sh tests/live.sh ./certtrace
 
 # Fuzzing (tests/fuzz/README).  The targets are built with clang and
 # libFuzzer into build-fuzz/ and each runs FUZZ_SECONDS; what they find goes

@@ -10,13 +10,18 @@
  * Two ideas shape main():
  *  1. Open, drop, then parse (OpenBSD tcpdump).  main is five steps: parse
  *     the options, open every input (the interface, every file the options
- *     name, the -w file and the --export-certs folder), drop privileges (-Z),
+ *     name, the -o and -w files and the --export-certs folder), drop
+ *     privileges (-Z),
  *     run (build the parsers over the open handles and read), finish.  Not
  *     one byte of the wire or of a file is parsed before step 3, so with -Z
  *     only the unprivileged user ever parses, and root-only files still work.
  *  2. One way out.  Whatever step stops the run, cleanup() frees what the
  *     steps made (everything lives in struct run), so an error path cannot
- *     leak or forget a handle.
+ *     leak or forget a handle.  Before it, close_outputs() closes each output
+ *     and checks it: every byte the report and -w write goes through a
+ *     lib/sink stream that checks write(2), so a failed write anywhere makes
+ *     the exit status 2 (said once, with the file's name, when it failed).
+ *     SIGHUP only sets a flag; the read loops call run_reopen().
  *
  * The options are one table (opts[] below): getopt's arguments and the
  * --help text are both generated from it, so they cannot disagree.
@@ -45,6 +50,7 @@
 #include "dissect/tls.h"
 #include "handshake_record.h"
 #include "lib/buf.h"
+#include "lib/sink.h"
 #include "report/report.h"
 
 #define CERTTRACE_VERSION "0.1.0"
@@ -82,6 +88,7 @@ struct options {
 	bool debug_flows;
 	int verbose;
 	const char *write_file;        /* -w */
+	const char *output;            /* -o, --output; NULL: stdout */
 	const char *user;              /* -Z */
 	bool no_dpi;
 	bool exit_now;                 /* --help, --version: done, exit 0 */
@@ -103,7 +110,8 @@ struct inputs {
 	FILE *events[MAX_EVENTS];      /* --events ("-": stdin) */
 	struct rep_inputs rep;         /* --trust, --cert, --phone-log, --baseline,
 					* --export-certs */
-	FILE *write;                   /* -w, until its dumper takes it */
+	struct sink *report;           /* -o FILE, or stdout: every format, --debug-flows */
+	struct sink *packets;          /* -w; its stream is the dumper's */
 	struct cap_source *live;       /* -i */
 };
 
@@ -133,7 +141,9 @@ struct run {
 	const char *first_malformed;
 	unsigned files_opened;         /* -r files that are captures */
 	pcap_dumper_t *dump;           /* -w */
-	int dump_dlt;
+	int dump_dlt;                  /* the -w header's link type, snaplen and */
+	int dump_snaplen;              /* time stamp precision, for a new file */
+	int dump_precision;            /* after SIGHUP */
 	bool status_line;              /* a terminal on stderr, not -q */
 	struct timespec last_status;
 	struct cap_source *src;        /* being read, for progress */
@@ -141,7 +151,10 @@ struct run {
 };
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reopen_requested;   /* SIGHUP: run_reopen() acts */
 static struct cap_source *live_source;
+
+static void run_reopen(struct run *run);
 
 /* ---- the options: one table for the parser and --help ------------------- */
 
@@ -441,6 +454,10 @@ static const struct opt opts[] = {
 
 	{ "output", 0, "format", "FMT", CALL(opt_format),
 	  "text, jsonl or dot (default: text on a terminal, else jsonl)" },
+	{ NULL, 'o', "output", "FILE", STRING(output),
+	  "write the report (any format) to FILE instead of stdout,\n"
+	  "appended, created 0640; SIGHUP reopens it (and -w) for\n"
+	  "logrotate" },
 	{ NULL, 0, "fail-on", "SEV", CALL(opt_fail_on),
 	  "exit 1 on findings at or above critical|warning|info, or never\n"
 	  "(default critical)" },
@@ -448,7 +465,9 @@ static const struct opt opts[] = {
 	  "write every certificate seen to DIR as <sha1>.pem and\n"
 	  "<sha1>.cer (DER, for Windows), and DIR/index.tsv" },
 	{ NULL, 'w', NULL, "FILE", STRING(write_file),
-	  "save the handshake packets of every flow (not the bulk) to FILE" },
+	  "save the handshake packets of every flow (not the bulk) to\n"
+	  "FILE (created 0640); SIGHUP starts a new pcap file there\n"
+	  "once it has been moved away" },
 	{ NULL, 'Z', NULL, "USER", STRING(user),
 	  "drop privileges to USER once the interface and every\n"
 	  "file given are open, before any of them is parsed\n"
@@ -477,8 +496,9 @@ static const char usage_tail[] =
 "exit status: 1 a finding at or above --fail-on; else 3 inconclusive: no chain\n"
 "could be checked, or a Lync FE, Exchange or phone-facing server could not\n"
 "(hidden, truncated, resumed only, cut by the snaplen); else 0: checked, and\n"
-"fine.  2: bad usage, unreadable input or unwritable output.  --fail-on never\n"
-"gives 0 whenever there is no error.\n";
+"fine.  2: bad usage, unreadable input, or output that could not be written\n"
+"(stdout, -o, -w, --export-certs; said in one line on stderr), even when\n"
+"there are findings.  --fail-on never gives 0 whenever there is no error.\n";
 
 /* "-r FILE", "--ports LIST", "-h, --help", or a help-only row's text. */
 static void opt_shown(struct buf *b, const struct opt *r)
@@ -629,10 +649,14 @@ static bool check_options(struct options *o, int argc, char **argv, int first)
 		return bad_usage("--ports wants a comma-separated list of ports, not \"%s\"",
 				 o->ports);
 	o->rep.verbose = o->verbose;
+	if (o->output && strcmp(o->output, "-") == 0)
+		o->output = NULL;      /* -o -: stdout, as without it */
+	/* -o names a file: jsonl and no colours, whatever stdout is. */
+	bool tty = !o->output && isatty(STDOUT_FILENO);
 	if (!o->format_given)
-		o->rep.format = isatty(STDOUT_FILENO) ? REP_TEXT : REP_JSONL;
+		o->rep.format = tty ? REP_TEXT : REP_JSONL;
 	const char *nc = getenv("NO_COLOR");
-	o->rep.color = o->rep.format == REP_TEXT && isatty(STDOUT_FILENO) && !(nc && *nc);
+	o->rep.color = o->rep.format == REP_TEXT && tty && !(nc && *nc);
 	o->rep.flush_lines = o->iface != NULL;
 	return true;
 }
@@ -882,6 +906,17 @@ static void on_signal(int sig)
 		cap_break(live_source);
 }
 
+/* The flag, and a wake-up: with no traffic a live read waits in poll(2)
+ * until pcap_breakloop() (libpcap's eventfd) ends it, and capture_live()
+ * goes on reading once run_reopen() has acted. */
+static void on_hangup(int sig)
+{
+	(void)sig;
+	reopen_requested = 1;
+	if (live_source)
+		cap_break(live_source);
+}
+
 /* Reads one source to its end (or a stop); false if it could not be read. */
 static bool drain_source(struct run *run, struct cap_source *src)
 {
@@ -890,6 +925,7 @@ static bool drain_source(struct run *run, struct cap_source *src)
 	for (;;) {
 		int n = cap_next_batch(src, BATCH, on_frame, run);
 		status_update(run, false);
+		run_reopen(run);
 		if (n == -1 || stop_requested) {
 			/* A cut-off last record is common (a capture copied while
 			 * being written): a warning, and what was read counts. */
@@ -974,12 +1010,21 @@ static bool open_option_files(struct run *run)
 	return open_all(o->events, o->n_events, run->in.events, true, "--events ");
 }
 
-/* -w and --export-certs: created now, written by whoever certtrace is then. */
+/* -o (or stdout), -w and --export-certs: created now, written by whoever
+ * certtrace is then; after -Z a SIGHUP reopens -o and -w as USER. */
 static bool open_outputs(struct run *run)
 {
 	const struct options *o = run->o;
-	char err[1024];
+	char err[1024], label[1024];
 	bool created;
+
+	snprintf(label, sizeof label, o->output ? "-o %s" : "stdout", o->output);
+	run->in.report = sink_open(o->output ? o->output : "-", SINK_APPEND, label,
+				   o->debug_flows ? "the flow figures" : "the report", err, sizeof err);
+	if (!run->in.report) {
+		fprintf(stderr, "certtrace: %s\n", err);
+		return false;
+	}
 
 	if (o->rep.export_dir) {
 		int fd = rep_export_dir_open(o->rep.export_dir, &created, err, sizeof err);
@@ -995,9 +1040,12 @@ static bool open_outputs(struct run *run)
 		}
 	}
 	if (o->write_file) {
-		bool out = strcmp(o->write_file, "-") == 0;   /* as pcap_dump_open() */
-		if (!(run->in.write = out ? stdout : fopen(o->write_file, "wb"))) {
-			fprintf(stderr, "certtrace: -w %s: %s\n", o->write_file, strerror(errno));
+		/* "-" is stdout, as pcap_dump_open() has it. */
+		snprintf(label, sizeof label, "-w %s", o->write_file);
+		run->in.packets = sink_open(o->write_file, SINK_TRUNCATE, label, "the packets",
+					    err, sizeof err);
+		if (!run->in.packets) {
+			fprintf(stderr, "certtrace: %s\n", err);
 			return false;
 		}
 	}
@@ -1146,7 +1194,7 @@ static bool setup_report(struct run *run, char *err, size_t errlen)
 		}
 		run->consumer.packet = on_packet;
 	}
-	run->rep = rep_new_opened(&o->rep, &run->in.rep, stdout, err, errlen);
+	run->rep = rep_new_opened(&o->rep, &run->in.rep, sink_fp(run->in.report), err, errlen);
 	close_rep_inputs(&run->in.rep);
 	if (!run->rep) {
 		fprintf(stderr, "certtrace: %s\n", err);
@@ -1174,8 +1222,10 @@ static bool setup(struct run *run)
 		return false;
 	}
 	run->consumer = (struct flow_consumer){ run, NULL, on_data, on_gap, on_close };
+	if (!sink_fp(run->in.report))
+		return false;          /* out of memory, said */
 	if (o->debug_flows) {
-		if (!(run->dbg = cap_debug_new(stdout, &run->consumer))) {
+		if (!(run->dbg = cap_debug_new(sink_fp(run->in.report), &run->consumer))) {
 			fprintf(stderr, "certtrace: out of memory for --debug-flows\n");
 			return false;
 		}
@@ -1190,6 +1240,9 @@ static bool setup(struct run *run)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* Only with a file to reopen: otherwise a hangup ends certtrace as before. */
+	if (o->output || (o->write_file && strcmp(o->write_file, "-") != 0))
+		signal(SIGHUP, on_hangup);
 	run->status_line = isatty(STDERR_FILENO) && o->verbose >= 0;
 	clock_gettime(CLOCK_MONOTONIC, &run->started);
 	return true;
@@ -1199,17 +1252,72 @@ static bool setup(struct run *run)
  * snaplen of the first source read. */
 static bool start_dump(struct run *run, struct cap_source *src)
 {
-	if (!run->in.write || run->dump)
+	FILE *f;
+	if (!run->in.packets || run->dump)
 		return true;
-	run->dump = pcap_dump_fopen(cap_pcap(src), run->in.write);
+	/* The dumper takes the sink's stream; pcap_dump_close() closes the
+	 * stream, the file stays the sink's. */
+	if (!(f = sink_fp(run->in.packets)))
+		return false;
+	run->dump = pcap_dump_fopen(cap_pcap(src), f);
 	if (!run->dump) {
 		fprintf(stderr, "certtrace: -w %s: %s\n", run->o->write_file,
 			pcap_geterr(cap_pcap(src)));
 		return false;
 	}
-	run->in.write = NULL;          /* pcap_dump_close() closes it */
 	run->dump_dlt = cap_linktype(src);
+	run->dump_snaplen = pcap_snapshot(cap_pcap(src));
+	run->dump_precision = pcap_get_tstamp_precision(cap_pcap(src));
 	return true;
+}
+
+/* -w: what the dumper holds, into the file; false (said) if it failed. */
+static bool flush_dump(struct run *run)
+{
+	if (run->dump && pcap_dump_flush(run->dump) != 0)
+		sink_fail(run->in.packets, errno);
+	return sink_ok(run->in.packets);
+}
+
+/* -w after SIGHUP: the old file ends with every packet given so far, and a
+ * new pcap file (its own header) starts at the path -- only once the file
+ * has been moved away, so a stray SIGHUP never truncates the evidence. */
+static void reopen_dump(struct run *run)
+{
+	struct sink *s = run->in.packets;
+	if (!sink_moved(s) || !sink_reopen_begin(s))
+		return;
+	if (!run->dump) {              /* not started: the header goes to the new file */
+		sink_reopen_end(s);
+		return;
+	}
+	flush_dump(run);
+	pcap_dump_close(run->dump);
+	run->dump = NULL;
+	sink_reopen_end(s);
+	pcap_t *p = pcap_open_dead_with_tstamp_precision(run->dump_dlt, run->dump_snaplen,
+							 (u_int)run->dump_precision);
+	FILE *f = sink_fp(s);
+	if (p && f)
+		run->dump = pcap_dump_fopen(p, f);
+	if (!run->dump)
+		sink_fail(s, ENOMEM);
+	if (p)
+		pcap_close(p);
+}
+
+/* SIGHUP (logrotate's postrotate): the handler only sets the flag; the read
+ * loops call this between batches.  -o is reopened whatever the path names
+ * now (O_APPEND: the same file just goes on); -w only once moved. */
+static void run_reopen(struct run *run)
+{
+	if (!reopen_requested)
+		return;
+	reopen_requested = 0;
+	if (run->o->output)
+		sink_reopen(run->in.report);
+	if (run->in.packets)
+		reopen_dump(run);
 }
 
 /* The live loop, until a stop, -c, --duration or a read error (2). */
@@ -1224,6 +1332,10 @@ static int capture_live(struct run *run, struct cap_source *src)
 			return 2;
 		}
 		status_update(run, false);
+		/* Live, -w is flushed after every batch: the file on disk is
+		 * readable as it is, and a full disk is said at once. */
+		flush_dump(run);
+		run_reopen(run);
 		/* Capture time stands still when nothing arrives: let the
 		 * wall clock close lingering flows so their events appear. */
 		struct timespec rt;
@@ -1366,14 +1478,34 @@ static int finish(struct run *run, int status)
 	return status ? status : r;
 }
 
+/* Every output flushed and closed, each checked: a write that failed (said
+ * once, when it failed) makes the exit status 2, over findings (1) and
+ * inconclusive (3), since the report or the evidence is not whole. */
+static int close_outputs(struct run *run, int status)
+{
+	bool ok = flush_dump(run);
+	if (run->dump)
+		pcap_dump_close(run->dump);
+	run->dump = NULL;
+	ok &= sink_close(run->in.packets);
+	run->in.packets = NULL;
+	ok &= rep_writes_ok(run->rep);
+	ok &= sink_close(run->in.report);
+	run->in.report = NULL;
+	return ok ? status : 2;
+}
+
 static int run_certtrace(struct run *run)
 {
 	if (!open_inputs(run) || !drop_privileges(run) || !setup(run))
 		return 2;
 	int status = run->o->iface ? run_live(run) : run_files(run);
+	/* No report (-w could not start): flows may still be open and write to
+	 * the report stream as cleanup() closes them, so it closes the outputs
+	 * after them. */
 	if (status < 0)
 		return 2;
-	return finish(run, status);
+	return close_outputs(run, finish(run, status));
 }
 
 /* Frees whatever the steps made, however far they got.  The flow table goes
@@ -1388,6 +1520,8 @@ static void cleanup(struct run *run)
 	kl_store_free(run->keys);
 	if (run->dump)
 		pcap_dump_close(run->dump);
+	sink_close(in->packets);
+	sink_close(in->report);
 	cap_close(in->live);
 	for (unsigned i = 0; i < MAX_FILES; i++) {
 		close_file(&in->files[i]);
@@ -1396,7 +1530,6 @@ static void cleanup(struct run *run)
 	for (unsigned i = 0; i < MAX_EVENTS; i++)
 		close_file(&in->events[i]);
 	close_rep_inputs(&in->rep);
-	close_file(&in->write);
 	free(run->o->filter_owned);
 	free(run->user.name);
 }
@@ -1412,5 +1545,13 @@ int main(int argc, char **argv)
 	if (status == GO_ON)
 		status = o.list_ifaces ? list_interfaces() : run_certtrace(&run);
 	cleanup(&run);
+	/* --help, --version, -D: what went to stdout is checked too. */
+	errno = 0;
+	bool flushed = fflush(stdout) == 0;
+	int e = errno;
+	if ((!flushed || ferror(stdout)) && status != 2) {
+		fprintf(stderr, "certtrace: stdout: %s\n", !flushed && e ? strerror(e) : "a write failed");
+		status = 2;
+	}
 	return status;
 }

@@ -233,6 +233,11 @@ void rep_free(struct rep *r)
 	free(r);
 }
 
+bool rep_writes_ok(const struct rep *r)
+{
+	return !r || !r->export_warned;
+}
+
 uint64_t rep_handshake_count(const struct rep *r)
 {
 	return r ? r->handshakes : 0;

@@ -193,6 +193,10 @@ bool rep_replay_events_fp(struct rep *r, FILE *f, const char *path, char *err, s
  * server the trust rules need -- Lync FE, Exchange, phone-facing -- could
  * not be); else 0.  fail_on REP_NEVER: always 0. */
 int rep_finish(struct rep *r, const struct rep_capture_stats *st);
+/* false when a file the report writes itself (--export-certs and its
+ * index.tsv) could not be written: said once on stderr; exit 2.  The report
+ * stream given to rep_new() is the caller's to check (lib/sink.h). */
+bool rep_writes_ok(const struct rep *r);
 void rep_free(struct rep *r);
 
 /* Live status line: what has been seen so far. */

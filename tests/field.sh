@@ -225,11 +225,14 @@ for p in sys.argv[2:]:
 		# shellcheck disable=SC2086
 		strace -f -qq -e trace=openat,read,pread64,setgroups,setgid,setuid,setresuid \
 			-o "$tmp/z.trace" "$bin" -Z nobody $zargs --export-certs "$z/exp2" -w "$z/w2.pcap" \
-			> /dev/null 2>&1
+			-o "$z/o2.jsonl" > /dev/null 2>&1
 		# shellcheck disable=SC2086
-		python3 tests/privdrop.py "$tmp/z.trace" "$nu" $zin "$z/exp2" "$z/w2.pcap" > "$tmp/z.priv"
-		check "-Z: strace: every input, -w and --export-certs opened before setuid, none read before" \
+		python3 tests/privdrop.py "$tmp/z.trace" "$nu" $zin "$z/exp2" "$z/w2.pcap" "$z/o2.jsonl" \
+			> "$tmp/z.priv"
+		check "-Z: strace: every input, -o, -w and --export-certs opened before setuid, none read before" \
 			'[ $? -eq 0 ] || { head -20 "$tmp/z.priv"; false; }'
+		check "-Z: the -o file (opened as root, written as nobody) holds the report stdout had" \
+			'cmp -s "$tmp/z.jsonl" "$z/o2.jsonl"'
 	else
 		echo "field: strace not installed (tests/deps.sh installs it): -Z order not traced"
 		fail=$((fail + 1))

@@ -7,7 +7,8 @@
 #   ct-cli: a phone 127.0.40.1 (openssl s_client), and certtrace -i on its veth end
 # Checks: chains and the issuer-mismatch finding in the jsonl; -c stops after
 # N handshakes; SIGINT mid-run still prints a whole report with kernel counts;
-# -w output read back with -r gives the same chains; -Z drops to another uid.
+# -w output read back with -r gives the same chains; -Z drops to another uid;
+# SIGHUP after a mv of the -o and -w files goes on in new files (sighup_checks).
 set -u
 bin=$(readlink -f "${1:-./certtrace}")
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -155,6 +156,84 @@ ip netns exec "$cli" "$bin" -i no-such-if0 > /dev/null 2> "$work/nodev.err"
 rc=$?
 if [ $rc = 2 ] && grep -q "no-such-if0" "$work/nodev.err"; then pass=$((pass + 1)); echo "live: ok   missing interface: $(cat "$work/nodev.err")"
 else fail=$((fail + 1)); echo "live: FAIL missing interface: exit $rc: $(cat "$work/nodev.err")"; fi
+
+# 5. SIGHUP after a mv, as logrotate's create + postrotate do it: -o and -w
+# each go on in a new file at the same path, and nothing written before the
+# signal is lost.  (A block of its own, so other checks can be added above.)
+sighup_checks() {
+	rot=$work/rot
+	mkdir -p "$rot"
+	ip netns exec "$cli" "$bin" -i "vc$tag" --format jsonl --fail-on never \
+		-o "$rot/out.jsonl" -w "$rot/saved.pcap" > "$rot/stdout" 2> "$rot/err" &
+	hpid=$!
+	pids="$pids $hpid"
+	sleep 1
+	# A stray SIGHUP, nothing moved: -o goes on appending to the same file,
+	# -w is left alone (no second header, no truncation); checked below
+	# through the files as they end.
+	kill -HUP "$hpid"
+	sleep 0.3
+	tls_in() { grep -c '"event":"tls"' "$1" 2>/dev/null || true; }
+	handshakes 1                   # FE and CAS: two tls events
+	for _ in $(seq 50); do [ "$(tls_in "$rot/out.jsonl")" -ge 2 ] && break; sleep 0.1; done
+	mv "$rot/out.jsonl" "$rot/out.1"
+	mv "$rot/saved.pcap" "$rot/saved.1.pcap"
+	kill -HUP "$hpid"
+	for _ in $(seq 50); do [ -e "$rot/out.jsonl" ] && [ -e "$rot/saved.pcap" ] && break; sleep 0.1; done
+	handshakes 1
+	for _ in $(seq 50); do [ "$(tls_in "$rot/out.jsonl")" -ge 2 ] && break; sleep 0.1; done
+	alive=no
+	kill -0 "$hpid" 2>/dev/null && alive=yes
+	kill -INT "$hpid"
+	wait "$hpid"
+	rc=$?
+	if [ "$alive" = yes ] && [ "$rc" = 0 ] && [ ! -s "$rot/err" ] && [ ! -s "$rot/stdout" ]; then
+		pass=$((pass + 1)); echo "live: ok   SIGHUP reopens and goes on (exit 0, nothing on stderr or stdout)"
+	else
+		fail=$((fail + 1)); echo "live: FAIL SIGHUP: alive after it: $alive, exit $rc: $(cat "$rot/err")"
+	fi
+	check "SIGHUP: the moved file holds the first handshakes, no summary" "$rot/out.1" \
+		"sum(e['event'] == 'tls' for e in events) == 2 and not any(e['event'] == 'summary' for e in events)"
+	check "SIGHUP: the new file holds the later handshakes and the summary" "$rot/out.jsonl" \
+		"sum(e['event'] == 'tls' for e in events) == 2 and events[-1]['event'] == 'summary' and events[-1]['handshakes'] == 4"
+	for f in saved.1.pcap saved.pcap; do
+		"$bin" -r "$rot/$f" --format jsonl --fail-on never > "$rot/$f.jsonl" 2> "$rot/$f.err"
+		check "SIGHUP: -w $f is a whole pcap of two handshakes (read back with -r)" "$rot/$f.jsonl" \
+			"sum(e['event'] == 'tls' for e in events) == 2 and events[-1]['event'] == 'summary'"
+		if command -v tcpdump >/dev/null 2>&1; then
+			if tcpdump -r "$rot/$f" -nn > /dev/null 2> "$rot/$f.tcpdump"; then
+				pass=$((pass + 1)); echo "live: ok   SIGHUP: tcpdump -r reads $f"
+			else
+				fail=$((fail + 1)); echo "live: FAIL SIGHUP: tcpdump -r $f: $(cat "$rot/$f.tcpdump")"
+			fi
+		fi
+	done
+	# After -Z the reopen runs as the user dropped to, as the service's does
+	# (user certtrace, owner of /var/log/certtrace): a folder of that user's.
+	zd=$work/zrot
+	mkdir -p "$zd" && chown nobody "$zd" && chmod 755 "$work"
+	ip netns exec "$cli" "$bin" -i "vc$tag" --format jsonl --fail-on never -Z nobody \
+		-o "$zd/z.jsonl" > /dev/null 2> "$zd/err" &
+	zpid=$!
+	pids="$pids $zpid"
+	sleep 1
+	mv "$zd/z.jsonl" "$zd/z.1"
+	kill -HUP "$zpid"
+	for _ in $(seq 50); do [ -e "$zd/z.jsonl" ] && break; sleep 0.1; done
+	handshakes 1
+	for _ in $(seq 50); do [ "$(tls_in "$zd/z.jsonl")" -ge 2 ] && break; sleep 0.1; done
+	kill -INT "$zpid"
+	wait "$zpid"
+	owner=$(stat -c %U "$zd/z.jsonl" 2>/dev/null)
+	if [ "$owner" = nobody ] && [ ! -s "$zd/err" ]; then
+		pass=$((pass + 1)); echo "live: ok   SIGHUP after -Z nobody: the new file is made as nobody"
+	else
+		fail=$((fail + 1)); echo "live: FAIL SIGHUP after -Z nobody: owner '$owner': $(cat "$zd/err")"
+	fi
+	check "SIGHUP after -Z: the new file holds the handshakes and the summary" "$zd/z.jsonl" \
+		"sum(e['event'] == 'tls' for e in events) == 2 and events[-1]['event'] == 'summary'"
+}
+sighup_checks
 
 echo "live: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
