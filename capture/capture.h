@@ -226,6 +226,10 @@ void flow_table_free(struct flow_table *t);
 bool flow_table_packet(struct flow_table *t, const struct cap_pkt *p);
 /* Expire flows idle at capture time now_us; called as time passes. */
 void flow_table_expire(struct flow_table *t, uint64_t now_us);
+/* The consumer is finished with f, outside a callback (something else than
+ * the flow's bytes settled it, such as a key log line): as if a callback had
+ * said FLOW_DONE, close() is called and the flow keeps only its slot. */
+void flow_table_done(struct flow_table *t, struct flow *f);
 /* End of input: deliver what is buffered (with gaps), close every flow. */
 void flow_table_finish(struct flow_table *t);
 const struct flow_counters *flow_table_counters(const struct flow_table *t);
