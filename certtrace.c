@@ -1354,6 +1354,7 @@ static int capture_live(struct run *run, struct cap_source *src)
 			return 2;
 		}
 		follow_keylogs(run);
+		rep_live_tick(run->rep, (uint64_t)(seconds_since(&t0) * 1e6));
 		/* Capture time stands still when nothing arrives: let the
 		 * wall clock close lingering flows so their events appear. */
 		struct timespec rt;

@@ -13,12 +13,23 @@
  *    weak-signature, self-signed, missing-server-auth-eku), over each chain
  *    as it is seen.  They are evaluated on a scratch finding: the real one
  *    is made at the end as before, so its evidence counts every chain once.
- * What only the end can say, and is written then: issuer-mismatch,
- * same-dn-different-key, lookalike-ca-name, pool-issuer-split,
- * public-root-unverified (roles, the phone-facing relation and the FE
- * pool's CA, which a later handshake can change), pss-signature and
- * missing-crl-dp (the server's role), chain-incomplete (which CAs were seen
- * anywhere), certificate-changed (a server that disappeared).
+ *  - the whole-picture rules (issuer-mismatch, same-dn-different-key,
+ *    lookalike-ca-name, pool-issuer-split, public-root-unverified,
+ *    pss-signature, missing-crl-dp, chain-incomplete) are provisional until
+ *    the end: roles, the phone-facing relation and the FE pool's CA can
+ *    change with a later handshake.  rep_live_tick() runs them over the
+ *    model as it is (rules.c rep_rules_whole) into a findings table of its
+ *    own, writes the findings not written yet, then throws that table away
+ *    and puts back what the pass changed in the model (roles, phone-facing,
+ *    chains' trust), so the final report is computed as if no pass had run.
+ *    A pass runs when handshakes came since the last, at most once a second,
+ *    and at most 1/20 of the time (the next waits 20 times as long as the
+ *    last took), so a large inventory costs at most 5 % of a core.  A
+ *    finding such a pass writes can be one the end does not confirm (a
+ *    server later found to be the pool's peer); the final report is the
+ *    verdict.
+ * Only at the end: certificate-changed (against --baseline: a server that
+ * disappeared is only known then).
  *
  * A live line is the finding as known then: its words, its role and its
  * evidence (count, samples) are those of the moment; the final report's
@@ -33,6 +44,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "report/rep_int.h"
@@ -42,6 +54,20 @@ struct rep_live {
 	size_t cursor;                 /* finding_list[0..cursor) considered */
 	uint64_t raised;               /* findings written live */
 	bool cap_said;
+	uint64_t pass_handshakes;      /* r->handshakes at the last whole pass */
+	uint64_t next_pass_us;         /* rep_live_tick's clock */
+};
+
+/* What a whole pass changes in a server, put back after it. */
+struct live_saved {
+	enum rep_role role;
+	bool role_explicit;
+	char role_reason[512];
+	bool phone_facing;
+	char facing_reason[512];
+	unsigned n_phone_clients;
+	const char *phone_clients[REP_MAX_PHONE_CLIENTS];
+	bool phone_clients_more;
 };
 
 /* ---- the dedup set ------------------------------------------------------------------ */
@@ -186,6 +212,79 @@ void rep_live_handshake(struct rep *r, struct rep_server *s, struct rep_cert **c
 		for (unsigned i = 0; i < n; i++)
 			if (rep_cert_rule(no_role[k], certs[i]->xi, i == 0, false))
 				cert_rule(r, no_role[k], s, certs[i], chain);
+}
+
+/* ---- the provisional whole pass ----------------------------------------------------- */
+
+static void save_server(struct live_saved *v, const struct rep_server *s)
+{
+	v->role = s->role;
+	v->role_explicit = s->role_explicit;
+	memcpy(v->role_reason, s->role_reason, sizeof(v->role_reason));
+	v->phone_facing = s->phone_facing;
+	memcpy(v->facing_reason, s->facing_reason, sizeof(v->facing_reason));
+	v->n_phone_clients = s->n_phone_clients;
+	memcpy(v->phone_clients, s->phone_clients, sizeof(v->phone_clients));
+	v->phone_clients_more = s->phone_clients_more;
+}
+
+static void restore_server(struct rep_server *s, const struct live_saved *v)
+{
+	s->role = v->role;
+	s->role_explicit = v->role_explicit;
+	memcpy(s->role_reason, v->role_reason, sizeof(s->role_reason));
+	s->phone_facing = v->phone_facing;
+	memcpy(s->facing_reason, v->facing_reason, sizeof(s->facing_reason));
+	s->n_phone_clients = v->n_phone_clients;
+	memcpy(s->phone_clients, v->phone_clients, sizeof(s->phone_clients));
+	s->phone_clients_more = v->phone_clients_more;
+	/* The trust rules fill these afresh at the end, from nothing. */
+	for (unsigned j = 0; j < s->n_chains; j++) {
+		struct rep_chain *c = s->chains[j];
+		c->trust_checked = c->trusted = c->trust_unknown = false;
+		c->trust_method[0] = c->verify_error[0] = 0;
+		c->ca_idx = -1;
+	}
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+void rep_live_tick(struct rep *r, uint64_t now_us)
+{
+	struct rep_live *L = r ? r->live : NULL;
+
+	if (!L || r->finished || r->handshakes == L->pass_handshakes || now_us < L->next_pass_us)
+		return;
+	uint64_t t0 = mono_us();
+	size_t n = r->server_list.n;
+	struct live_saved *saved = calloc(n ? n : 1, sizeof(*saved));
+	if (!saved)
+		return;
+	for (size_t i = 0; i < n; i++)
+		save_server(&saved[i], r->server_list.v[i]);
+	struct rep_map real_map = r->findings;
+	struct rep_vec real_list = r->finding_list;
+	memset(&r->findings, 0, sizeof(r->findings));
+	memset(&r->finding_list, 0, sizeof(r->finding_list));
+
+	rep_rules_whole(r);
+	for (size_t i = 0; i < r->finding_list.n; i++)
+		write_finding(r, r->finding_list.v[i]);
+
+	rep_findings_free(r);
+	r->findings = real_map;
+	r->finding_list = real_list;
+	for (size_t i = 0; i < n; i++)
+		restore_server(r->server_list.v[i], &saved[i]);
+	free(saved);
+	L->pass_handshakes = r->handshakes;
+	uint64_t took = mono_us() - t0;
+	L->next_pass_us = now_us + (took * 20 > 1000000 ? took * 20 : 1000000);
 }
 
 uint64_t rep_live_raised(const struct rep *r)

@@ -48,6 +48,8 @@ bool rep_live_open(struct rep *r);
  * certificate-property rules that need no role, over this chain. */
 void rep_live_handshake(struct rep *r, struct rep_server *s, struct rep_cert **certs,
 			unsigned n);
+/* rep_live_tick (report.h): the provisional pass of the whole-picture
+ * rules. */
 /* Findings written live so far (the status line's count). */
 uint64_t rep_live_raised(const struct rep *r);
 void rep_live_free(struct rep *r);

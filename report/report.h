@@ -213,6 +213,12 @@ struct rep_live_stats {
  * line on stderr; with the report's handshakes, certificates and findings
  * so far. */
 void rep_live_stats(struct rep *r, const struct rep_live_stats *st);
+/* Live: call as time passes (each wake of the capture loop), now_us on a
+ * monotonic clock.  When handshakes came since the last time, at most once
+ * a second, the rules
+ * that need the whole picture run over what is known so far, and the
+ * findings they raise that were not written yet are written (live.c). */
+void rep_live_tick(struct rep *r, uint64_t now_us);
 
 /* Live status line: what has been seen so far. */
 uint64_t rep_handshake_count(const struct rep *r);

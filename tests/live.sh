@@ -171,9 +171,11 @@ if [ $rc = 2 ] && grep -q "no-such-if0" "$work/nodev.err"; then pass=$((pass + 1
 else fail=$((fail + 1)); echo "live: FAIL missing interface: exit $rc: $(cat "$work/nodev.err")"; fi
 
 # 5. Live findings and stats: a stats event within ~3 s on an idle link, then
-# a handshake whose SNI is not in the certificate (name-mismatch, a
-# per-handshake rule) and whose key is 1024 bits (weak-key, a certificate
-# rule): both are in the output before SIGINT, and in the final report.
+# the phone's handshakes to the FE and the CAS (issuer-mismatch, a rule of the
+# whole picture, from the provisional pass) and one whose SNI is not in the
+# certificate (name-mismatch, a per-handshake rule) and whose key is 1024
+# bits (weak-key, a certificate rule): all in the output before SIGINT, and
+# in the final report.
 ip netns exec "$cli" "$bin" -i "vc$tag" --stats 1 --format jsonl --fail-on never \
 	> "$work/l.jsonl" 2> "$work/l.err" &
 lpid=$!
@@ -181,12 +183,13 @@ pids="$pids $lpid"
 sleep 2.5
 check "--stats 1: a stats event within 2.5 s on an idle link" "$work/l.jsonl" \
 	"any(e['event'] == 'stats' and 'kernel_dropped' in e and 'flows_active' in e and 'findings' in e for e in events)"
+handshakes 1
 echo | ip netns exec "$cli" timeout 5 openssl s_client -connect 127.0.20.1:443 \
 	-servername wrong.example.net -cipher 'DEFAULT:@SECLEVEL=0' >/dev/null 2>&1
-sleep 1
+sleep 1.5
 cp "$work/l.jsonl" "$work/l-before.jsonl"
-check "findings written before SIGINT (name-mismatch, weak-key)" "$work/l-before.jsonl" \
-	"not any(e['event'] == 'summary' for e in events) and {'name-mismatch', 'weak-key'} <= {e['code'] for e in events if e['event'] == 'finding'}"
+check "findings written before SIGINT (issuer-mismatch, name-mismatch, weak-key)" "$work/l-before.jsonl" \
+	"not any(e['event'] == 'summary' for e in events) and {'issuer-mismatch', 'name-mismatch', 'weak-key'} <= {e['code'] for e in events if e['event'] == 'finding'}"
 check "a live finding line has the final shape" "$work/l-before.jsonl" \
 	"all({'code','severity','server','message','symptom','remedy','evidence'} <= set(e) for e in events if e['event'] == 'finding')"
 check "live findings once per code, server and certificate" "$work/l-before.jsonl" \

@@ -142,3 +142,62 @@ Test(rep_live, offline_findings_wait_for_the_end)
 	X509_free(ca);
 	EVP_PKEY_free(k);
 }
+
+/* An FE pool on 5061 and an Exchange CAS from another CA, both used by one
+ * phone; `tick`: a live report that runs the provisional pass in between. */
+static void pool_and_cas(struct rep_run *run, bool live, bool tick, X509 *fe, X509 *ca1, X509 *cas)
+{
+	struct rep_options o = { .format = REP_JSONL, .fail_on = REP_NEVER, .live = live };
+
+	rep_run_start(run, &o);
+	rep_run_feed(run, "10.0.0.20", "10.0.0.5", 5061,
+		     rep_session(T_2012, "pool01.contoso.com", (X509 *[]){ fe, ca1, NULL }));
+	if (tick)
+		rep_live_tick(run->r, 1000000);
+	rep_run_feed(run, "10.0.0.20", "10.0.0.6", 443,
+		     rep_session(T_2012 + 1, "casarray.contoso.com", (X509 *[]){ cas, NULL }));
+	if (tick) {
+		rep_live_tick(run->r, 1500000);
+		cr_assert_eq(lines_so_far(run, "issuer-mismatch"), 0, "at most a pass a second");
+		rep_live_tick(run->r, 2000000);
+	}
+}
+
+/* The final report's lines: from the first "server" event on. */
+static const char *final_part(const struct rep_run *run)
+{
+	const char *p = strstr(run->buf, "{\"event\":\"server\"");
+	cr_assert_not_null(p);
+	return p;
+}
+
+Test(rep_live, the_whole_picture_rules_run_provisionally_and_leave_the_end_as_it_was)
+{
+	EVP_PKEY *k = pki_key(PKI_EC, 256), *k1 = pki_key(PKI_EC, 256), *k2 = pki_key(PKI_EC, 256);
+	X509 *ca1 = rep_ca("Contoso Issuing CA", k1, NULL, NULL);
+	X509 *ca2 = rep_ca("Fabrikam Issuing CA", k2, NULL, NULL);
+	X509 *fe = rep_leaf("pool01.contoso.com", k, ca1, k1, (const char *[]){ "pool01.contoso.com", NULL });
+	X509 *cas = rep_leaf("casarray.contoso.com", k, ca2, k2,
+			     (const char *[]){ "casarray.contoso.com", "autodiscover.contoso.com", NULL });
+	struct rep_run live, plain;
+
+	pool_and_cas(&live, true, true, fe, ca1, cas);
+	cr_assert_eq(lines_so_far(&live, "issuer-mismatch"), 1, "written by the pass");
+	rep_live_tick(live.r, 9000000);
+	cr_assert_eq(lines_so_far(&live, "issuer-mismatch"), 1, "once, and no pass without handshakes");
+	rep_run_finish(&live);
+	pool_and_cas(&plain, false, false, fe, ca1, cas);
+	rep_run_finish(&plain);
+	cr_assert_str_eq(final_part(&live), final_part(&plain),
+			 "the final report does not depend on the passes");
+	cr_assert_not_null(rep_run_finding(&plain, "issuer-mismatch", "casarray.contoso.com"));
+	rep_run_free(&live);
+	rep_run_free(&plain);
+	X509_free(fe);
+	X509_free(cas);
+	X509_free(ca1);
+	X509_free(ca2);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(k1);
+	EVP_PKEY_free(k2);
+}

@@ -255,7 +255,7 @@ static void chain_rules(struct rep_trust *rr, struct rep_server *s, struct rep_c
 }
 
 
-void rep_rules_finish(struct rep *r)
+void rep_rules_whole(struct rep *r)
 {
 	struct rep_trust t;
 
@@ -270,10 +270,14 @@ void rep_rules_finish(struct rep *r)
 			chain_rules(&t, s, s->chains[j]);
 	}
 	rep_trust_rules(&t);
-	rep_changed_rules(r);
+	rep_trust_free(&t);
+}
 
+void rep_rules_finish(struct rep *r)
+{
+	rep_rules_whole(r);
+	rep_changed_rules(r);
 	for (size_t i = 0; i < r->finding_list.n; i++)
 		rep_finding_describe(r->finding_list.v[i]);
 	rep_findings_sort(r);
-	rep_trust_free(&t);
 }
