@@ -32,6 +32,7 @@ tag=$$
 srv=ct-srv-$tag cli=ct-cli-$tag
 work=$(mktemp -d)
 pids=""
+# CT_KEEP=1 keeps a copy of the work folder in /tmp/ct-live-keep (debugging).
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null; done
 	ip netns del "$srv" 2>/dev/null
