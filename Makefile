@@ -163,10 +163,9 @@ test-regen: certtrace
 	@sh tests/regen.sh ./certtrace
 
 # Live capture through a veth pair between two namespaces (root; skips without),
-# one run at a time on this machine (the lock other netns tests take too).
-NETNS_LOCK := $(shell command -v flock >/dev/null 2>&1 && echo flock /tmp/certtrace-netns.lock)
+# one run at a time on this machine (live.sh takes the lock other netns tests take).
 test-live: certtrace
-	@$(NETNS_LOCK) sh tests/live.sh ./certtrace
+	@sh tests/live.sh ./certtrace
 
 # Fuzzing (tests/fuzz/README).  The targets are built with clang and
 # libFuzzer into build-fuzz/ and each runs FUZZ_SECONDS; what they find goes

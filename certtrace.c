@@ -59,6 +59,11 @@
 #define BATCH 4096
 #define DEFAULT_PORTS "443,444,4443,5061,5062,5063,8057,8058"
 #define DEFAULT_MAX_FLOWS 1000000
+#define DEFAULT_STATS_S 60
+/* Live --keylog: flows whose TLS 1.3 secrets may still come (each keeps up
+ * to 2 x TLS13_KEY_WAIT_BYTES, so 128 MiB at the cap).  Past it a new one
+ * does not wait: its certificates stay hidden, as without a key log. */
+#define MAX_KEY_WAITS 1024
 #define MAX_FILTER_BYTES (64 * 1024)
 #define XSTR(x) STR(x)
 #define STR(x) #x
@@ -81,6 +86,8 @@ struct options {
 	bool format_given;
 	uint64_t count;                /* -c: stop after N handshakes */
 	double duration_s;
+	double stats_s;                /* --stats: live stats events, 0 off */
+	bool stats_given;
 	int buffer_kib;
 	bool no_promisc;
 	bool list_ifaces;
@@ -99,6 +106,10 @@ struct flow_state {
 	struct tls_conn *tls;
 	struct dpi_flow *dpi;
 	bool dpi_tried;
+	/* On run.key_waits while its TLS 1.3 secrets may still come. */
+	struct flow *flow;
+	struct flow_state *wait_prev, *wait_next;
+	bool waiting;
 };
 
 /* Every handle opened before -Z drops privileges; each is NULL (-1) again
@@ -132,6 +143,10 @@ struct run {
 	struct rep *rep;
 	struct dpi *dpi;               /* NULL with --no-dpi */
 	struct kl_store *keys;         /* --keylog and pcapng secrets */
+	struct kl_follow *follow[MAX_FILES];   /* live --keylog, followed as it grows */
+	bool follow_said[MAX_FILES];   /* its read error was said */
+	struct flow_state *key_waits;  /* flows waiting for secrets (MAX_KEY_WAITS) */
+	unsigned n_key_waits;
 	int dlt;
 	struct rep_capture_stats st;
 	struct cap_encap_counts encaps;
@@ -146,6 +161,7 @@ struct run {
 	int dump_precision;            /* after SIGHUP */
 	bool status_line;              /* a terminal on stderr, not -q */
 	struct timespec last_status;
+	double next_stats_s;           /* --stats: seconds since `started` */
 	struct cap_source *src;        /* being read, for progress */
 	struct timespec started;
 };
@@ -308,6 +324,16 @@ static bool opt_duration(struct options *o, const char *arg)
 	return true;
 }
 
+static bool opt_stats(struct options *o, const char *arg)
+{
+	char *end;
+	o->stats_s = strtod(arg, &end);
+	if (end == arg || *end || !(o->stats_s >= 0) || o->stats_s > 86400 * 365)
+		return bad_usage("--stats wants seconds (0: no stats events), not \"%s\"", arg);
+	o->stats_given = true;
+	return true;
+}
+
 static bool opt_quiet(struct options *o, const char *arg)
 {
 	o->verbose = -1;
@@ -409,6 +435,11 @@ static const struct opt opts[] = {
 	  "default live filter ports (" DEFAULT_PORTS ")" },
 	{ NULL, 'c', NULL, "N", CALL(opt_count), "stop after N handshakes" },
 	{ NULL, 0, "duration", "SEC", CALL(opt_duration), "stop after SEC seconds of live capture" },
+	{ NULL, 0, "stats", "SEC", CALL(opt_stats),
+	  "live: a stats event every SEC seconds (packets, kernel\n"
+	  "drops, flows, handshakes, findings so far; jsonl: a \"stats\"\n"
+	  "line, text: a line on stderr); default 60, 0 none;\n"
+	  "ignored with -r" },
 	{ NULL, 'B', NULL, "KiB", CALL(opt_buffer), "live capture buffer (default 65536)" },
 	{ NULL, 'p', NULL, NULL, FLAG(no_promisc), "not promiscuous" },
 	{ NULL, 'D', NULL, NULL, FLAG(list_ifaces), "list interfaces" },
@@ -658,6 +689,9 @@ static bool check_options(struct options *o, int argc, char **argv, int first)
 	const char *nc = getenv("NO_COLOR");
 	o->rep.color = o->rep.format == REP_TEXT && tty && !(nc && *nc);
 	o->rep.flush_lines = o->iface != NULL;
+	o->rep.live = o->iface != NULL;
+	if (!o->stats_given)
+		o->stats_s = DEFAULT_STATS_S;
 	return true;
 }
 
@@ -705,9 +739,68 @@ static struct flow_state *state_of(struct flow *f)
 static struct tls_conn *conn_of(struct run *run, struct flow *f)
 {
 	struct flow_state *s = state_of(f);
-	if (s && !s->tls)
-		s->tls = tls_conn_new_with_keys(run->keys);
+	if (s && !s->tls && (s->tls = tls_conn_new_with_keys(run->keys)) && run->follow[0])
+		tls_conn_wait_for_keys(s->tls);
 	return s ? s->tls : NULL;
+}
+
+static void key_wait_unlink(struct run *run, struct flow_state *s)
+{
+	if (!s->waiting)
+		return;
+	if (s->wait_prev)
+		s->wait_prev->wait_next = s->wait_next;
+	else
+		run->key_waits = s->wait_next;
+	if (s->wait_next)
+		s->wait_next->wait_prev = s->wait_prev;
+	s->wait_prev = s->wait_next = NULL;
+	s->waiting = false;
+	run->n_key_waits--;
+}
+
+/* A TLS 1.3 flow whose secrets are not in the key log yet waits on
+ * run.key_waits for follow_keylogs(); past MAX_KEY_WAITS it gives up. */
+static enum tls_verdict key_wait(struct run *run, struct flow *f, enum tls_verdict v)
+{
+	struct flow_state *s = flow_user(f);
+	if (!s || s->waiting || !tls_awaiting_keys(s->tls))
+		return v;
+	if (run->n_key_waits >= MAX_KEY_WAITS)
+		return tls_give_up_keys(s->tls);
+	s->flow = f;
+	s->waiting = true;
+	s->wait_next = run->key_waits;
+	if (run->key_waits)
+		run->key_waits->wait_prev = s;
+	run->key_waits = s;
+	run->n_key_waits++;
+	return v;
+}
+
+/* Live --keylog: what was appended since the last tick, then every flow
+ * waiting for secrets tries again; one that the new secrets settle is
+ * handed to the report at once. */
+static void follow_keylogs(struct run *run)
+{
+	char err[512];
+	long added = 0;
+	for (unsigned i = 0; i < MAX_FILES && run->follow[i]; i++) {
+		long n = kl_follow_poll(run->follow[i], run->keys, err, sizeof err);
+		if (n < 0 && !run->follow_said[i])
+			fprintf(stderr, "certtrace: %s\n", err);
+		run->follow_said[i] = run->follow_said[i] || n < 0;
+		added += n > 0 ? n : 0;
+	}
+	for (struct flow_state *s = run->key_waits, *next; added && s; s = next) {
+		next = s->wait_next;
+		enum tls_verdict v = tls_retry_keys(s->tls);
+		if (tls_awaiting_keys(s->tls))
+			continue;
+		key_wait_unlink(run, s);
+		if (v != TLS_CONTINUE)
+			flow_table_done(run->flows, s->flow);   /* on_close frees s */
+	}
 }
 
 /* nDPI sees the first packets of every flow with payload (the flow table
@@ -734,8 +827,8 @@ static enum flow_verdict on_data(void *ctx, struct flow *f, enum flow_dir d,
 	struct tls_conn *c = conn_of(ctx, f);
 	if (!c)
 		return FLOW_DONE;
-	return tls_verdict(tls_feed(c, d == FLOW_FROM_CLIENT ? TLS_FROM_CLIENT : TLS_FROM_SERVER,
-				    p, n, ts_us));
+	return tls_verdict(key_wait(ctx, f, tls_feed(c, d == FLOW_FROM_CLIENT ? TLS_FROM_CLIENT
+								: TLS_FROM_SERVER, p, n, ts_us)));
 }
 
 static enum flow_verdict on_gap(void *ctx, struct flow *f, enum flow_dir d,
@@ -781,8 +874,11 @@ static void on_close(void *ctx, struct flow *f, enum flow_close_reason why)
 		dpi_flow_finish(run->dpi, s->dpi);
 		dr = dpi_result(s->dpi);
 	}
-	if (s->tls)
+	key_wait_unlink(run, s);
+	if (s->tls) {
+		tls_retry_keys(s->tls);        /* the last tick's secrets, if any */
 		tls_end(s->tls);
+	}
 	if (s->tls && tls_is_tls(s->tls)) {
 		const struct tls_session *ts = tls_session(s->tls);
 		struct rep_handshake h = { 0 };
@@ -1137,7 +1233,18 @@ static bool load_keylogs(struct run *run, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory for the key log");
 		return false;
 	}
-	for (unsigned i = 0; i < o->n_keylogs; i++) {
+	for (unsigned i = 0; i < o->n_keylogs && o->iface; i++) {
+		/* Live: followed as it grows; the secrets of a handshake may come
+		 * after its packets (tls_conn_wait_for_keys). */
+		run->follow[i] = kl_follow_new(run->in.keylogs[i], o->keylogs[i]);
+		run->in.keylogs[i] = NULL;
+		if (!run->follow[i] || kl_follow_poll(run->follow[i], run->keys, err, errlen) < 0) {
+			if (!run->follow[i])
+				snprintf(err, errlen, "--keylog %s: out of memory", o->keylogs[i]);
+			return false;
+		}
+	}
+	for (unsigned i = 0; i < o->n_keylogs && !o->iface; i++) {
 		uint64_t used = kl_stats(run->keys)->used;
 		bool ok = kl_load_fp(run->keys, run->in.keylogs[i], o->keylogs[i], err, errlen);
 		close_file(&run->in.keylogs[i]);
@@ -1320,31 +1427,62 @@ static void run_reopen(struct run *run)
 		reopen_dump(run);
 }
 
-/* The live loop, until a stop, -c, --duration or a read error (2). */
+/* --stats: the counters now, as a "stats" event. */
+static void live_stats(struct run *run, struct cap_source *src)
+{
+	struct rep_live_stats ls = { .packets = run->st.packets, .bytes = run->st.bytes };
+	struct cap_stats cs;
+	struct timespec rt;
+	const struct flow_counters *fc = flow_table_counters(run->flows);
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	ls.ts_us = (uint64_t)rt.tv_sec * 1000000u + (uint64_t)rt.tv_nsec / 1000u;
+	cap_get_stats(src, &cs);
+	ls.kernel = cs.live;
+	ls.kernel_received = cs.received;
+	ls.kernel_dropped = cs.dropped;
+	ls.kernel_ifdropped = cs.ifdropped;
+	ls.flows_active = fc->active;
+	ls.flows_total = fc->flows;
+	rep_live_stats(run->rep, &ls);
+}
+
+/* The live loop, until a stop, -c, --duration or a read error (2).  The
+ * source wakes at least every CAP_LIVE_WAKE_MS, traffic or not, so stats
+ * events, the key log and idle flows are seen to on time. */
 static int capture_live(struct run *run, struct cap_source *src)
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	run->next_stats_s = run->o->stats_s;
 	while (!stop_requested) {
 		int n = cap_next_batch(src, BATCH, on_frame, run);
 		if (n == -2) {
 			fprintf(stderr, "certtrace: %s\n", cap_error(src));
 			return 2;
 		}
-		status_update(run, false);
 		/* Live, -w is flushed after every batch: the file on disk is
 		 * readable as it is, and a full disk is said at once. */
 		flush_dump(run);
 		run_reopen(run);
+		follow_keylogs(run);
+		rep_live_tick(run->rep, (uint64_t)(seconds_since(&t0) * 1e6));
 		/* Capture time stands still when nothing arrives: let the
 		 * wall clock close lingering flows so their events appear. */
 		struct timespec rt;
 		clock_gettime(CLOCK_REALTIME, &rt);
 		flow_table_expire(run->flows, (uint64_t)rt.tv_sec * 1000000u +
 					      (uint64_t)rt.tv_nsec / 1000u);
+		double el = seconds_since(&t0);
+		if (run->rep && run->o->stats_s > 0 && el >= run->next_stats_s) {
+			live_stats(run, src);
+			while (run->next_stats_s <= el)
+				run->next_stats_s += run->o->stats_s;
+		}
+		status_update(run, false);
 		if (n == -1 && !stop_requested)
 			continue;
-		if (run->o->duration_s > 0 && seconds_since(&t0) >= run->o->duration_s)
+		if (run->o->duration_s > 0 && el >= run->o->duration_s)
 			break;
 	}
 	return 0;
@@ -1517,6 +1655,8 @@ static void cleanup(struct run *run)
 	cap_debug_free(run->dbg);
 	rep_free(run->rep);
 	dpi_free(run->dpi);
+	for (unsigned i = 0; i < MAX_FILES; i++)
+		kl_follow_free(run->follow[i]);
 	kl_store_free(run->keys);
 	if (run->dump)
 		pcap_dump_close(run->dump);

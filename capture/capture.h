@@ -82,8 +82,12 @@ struct cap_source *cap_open_offline_fd(int fd, const char *path,
 struct cap_source *cap_open_live(const struct cap_live_options *o, char *err,
 				 size_t errlen, char *warn, size_t warnlen);
 
+/* A live source waits at most this long for packets in cap_next_batch(),
+ * so the caller's timers run on an idle link (source.c). */
+#define CAP_LIVE_WAKE_MS 100
+
 /* Up to `max` frames to fn.  Returns the number delivered (0: none ready on a
- * live source), -1 at the end of a file (cap_truncated says whether it ended
+ * live source within CAP_LIVE_WAKE_MS), -1 at the end of a file (cap_truncated says whether it ended
  * inside its last record), -2 when the file cannot be read on (cap_error names
  * the file, the packet number and the byte offset where reading stopped). */
 int cap_next_batch(struct cap_source *s, int max, cap_frame_fn fn, void *user);
@@ -222,6 +226,10 @@ void flow_table_free(struct flow_table *t);
 bool flow_table_packet(struct flow_table *t, const struct cap_pkt *p);
 /* Expire flows idle at capture time now_us; called as time passes. */
 void flow_table_expire(struct flow_table *t, uint64_t now_us);
+/* The consumer is finished with f, outside a callback (something else than
+ * the flow's bytes settled it, such as a key log line): as if a callback had
+ * said FLOW_DONE, close() is called and the flow keeps only its slot. */
+void flow_table_done(struct flow_table *t, struct flow *f);
 /* End of input: deliver what is buffered (with gaps), close every flow. */
 void flow_table_finish(struct flow_table *t);
 const struct flow_counters *flow_table_counters(const struct flow_table *t);

@@ -572,6 +572,11 @@ void flow_table_expire(struct flow_table *t, uint64_t now_us)
 	}
 }
 
+void flow_table_done(struct flow_table *t, struct flow *f)
+{
+	end_interest(t, f, FLOW_CLOSE_DONE);
+}
+
 void flow_table_finish(struct flow_table *t)
 {
 	while (t->closing.head)

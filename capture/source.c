@@ -3,6 +3,14 @@
  * pcapng, "-" for stdin) through our own reader (pcapfile.c), and live
  * interfaces through libpcap.
  *
+ * A live source never blocks for long: the handle is non-blocking and
+ * cap_next_batch() waits for it with poll() on pcap_get_selectable_fd(),
+ * at most CAP_LIVE_WAKE_MS.  With TPACKET_V3 libpcap's own read would
+ * block until the kernel retires a block, which on an idle link is never;
+ * polling lets the caller's clock (stats events, live findings, key log
+ * follow, --duration) run on an idle link too.  A signal ends the wait at
+ * once (poll returns EINTR).
+ *
  * Every timestamp downstream is in µs; each frame carries the link type and
  * snaplen of the interface it came from.  A file whose first interface has a
  * link type decode.c cannot read is refused at open, naming the link type,
@@ -11,6 +19,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +35,7 @@ struct cap_source {
 	int dlt;
 	uint32_t snaplen;
 	bool live;
+	int select_fd;            /* live: pcap_get_selectable_fd, -1 none */
 	bool stop;                /* cap_break on a file */
 	bool truncated;
 	char name[256];
@@ -171,6 +181,9 @@ struct cap_source *cap_open_live(const struct cap_live_options *o, char *err,
 			 pcap_statustostr(rc), pcap_geterr(s->pcap));
 	s->dlt = pcap_datalink(s->pcap);
 	s->snaplen = (uint32_t)pcap_snapshot(s->pcap);
+	s->select_fd = pcap_get_selectable_fd(s->pcap);
+	if (s->select_fd >= 0 && pcap_setnonblock(s->pcap, 1, perr) < 0)
+		s->select_fd = -1;        /* blocking reads, woken by the timeout */
 	if (!cap_linktype_supported(s->dlt)) {
 		char b[96];
 		snprintf(err, errlen, "%s: link type %s is not supported", o->iface,
@@ -250,6 +263,16 @@ int cap_next_batch(struct cap_source *s, int max, cap_frame_fn fn, void *user)
 		return next_from_file(s, max, fn, user);
 	s->fn = fn;
 	s->user = user;
+	if (s->live && s->select_fd >= 0) {
+		struct pollfd pfd = { .fd = s->select_fd, .events = POLLIN };
+		int rc = poll(&pfd, 1, CAP_LIVE_WAKE_MS);
+		if (rc < 0 && errno != EINTR) {
+			snprintf(s->error, sizeof s->error, "%s: poll: %s", s->name, strerror(errno));
+			return -2;
+		}
+		if (rc <= 0)
+			return 0;         /* nothing yet: the caller's clock runs */
+	}
 	int n = pcap_dispatch(s->pcap, max, on_pcap, (u_char *)s);
 	if (n == PCAP_ERROR) {
 		snprintf(s->error, sizeof s->error, "%s: read error: %s", s->name,

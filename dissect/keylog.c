@@ -12,19 +12,26 @@
  * KL_MAX_SESSIONS.  A later line for the same random and label wins, as
  * it does in Wireshark.
  *
+ * A followed key log (kl_follow_*, a live capture) is read by whole lines
+ * from the offset where the last poll stopped, so it needs no carry: a
+ * line still being written is read again, whole, at a later poll.
+ *
  * pcapng Decryption Secrets Blocks hold the same text; the capture reader
  * (capture/pcapfile.c) finds them and hands their bytes to kl_add_dsb().
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dissect/keylog.h"
+#include "lib/buf.h"
 #include "lib/reader.h"
 
 #define KL_MIN_BUCKETS          64
-#define KL_READ_BYTES           (64 * 1024)
 
 enum kl_use { KL_USE_NONE, KL_USE_CLIENT_HS, KL_USE_SERVER_HS };
 
@@ -372,4 +379,121 @@ void kl_add_dsb(struct kl_store *s, const void *p, size_t n)
 {
 	kl_add_text(s, p, n);
 	s->st.dsb++;
+}
+
+/* ---- following a key log as it grows --------------------------------------- */
+
+struct kl_follow {
+	int fd;
+	char *path;
+	off_t offset;                   /* bytes read, always after a newline */
+	dev_t dev;
+	ino_t ino;
+	bool reopen_said;
+	uint8_t *buf;
+};
+
+struct kl_follow *kl_follow_new(FILE *fp, const char *path)
+{
+	struct kl_follow *f = calloc(1, sizeof(*f));
+	struct stat st;
+	int fd = dup(fileno(fp));
+
+	fclose(fp);
+	if (!f || fd < 0 || !(f->path = str_dup(path)) || !(f->buf = malloc(KL_READ_BYTES))) {
+		if (fd >= 0)
+			close(fd);
+		if (f) {
+			free(f->path);
+			free(f);
+		}
+		return NULL;
+	}
+	f->fd = fd;
+	if (fstat(fd, &st) == 0) {
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
+	}
+	return f;
+}
+
+/* Whole lines from the offset to the end of the file descriptor. */
+static bool kl_follow_read(struct kl_follow *f, struct kl_store *s, char *err, size_t err_len)
+{
+	for (;;) {
+		ssize_t n = pread(f->fd, f->buf, KL_READ_BYTES, f->offset);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, err_len, "--keylog %s: %s", f->path, strerror(errno));
+			return false;
+		}
+		if (n == 0)
+			return true;
+		size_t whole = (size_t)n;
+		while (whole && f->buf[whole - 1] != '\n')
+			whole--;
+		if (!whole) {
+			if (n < KL_READ_BYTES)
+				return true;    /* a line being written: next poll */
+			s->st.lines++;          /* no newline in KL_READ_BYTES: garbage */
+			s->st.garbage++;
+			whole = (size_t)n;
+		}
+		kl_feed(s, f->buf, whole);
+		f->offset += (off_t)whole;
+		if (n < KL_READ_BYTES)
+			return true;
+	}
+}
+
+/* The path names another file than the one open: rotated. */
+static void kl_follow_rotated(struct kl_follow *f, struct kl_store *s, char *err, size_t err_len)
+{
+	struct stat st;
+
+	if (stat(f->path, &st) != 0 || (st.st_dev == f->dev && st.st_ino == f->ino))
+		return;
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (!f->reopen_said)
+			fprintf(stderr, "certtrace: --keylog %s: replaced, and the new file cannot be "
+				"opened (%s): following the old one\n", f->path, strerror(errno));
+		f->reopen_said = true;
+		return;
+	}
+	kl_follow_read(f, s, err, err_len);     /* the old one's last lines */
+	close(f->fd);
+	f->fd = fd;
+	f->offset = 0;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->reopen_said = false;
+}
+
+long kl_follow_poll(struct kl_follow *f, struct kl_store *s, char *err, size_t err_len)
+{
+	struct stat st;
+	uint64_t used = s->st.used;
+
+	kl_follow_rotated(f, s, err, err_len);
+	if (fstat(f->fd, &st) != 0) {
+		snprintf(err, err_len, "--keylog %s: %s", f->path, strerror(errno));
+		return -1;
+	}
+	if (st.st_size < f->offset)
+		f->offset = 0;                  /* truncated: read it again */
+	if (st.st_size > f->offset && !kl_follow_read(f, s, err, err_len))
+		return -1;
+	return (long)(s->st.used - used);
+}
+
+void kl_follow_free(struct kl_follow *f)
+{
+	if (!f)
+		return;
+	close(f->fd);
+	free(f->path);
+	free(f->buf);
+	free(f);
 }

@@ -68,6 +68,23 @@ bool kl_load_fp(struct kl_store *s, FILE *f, const char *path, char *err, size_t
  * capture reader hands those blocks over as it meets them.  Counted in dsb. */
 void kl_add_dsb(struct kl_store *s, const void *p, size_t n);
 
+/* A key log followed as it grows (a live capture), from a file already open:
+ * each kl_follow_poll() reads the whole lines appended since the last (a
+ * line still being written waits for its newline; one of KL_READ_BYTES with
+ * none is garbage).  A file that got shorter was truncated: it is read again
+ * from its start.  A path that now names another file was rotated: the old
+ * one is read to its end, then the new one is opened by path and read from
+ * its start (after -Z that may be refused: said once, the old one is kept).
+ * Re-read lines overwrite the same secrets, which is harmless. */
+#define KL_READ_BYTES (64 * 1024)
+struct kl_follow;
+/* Takes f over (closed by kl_follow_free); NULL when out of memory. */
+struct kl_follow *kl_follow_new(FILE *f, const char *path);
+/* Secrets added to s by this poll; -1 after a read error, said in err
+ * (the follow goes on at the next poll). */
+long kl_follow_poll(struct kl_follow *f, struct kl_store *s, char *err, size_t err_len);
+void kl_follow_free(struct kl_follow *f);
+
 /* The secrets logged for this ClientHello random, or NULL. */
 const struct kl_secrets *kl_find(const struct kl_store *s, const uint8_t random[KL_RANDOM_BYTES]);
 

@@ -73,6 +73,7 @@ bool tls_is_tls13(uint16_t version)
 void tls_side_release(struct tls_side *sd)
 {
 	buf_free(&sd->hold);
+	buf_free(&sd->pending);
 	tls_msg_release(sd);
 	tls_ovpn_release(sd);
 	free(sd->rec_buf);
@@ -114,6 +115,7 @@ struct tls_conn *tls_conn_new(void)
 	for (int dir = 0; dir < 2; dir++) {
 		buf_init(&c->side[dir].hold, TLS_DETECT_WINDOW);
 		buf_init(&c->side[dir].msg, TLS_MAX_MSG_BYTES);
+		buf_init(&c->side[dir].pending, TLS13_KEY_WAIT_BYTES);
 	}
 	return c;
 }
@@ -125,6 +127,58 @@ struct tls_conn *tls_conn_new_with_keys(const struct kl_store *keys)
 	if (c)
 		c->keys = keys;
 	return c;
+}
+
+static enum tls_verdict tls_verdict_of(const struct tls_conn *c)
+{
+	if (c->not_tls)
+		return TLS_NOT_TLS;
+	return c->finished ? TLS_DONE : TLS_CONTINUE;
+}
+
+void tls_conn_wait_for_keys(struct tls_conn *c)
+{
+	c->may_wait_keys = true;
+}
+
+bool tls_awaiting_keys(const struct tls_conn *c)
+{
+	return c->await_keys && !c->finished;
+}
+
+enum tls_verdict tls_give_up_keys(struct tls_conn *c)
+{
+	if (c->await_keys) {
+		c->await_keys = false;
+		tls_finish(c, TLS_ST_COMPLETE, NULL);
+	}
+	return tls_verdict_of(c);
+}
+
+/* The kept bytes of each direction, server first (its flight holds the
+ * certificates), read as if they came now, at the time of their first. */
+enum tls_verdict tls_retry_keys(struct tls_conn *c)
+{
+	static const int order[2] = { TLS_FROM_SERVER, TLS_FROM_CLIENT };
+
+	if (!tls_awaiting_keys(c) || tls13_may_wait(c))
+		return tls_verdict_of(c);
+	c->await_keys = false;
+	if (!tls13_keys_start(c)) {
+		tls_finish(c, TLS_ST_COMPLETE, NULL);
+		return tls_verdict_of(c);
+	}
+	for (int i = 0; i < 2 && !c->finished; i++) {
+		struct tls_side *sd = &c->side[order[i]];
+		struct buf kept = sd->pending;
+
+		buf_init(&sd->pending, TLS13_KEY_WAIT_BYTES);
+		if (buf_len(&kept))
+			tls_records(c, order[i], buf_bytes(&kept), buf_len(&kept),
+				    sd->pending_ts);
+		buf_free(&kept);
+	}
+	return tls_verdict_of(c);
 }
 
 void tls_conn_free(struct tls_conn *c)
@@ -140,13 +194,6 @@ void tls_conn_free(struct tls_conn *c)
 	tls_side_release(&c->side[0]);
 	tls_side_release(&c->side[1]);
 	free(c);
-}
-
-static enum tls_verdict tls_verdict_of(const struct tls_conn *c)
-{
-	if (c->not_tls)
-		return TLS_NOT_TLS;
-	return c->finished ? TLS_DONE : TLS_CONTINUE;
 }
 
 enum tls_verdict tls_feed(struct tls_conn *c, enum tls_dir dir,
@@ -195,6 +242,8 @@ enum tls_verdict tls_gap(struct tls_conn *c, enum tls_dir dir, uint64_t missing)
 	}
 	if (sd->mode == TLS_SIDE_IDLE)
 		return TLS_CONTINUE;
+	if (c->await_keys)
+		return tls_give_up_keys(c);     /* the kept records would not frame */
 	if (sd->encrypted) {
 		/* Past ChangeCipherSpec nothing readable is lost, but the record
 		 * boundaries are: stop reading this side. */

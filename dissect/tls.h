@@ -26,6 +26,15 @@
  * (dissect/tls_aead.h) and parses EncryptedExtensions, CertificateRequest
  * and Certificate as it would in clear.  A protected record costs one more
  * buffer of 16 KiB per direction while the handshake lasts.
+ *
+ * A live capture follows its key log as it grows, so the secrets of a
+ * handshake may come after its records.  A conn told to wait
+ * (tls_conn_wait_for_keys) that finds no secrets at the ServerHello keeps
+ * each direction's bytes from there, whole records and all
+ * (TLS13_KEY_WAIT_BYTES each, for at most TLS13_KEY_WAIT_US of capture
+ * time), and tls_retry_keys() replays them once the store has the secrets.
+ * Past either cap, at a gap, or when the flow ends without them, it ends
+ * as it would have without a key log: certificates hidden.
  */
 #ifndef CERTTRACE_TLS_H
 #define CERTTRACE_TLS_H
@@ -88,6 +97,11 @@ enum {
  * Past it: the conn that needed more stops TRUNCATED, "... over the
  * 262144 KiB cap on bytes buffered by all flows"; the others go on. */
 #define TLS_MAX_BUFFERED_BYTES (256u * 1024 * 1024)
+/* Bytes of one direction kept while a TLS 1.3 conn waits for its secrets
+ * (tls_retry_keys), and how long (capture time) from the first one kept.
+ * Past either: the conn stops waiting, its certificates stay hidden. */
+#define TLS13_KEY_WAIT_BYTES (64 * 1024)
+#define TLS13_KEY_WAIT_US    (10ull * 1000000)
 #define TLS_MAX_ALERTS      8             /* alerts kept; later ones dropped */
 #define TLS_MAX_ALPN        8             /* ClientHello ALPN names kept */
 #define TLS_MAX_CA_NAMES    64            /* CertificateRequest DNs kept */
@@ -205,6 +219,16 @@ struct tls_conn *tls_conn_new(void);
  * none).  The store must outlive the conn; it is only read. */
 struct tls_conn *tls_conn_new_with_keys(const struct kl_store *keys);
 void tls_conn_free(struct tls_conn *c);
+/* A live key log: wait for this conn's TLS 1.3 secrets if they are not in
+ * the store at its ServerHello (see the top). */
+void tls_conn_wait_for_keys(struct tls_conn *c);
+/* Waiting for secrets the store does not have yet. */
+bool tls_awaiting_keys(const struct tls_conn *c);
+/* The store may have them now: if so, the kept bytes are read with them.
+ * TLS_CONTINUE while still waiting or still in the handshake. */
+enum tls_verdict tls_retry_keys(struct tls_conn *c);
+/* Stop waiting: the certificates stay hidden (TLS_DONE). */
+enum tls_verdict tls_give_up_keys(struct tls_conn *c);
 
 /* Bytes of one direction, contiguous and in order, at capture time ts_us. */
 enum tls_verdict tls_feed(struct tls_conn *c, enum tls_dir dir,

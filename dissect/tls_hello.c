@@ -342,8 +342,12 @@ static void tls_do_server_hello(struct tls_conn *c, const struct tls_server_hell
 		s->resumed = sh->pre_shared_key.present;
 		s->certificates_visible = false;
 		c->tls13 = true;
-		if (!tls13_keys_start(c))
-			tls_finish(c, TLS_ST_COMPLETE, NULL);
+		if (!tls13_keys_start(c)) {
+			if (tls13_may_wait(c))
+				c->await_keys = true;   /* tls_records keeps the rest */
+			else
+				tls_finish(c, TLS_ST_COMPLETE, NULL);
+		}
 		return;
 	}
 	/* TLS <= 1.2 session-id resumption: the server echoes the id offered. */

@@ -206,6 +206,11 @@ struct tls_side {
 	uint8_t *rec_buf;               /* a record cut by feeds, then its plaintext */
 	uint32_t rec_have;
 
+	/* Waiting for TLS 1.3 secrets (tls_conn.await_keys): this side's bytes
+	 * from its first record boundary after the ServerHello. */
+	struct buf pending;
+	uint64_t pending_ts;            /* capture time of its first byte */
+
 	/* A framing below the records (a tls_recogniser's carrier); its
 	 * state is allocated only for a flow that has one. */
 	enum tls_carrier carrier;
@@ -224,6 +229,8 @@ struct tls_conn {
 	bool client_early_data;         /* ClientHello offered 0-RTT data */
 	bool tls13;                     /* the final ServerHello chose TLS 1.3 */
 	const struct kl_store *keys;    /* key log, or NULL */
+	bool may_wait_keys;             /* tls_conn_wait_for_keys */
+	bool await_keys;                /* TLS 1.3, no secrets yet: keeping bytes */
 	uint16_t record_version[2];     /* of the latest record per direction */
 	struct tls_preamble_state pre;
 	char reason_buf[128];
@@ -294,6 +301,8 @@ void tls_records(struct tls_conn *c, int dir, const uint8_t *p, size_t n, uint64
 /* The final ServerHello chose TLS 1.3: key the directions the key log has
  * secrets for.  false: nothing to decrypt. */
 bool tls13_keys_start(struct tls_conn *c);
+/* No secrets for it yet, and the conn may wait for them. */
+bool tls13_may_wait(const struct tls_conn *c);
 
 /* ------------------------------------------------------------------ */
 /* tls_handshake.c                                                     */

@@ -175,6 +175,33 @@ bool tls13_keys_start(struct tls_conn *c)
 	return true;
 }
 
+bool tls13_may_wait(const struct tls_conn *c)
+{
+	const struct tls_session *s = &c->s;
+	const struct kl_secrets *k;
+
+	if (!c->may_wait_keys || !c->keys || !s->have_client_hello || s->sslv2_client_hello ||
+	    s->version != TLS_VERSION_TLS13 || s->decrypt_error)
+		return false;
+	k = kl_find(c->keys, s->client_random);
+	return !k || (!k->server_hs.len && !k->client_hs.len);
+}
+
+/* Waiting for secrets: the rest of this feed is kept as it came. */
+static void tls13_keep(struct tls_conn *c, int dir, struct reader *in, uint64_t ts)
+{
+	struct tls_side *sd = &c->side[dir];
+
+	if (!buf_len(&sd->pending))
+		sd->pending_ts = ts;
+	if (ts > sd->pending_ts + TLS13_KEY_WAIT_US ||
+	    buf_len(&sd->pending) + rd_left(in) > TLS13_KEY_WAIT_BYTES ||
+	    !tls_buf_put(&sd->pending, in, rd_left(in))) {
+		tls_give_up_keys(c);    /* as without a key log: hidden */
+		return;
+	}
+}
+
 /*
  * A piece of a TLS 1.3 protected record.  Once the record is whole (in
  * place, or gathered in rec_buf), it is opened into rec_buf: the plaintext
@@ -344,6 +371,10 @@ void tls_records(struct tls_conn *c, int dir, const uint8_t *p, size_t n, uint64
 
 	rd_init(&in, p, n);
 	while (rd_left(&in) && !c->finished && sd->mode == TLS_SIDE_RECORDS) {
+		if (!sd->in_record && c->await_keys && sd->hdr_have == 0) {
+			tls13_keep(c, dir, &in, ts);
+			return;
+		}
 		if (!sd->in_record) {
 			/* Only a client's first record may be SSLv2-compatible. */
 			if (sd->hdr_have == 0) {

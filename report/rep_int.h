@@ -20,6 +20,7 @@
 
 #include "lib/tls_iana.h"
 #include "report/input/input.h"
+#include "report/live.h"
 #include "report/model/model.h"
 #include "report/output/output.h"
 #include "report/report.h"
@@ -62,6 +63,7 @@ struct rep {
 	enum rep_verdict verdict;      /* rules/verdict.c */
 	bool nothing_checked;          /* no chain of any server was checked */
 	unsigned n_not_checked, n_needed_not_checked;
+	struct rep_live *live;         /* opt.live: live.c's state, else NULL */
 };
 
 #endif

@@ -99,6 +99,11 @@ struct rep *rep_new_opened(const struct rep_options *opt, const struct rep_input
 		rep_free(r);
 		return NULL;
 	}
+	if (!rep_live_open(r)) {
+		snprintf(err, errlen, "out of memory");
+		rep_free(r);
+		return NULL;
+	}
 	if (!load_options(r, in, err, errlen)) {
 		rep_free(r);
 		return NULL;
@@ -169,6 +174,7 @@ void rep_handshake(struct rep *r, const struct rep_handshake *h)
 		rep_jsonl_handshake(r, s, h, server_certs, ns, client_certs, nc);
 	else if (r->opt.format == REP_TEXT && r->opt.verbose > 0)
 		rep_text_handshake(r, s, h);
+	rep_live_handshake(r, s, server_certs, ns);
 }
 
 int rep_finish(struct rep *r, const struct rep_capture_stats *st)
@@ -221,6 +227,7 @@ void rep_free(struct rep *r)
 {
 	if (!r)
 		return;
+	rep_live_free(r);
 	rep_findings_free(r);
 	rep_inventory_free(r);
 	rep_phonelog_free(&r->phone);
@@ -249,9 +256,12 @@ uint64_t rep_server_count(const struct rep *r)
 }
 
 /* Findings the per-handshake rules have raised so far (alerts, validity at
- * capture time, names, hidden or truncated chains); the rules that need the
- * whole picture (issuer-mismatch, look-alikes, pool splits) run at the end. */
+ * capture time, names, hidden or truncated chains; live, also the
+ * certificate properties live.c writes); the rules that need the whole
+ * picture (issuer-mismatch, look-alikes, pool splits) run at the end. */
 uint64_t rep_findings_so_far(const struct rep *r)
 {
-	return r ? r->finding_list.n : 0;
+	if (!r)
+		return 0;
+	return r->live && !r->finished ? rep_live_raised(r) : r->finding_list.n;
 }

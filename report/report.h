@@ -9,7 +9,10 @@
  * Certificates are parsed through the x509 cache (report/model/x509.h), once each.
  *
  * jsonl: "tls" (and the "certificate" events it names, first) are written
- * as handshakes arrive; "finding" and "summary" at rep_finish().
+ * as handshakes arrive; "finding" and "summary" at rep_finish().  With
+ * opt.live (a live capture) each finding is also written as soon as a
+ * handshake raises it, and rep_live_stats() writes "stats" events
+ * (report/live.c says which findings can be known live).
  */
 #ifndef CERTTRACE_REPORT_H
 #define CERTTRACE_REPORT_H
@@ -62,6 +65,8 @@ struct rep_options {
 	unsigned n_phone_logs;
 	const char *phone_logs[REP_MAX_PHONE_LOGS];   /* --phone-log FILE */
 	const char *baseline;          /* --baseline FILE.jsonl */
+	bool live;                     /* a live capture: findings written as raised
+					* (jsonl, text; report/live.c) */
 };
 
 struct rep_endpoint {
@@ -198,6 +203,26 @@ int rep_finish(struct rep *r, const struct rep_capture_stats *st);
  * stream given to rep_new() is the caller's to check (lib/sink.h). */
 bool rep_writes_ok(const struct rep *r);
 void rep_free(struct rep *r);
+
+/* A live capture's counters at one moment, for a "stats" event. */
+struct rep_live_stats {
+	uint64_t ts_us;                /* wall clock */
+	uint64_t packets, bytes;
+	bool kernel;                   /* the kernel's counts below are known */
+	uint64_t kernel_received, kernel_dropped, kernel_ifdropped;
+	uint64_t flows_active;         /* in the flow table now */
+	uint64_t flows_total;          /* made since the start */
+};
+/* jsonl: one {"event":"stats",...} line on the report's stream; text: one
+ * line on stderr; with the report's handshakes, certificates and findings
+ * so far. */
+void rep_live_stats(struct rep *r, const struct rep_live_stats *st);
+/* Live: call as time passes (each wake of the capture loop), now_us on a
+ * monotonic clock.  When handshakes came since the last time, at most once
+ * a second, the rules
+ * that need the whole picture run over what is known so far, and the
+ * findings they raise that were not written yet are written (live.c). */
+void rep_live_tick(struct rep *r, uint64_t now_us);
 
 /* Live status line: what has been seen so far. */
 uint64_t rep_handshake_count(const struct rep *r);

@@ -9,7 +9,16 @@
 # N handshakes; SIGINT mid-run still prints a whole report with kernel counts;
 # -w output read back with -r gives the same chains; -Z drops to another uid;
 # SIGHUP after a mv of the -o and -w files goes on in new files (sighup_checks).
+# findings are written before SIGINT (jsonl and text); --stats 1 gives a stats
+# event on an idle link; a --keylog written during the capture opens a TLS 1.3
+# handshake (s_client -keylogfile into the followed file, and secrets appended
+# a second after the handshake was captured).
+# Other suites use network namespaces too: the whole test runs under
+# flock /tmp/certtrace-netns.lock.
 set -u
+if [ -z "${CT_NETNS_LOCKED:-}" ] && command -v flock >/dev/null 2>&1; then
+	CT_NETNS_LOCKED=1 exec flock /tmp/certtrace-netns.lock sh "$0" "$@"
+fi
 bin=$(readlink -f "${1:-./certtrace}")
 here=$(cd "$(dirname "$0")/.." && pwd)
 pki=$here/pcaps/pki
@@ -24,11 +33,12 @@ tag=$$
 srv=ct-srv-$tag cli=ct-cli-$tag
 work=$(mktemp -d)
 pids=""
+# CT_KEEP=1 keeps a copy of the work folder in /tmp/ct-live-keep (debugging).
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null; done
 	ip netns del "$srv" 2>/dev/null
 	ip netns del "$cli" 2>/dev/null
-	rm -rf "$work"
+	[ -n "${CT_KEEP:-}" ] && cp -r "$work" /tmp/ct-live-keep; rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
@@ -50,6 +60,11 @@ pids="$pids $!"
 ip netns exec "$srv" openssl s_server -quiet -accept 127.0.20.1:443 -naccept 100 \
 	-cert "$pki/casarray-seed.pem" -key "$pki/casarray-1024.key" -cert_chain "$work/cas-chain.pem" \
 	-cipher 'DEFAULT:@SECLEVEL=0' -tls1_2 >/dev/null 2>&1 &
+pids="$pids $!"
+# TLS 1.3 only, for the key log checks (4443 is in the default --ports).
+ip netns exec "$srv" openssl s_server -quiet -accept 127.0.10.1:4443 -naccept 100 \
+	-cert "$pki/lyncpool.pem" -key "$pki/lyncpool.key" -cert_chain "$work/fe-chain.pem" \
+	-tls1_3 >/dev/null 2>&1 &
 pids="$pids $!"
 
 handshakes() {   # $1: how many rounds of FE + CAS
@@ -157,7 +172,81 @@ rc=$?
 if [ $rc = 2 ] && grep -q "no-such-if0" "$work/nodev.err"; then pass=$((pass + 1)); echo "live: ok   missing interface: $(cat "$work/nodev.err")"
 else fail=$((fail + 1)); echo "live: FAIL missing interface: exit $rc: $(cat "$work/nodev.err")"; fi
 
-# 5. SIGHUP after a mv, as logrotate's create + postrotate do it: -o and -w
+# 5. Live findings and stats: a stats event within ~3 s on an idle link, then
+# the phone's handshakes to the FE and the CAS (issuer-mismatch, a rule of the
+# whole picture, from the provisional pass) and one whose SNI is not in the
+# certificate (name-mismatch, a per-handshake rule) and whose key is 1024
+# bits (weak-key, a certificate rule): all in the output before SIGINT, and
+# in the final report.
+ip netns exec "$cli" "$bin" -i "vc$tag" --stats 1 --format jsonl --fail-on never \
+	> "$work/l.jsonl" 2> "$work/l.err" &
+lpid=$!
+pids="$pids $lpid"
+sleep 2.5
+check "--stats 1: a stats event within 2.5 s on an idle link" "$work/l.jsonl" \
+	"any(e['event'] == 'stats' and 'kernel_dropped' in e and 'flows_active' in e and 'findings' in e for e in events)"
+handshakes 1
+echo | ip netns exec "$cli" timeout 5 openssl s_client -connect 127.0.20.1:443 \
+	-servername wrong.example.net -cipher 'DEFAULT:@SECLEVEL=0' >/dev/null 2>&1
+sleep 1.5
+cp "$work/l.jsonl" "$work/l-before.jsonl"
+check "findings written before SIGINT (issuer-mismatch, name-mismatch, weak-key)" "$work/l-before.jsonl" \
+	"not any(e['event'] == 'summary' for e in events) and {'issuer-mismatch', 'name-mismatch', 'weak-key'} <= {e['code'] for e in events if e['event'] == 'finding'}"
+check "a live finding line has the final shape" "$work/l-before.jsonl" \
+	"all({'code','severity','server','message','symptom','remedy','evidence'} <= set(e) for e in events if e['event'] == 'finding')"
+check "live findings once per code, server and certificate" "$work/l-before.jsonl" \
+	"len([e for e in events if e['event'] == 'finding']) == len({(e['code'], e['server']['ip'], e['server']['port'], tuple(c['sha1'] for c in e['evidence']['certificates'][:1])) for e in events if e['event'] == 'finding'})"
+kill -INT "$lpid"
+wait "$lpid"
+check "after SIGINT the final report follows, name-mismatch in it" "$work/l.jsonl" \
+	"events[-1]['event'] == 'summary' and sum(e['event'] == 'finding' and e['code'] == 'name-mismatch' for e in events) == 2"
+
+# Text: the finding is a line on the report's stream before the end.
+ip netns exec "$cli" "$bin" -i "vc$tag" --stats 0 --format text --fail-on never \
+	> "$work/t.txt" 2> "$work/t.err" &
+tpid=$!
+pids="$pids $tpid"
+sleep 1
+echo | ip netns exec "$cli" timeout 5 openssl s_client -connect 127.0.20.1:443 \
+	-servername wrong.example.net -cipher 'DEFAULT:@SECLEVEL=0' >/dev/null 2>&1
+sleep 1
+if grep -q "live finding: critical name-mismatch on 127.0.20.1:443" "$work/t.txt"; then
+	pass=$((pass + 1)); echo "live: ok   text: a live finding line before SIGINT"
+else
+	fail=$((fail + 1)); echo "live: FAIL text: no live finding line before SIGINT"; cat "$work/t.txt"
+fi
+kill -INT "$tpid"
+wait "$tpid"
+
+# 6. --keylog followed as it grows: TLS 1.3 handshakes whose secrets are
+# written while certtrace runs.  (a) s_client writes them into the followed
+# file as it goes; (b) they are appended a second after the handshake was
+# captured, so its records wait and are replayed (the connection stays open).
+: > "$work/keys.log"
+ip netns exec "$cli" "$bin" -i "vc$tag" --keylog "$work/keys.log" --format jsonl \
+	--fail-on never > "$work/k.jsonl" 2> "$work/k.err" &
+kpid=$!
+pids="$pids $kpid"
+sleep 1
+echo | ip netns exec "$cli" timeout 5 openssl s_client -connect 127.0.10.1:4443 -tls1_3 \
+	-servername lyncpool.contoso.com -keylogfile "$work/keys.log" >/dev/null 2>&1
+sleep 1
+check "key log written during the capture opens a TLS 1.3 handshake" "$work/k.jsonl" \
+	"any(e['event'] == 'tls' and e['version'] == 'TLS 1.3' and e['certificates_visible'] and e['server_chain'] and e['server_chain'][0]['sha1'] == '$fe_sha1' for e in events)"
+(sleep 3 | ip netns exec "$cli" timeout 6 openssl s_client -connect 127.0.10.1:4443 -tls1_3 \
+	-servername lyncpool.contoso.com -keylogfile "$work/late.log" >/dev/null 2>&1) &
+spid=$!
+sleep 1
+cat "$work/late.log" >> "$work/keys.log"
+sleep 1
+check "secrets appended after the handshake was captured open it, before it ends" "$work/k.jsonl" \
+	"sum(e['event'] == 'tls' and e['version'] == 'TLS 1.3' and e['certificates_visible'] and bool(e['server_chain']) for e in events) == 2"
+wait "$spid"
+kill -INT "$kpid"
+wait "$kpid"
+check "no TLS 1.3 handshake left hidden" "$work/k.jsonl" \
+	"not any(e['event'] == 'finding' and e['code'] == 'certificates-hidden' for e in events)"
+# 6. SIGHUP after a mv, as logrotate's create + postrotate do it: -o and -w
 # each go on in a new file at the same path, and nothing written before the
 # signal is lost.  (A block of its own, so other checks can be added above.)
 sighup_checks() {

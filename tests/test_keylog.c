@@ -170,6 +170,94 @@ Test(keylog, unreadable_file_gives_a_reason)
 }
 
 /* ------------------------------------------------------------------ */
+/* A key log followed as it grows (live capture)                       */
+
+static void append(const char *path, const char *mode, const char *text)
+{
+	FILE *f = fopen(path, mode);
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *line_of(const char *label, const char *random, const char *secret)
+{
+	static char b[4][256];
+	static int i;
+	i = (i + 1) % 4;
+	snprintf(b[i], sizeof(b[i]), "%s %s %s\n", label, random, secret);
+	return b[i];
+}
+
+Test(keylog, a_followed_log_gives_whole_lines_as_they_are_appended)
+{
+	char path[] = "/tmp/certtrace-follow-XXXXXX";
+	int fd = mkstemp(path);
+	struct kl_store *s = kl_store_new();
+	char err[256] = "";
+	uint8_t r[KL_RANDOM_BYTES];
+	const char *a = line_of("SERVER_HANDSHAKE_TRAFFIC_SECRET", random_a, secret_32);
+
+	cr_assert(fd >= 0);
+	close(fd);
+	struct kl_follow *f = kl_follow_new(fopen(path, "rb"), path);
+	cr_assert_not_null(f);
+	cr_assert_eq(kl_follow_poll(f, s, err, sizeof(err)), 0, "empty");
+	/* Half a line: it waits for its newline. */
+	char half[128];
+	snprintf(half, sizeof(half), "%.40s", a);
+	append(path, "ab", half);
+	cr_assert_eq(kl_follow_poll(f, s, err, sizeof(err)), 0);
+	cr_assert_eq(kl_stats(s)->garbage, 0, "not taken for a line");
+	append(path, "ab", a + 40);
+	cr_assert_eq(kl_follow_poll(f, s, err, sizeof(err)), 1);
+	unhex(random_a, r, sizeof(r));
+	cr_assert_not_null(kl_find(s, r));
+	cr_assert_eq(kl_follow_poll(f, s, err, sizeof(err)), 0, "nothing new");
+	append(path, "ab", line_of("CLIENT_HANDSHAKE_TRAFFIC_SECRET", random_b, secret_48));
+	cr_assert_eq(kl_follow_poll(f, s, err, sizeof(err)), 1);
+	unhex(random_b, r, sizeof(r));
+	cr_assert_not_null(kl_find(s, r));
+	cr_assert_eq(kl_stats(s)->garbage, 0);
+	kl_follow_free(f);
+	kl_store_free(s);
+	unlink(path);
+}
+
+Test(keylog, a_truncated_or_rotated_log_is_read_again_from_its_start)
+{
+	char path[] = "/tmp/certtrace-follow-XXXXXX", moved[64];
+	int fd = mkstemp(path);
+	struct kl_store *s = kl_store_new();
+	char err[256] = "";
+	uint8_t r[KL_RANDOM_BYTES];
+
+	cr_assert(fd >= 0);
+	close(fd);
+	append(path, "wb", line_of("SERVER_HANDSHAKE_TRAFFIC_SECRET", random_a, secret_32));
+	append(path, "ab", line_of("CLIENT_HANDSHAKE_TRAFFIC_SECRET", random_a, secret_32));
+	struct kl_follow *f = kl_follow_new(fopen(path, "rb"), path);
+	cr_assert_eq(kl_follow_poll(f, s, err, sizeof(err)), 2);
+	/* Truncated, then a shorter log written: read from its start. */
+	append(path, "wb", line_of("CLIENT_HANDSHAKE_TRAFFIC_SECRET", random_b, secret_32));
+	cr_assert_eq(kl_follow_poll(f, s, err, sizeof(err)), 1);
+	unhex(random_b, r, sizeof(r));
+	cr_assert_not_null(kl_find(s, r));
+	/* Rotated: the old file's last line, then the new file. */
+	snprintf(moved, sizeof(moved), "%s.1", path);
+	append(path, "ab", line_of("SERVER_HANDSHAKE_TRAFFIC_SECRET", random_b, secret_32));
+	cr_assert_eq(rename(path, moved), 0);
+	append(path, "wb", line_of("SERVER_HANDSHAKE_TRAFFIC_SECRET", random_a, secret_48));
+	cr_assert_eq(kl_follow_poll(f, s, err, sizeof(err)), 2);
+	unhex(random_a, r, sizeof(r));
+	cr_assert_eq(kl_find(s, r)->server_hs.len, 48, "the new file's line came last");
+	kl_follow_free(f);
+	kl_store_free(s);
+	unlink(path);
+	unlink(moved);
+}
+
+/* ------------------------------------------------------------------ */
 /* pcapng Decryption Secrets Blocks (found by capture/pcapfile.c)      */
 
 Test(keylog, decryption_secrets_block_text_is_added_and_counted)

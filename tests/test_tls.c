@@ -1843,6 +1843,79 @@ Test(tls13_keylog, tampered_record_after_the_chain_ends_with_decrypt_error)
 	tlsfx_transcript_free(&t);
 }
 
+/* A live key log: the secrets come after the records (every split). */
+Test(tls13_keylog, secrets_that_come_after_the_records_open_the_kept_ones)
+{
+	struct tlsfx_opts o = {
+		.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .send_chain = true,
+	};
+	struct tlsfx_transcript t;
+
+	tlsfx_transcript_init(&t);
+	make_handshake(&o, &t);
+	for (size_t i = 0; i < N_SPLITS; i++) {
+		struct kl_store *k = kl_store_new();
+		struct tls_conn *c = tls_conn_new_with_keys(k);
+
+		tls_conn_wait_for_keys(c);
+		cr_assert_eq(tlsfx_replay(c, &t, splits[i].chunk, splits[i].seed, 1000), TLS_CONTINUE,
+			     "split %zu: waits", splits[i].chunk);
+		cr_assert(tls_awaiting_keys(c));
+		cr_assert_eq(tls_retry_keys(c), TLS_CONTINUE, "nothing in the store yet");
+		kl_add_text(k, t.keylog, t.keylog_len);
+		cr_assert_eq(tls_retry_keys(c), TLS_DONE, "split %zu", splits[i].chunk);
+		const struct tls_session *s = tls_session(c);
+		cr_assert(!tls_awaiting_keys(c));
+		cr_assert_eq(s->status, TLS_ST_COMPLETE, "%s", s->reason ? s->reason : "-");
+		cr_assert(s->decrypted && s->certificates_visible);
+		assert_server_chain_of_three(s);
+		tls_conn_free(c);
+		kl_store_free(k);
+	}
+	tlsfx_transcript_free(&t);
+}
+
+Test(tls13_keylog, a_conn_whose_secrets_never_come_ends_hidden)
+{
+	struct tlsfx_opts o = {
+		.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .send_chain = true,
+	};
+	struct tlsfx_transcript t;
+	struct kl_store *k = kl_store_new();
+	struct tls_conn *c = tls_conn_new_with_keys(k);
+
+	tlsfx_transcript_init(&t);
+	make_handshake(&o, &t);
+	tls_conn_wait_for_keys(c);
+	cr_assert_eq(tlsfx_replay(c, &t, 0, 0, 1000), TLS_CONTINUE);
+	tls_end(c);
+	const struct tls_session *s = tls_session(c);
+	cr_assert_eq(s->status, TLS_ST_COMPLETE);
+	cr_assert(!s->certificates_visible && !s->server_chain.present);
+	cr_assert(!tls_awaiting_keys(c));
+	tls_conn_free(c);
+	kl_store_free(k);
+	tlsfx_transcript_free(&t);
+}
+
+Test(tls13_keylog, without_waiting_a_conn_with_no_secrets_ends_at_the_server_hello)
+{
+	struct tlsfx_opts o = {
+		.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .send_chain = true,
+	};
+	struct tlsfx_transcript t;
+	struct kl_store *k = kl_store_new();
+	struct tls_conn *c = tls_conn_new_with_keys(k);
+
+	tlsfx_transcript_init(&t);
+	make_handshake(&o, &t);
+	cr_assert_eq(tlsfx_replay(c, &t, 0, 0, 1000), TLS_DONE);
+	cr_assert(!tls_session(c)->certificates_visible);
+	tls_conn_free(c);
+	kl_store_free(k);
+	tlsfx_transcript_free(&t);
+}
+
 /* ------------------------------------------------------------------ */
 /* TLS 1.3 records sealed here: what OpenSSL never sends               */
 

@@ -498,3 +498,34 @@ void rep_jsonl_finish(struct rep *r, const struct rep_capture_stats *st)
 	json_object_set_new(o, "exit_status", json_integer(r->status));
 	emit(r, o);
 }
+
+/* ---- live (report/live.c) ---------------------------------------------------- */
+
+void rep_jsonl_finding(struct rep *r, const struct rep_finding *f)
+{
+	emit(r, finding_event(f));
+}
+
+void rep_jsonl_stats(struct rep *r, const struct rep_live_stats *st, uint64_t findings)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return;
+	json_object_set_new(o, "event", json_string("stats"));
+	json_object_set_new(o, "ts", jtime(st->ts_us));
+	json_object_set_new(o, "packets", json_integer((json_int_t)st->packets));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)st->bytes));
+	if (st->kernel) {
+		json_object_set_new(o, "kernel_received", json_integer((json_int_t)st->kernel_received));
+		json_object_set_new(o, "kernel_dropped", json_integer((json_int_t)st->kernel_dropped));
+		json_object_set_new(o, "kernel_ifdropped", json_integer((json_int_t)st->kernel_ifdropped));
+	}
+	json_object_set_new(o, "flows_active", json_integer((json_int_t)st->flows_active));
+	json_object_set_new(o, "flows", json_integer((json_int_t)st->flows_total));
+	json_object_set_new(o, "handshakes", json_integer((json_int_t)r->handshakes));
+	json_object_set_new(o, "servers", json_integer((json_int_t)rep_servers_seen(r)));
+	json_object_set_new(o, "certificates", json_integer((json_int_t)r->wire_certs));
+	json_object_set_new(o, "findings", json_integer((json_int_t)findings));
+	emit(r, o);
+}

@@ -24,6 +24,12 @@ void rep_jsonl_handshake(struct rep *r, struct rep_server *s, const struct rep_h
 			 struct rep_cert **server_certs, unsigned n_server,
 			 struct rep_cert **client_certs, unsigned n_client);
 void rep_jsonl_finish(struct rep *r, const struct rep_capture_stats *st);
+/* Live (report/live.c): one "finding" line, the shape rep_jsonl_finish
+ * writes, with the finding's words as they are now; one "stats" line. */
+struct rep_finding;
+struct rep_live_stats;
+void rep_jsonl_finding(struct rep *r, const struct rep_finding *f);
+void rep_jsonl_stats(struct rep *r, const struct rep_live_stats *st, uint64_t findings);
 void rep_text_handshake(struct rep *r, struct rep_server *s, const struct rep_handshake *h);
 void rep_text_finish(struct rep *r, const struct rep_capture_stats *st);
 void rep_dot_finish(struct rep *r);

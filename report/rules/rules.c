@@ -185,6 +185,30 @@ static bool weak_key(const struct x509_info *xi)
 	return false;
 }
 
+bool rep_cert_rule(enum rep_code code, const struct x509_info *xi, bool leaf, bool ms)
+{
+	if (!xi->parsed)
+		return false;
+	switch (code) {
+	case RC_WEAK_KEY:
+		return weak_key(xi);
+	case RC_WEAK_SIGNATURE:
+		/* A self-signed certificate's own signature is never what a client
+		 * relies on (it is trusted as it is): its hash does not matter. */
+		return (xi->sig_sha1 || xi->sig_md5) && !xi->self_signed;
+	case RC_PSS_SIGNATURE:
+		return ms && xi->sig_pss && !xi->self_signed;
+	case RC_SELF_SIGNED:
+		return leaf && xi->self_signed;
+	case RC_MISSING_SERVER_AUTH_EKU:
+		return leaf && xi->has_eku && !xi->eku_server_auth;
+	case RC_MISSING_CRL_DP:
+		return leaf && ms && !xi->n_crl_dp;
+	default:
+		return false;
+	}
+}
+
 static void chain_incomplete(struct rep_trust *rr, struct rep_server *s, struct rep_chain *c)
 {
 	if (c->truncated || !c->n)
@@ -212,45 +236,26 @@ static void chain_incomplete(struct rep_trust *rr, struct rep_server *s, struct 
 
 static void chain_rules(struct rep_trust *rr, struct rep_server *s, struct rep_chain *c)
 {
+	static const enum rep_code codes[] = {
+		RC_WEAK_KEY, RC_WEAK_SIGNATURE, RC_PSS_SIGNATURE,
+		RC_SELF_SIGNED, RC_MISSING_SERVER_AUTH_EKU, RC_MISSING_CRL_DP,
+	};
 	struct rep *r = rr->r;
 	bool ms = rep_server_relevant(s);
 
-	for (unsigned i = 0; i < c->n; i++) {
-		struct rep_cert *cert = c->certs[i];
-		const struct x509_info *xi = cert->xi;
-		struct rep_finding *f;
-
-		if (!xi->parsed)
-			continue;
-		if (weak_key(xi) && (f = rep_finding_get(r, RC_WEAK_KEY, s, cert)))
-			rep_finding_add_chain(f, c);
-		/* A self-signed certificate's own signature is never what a client
-		 * relies on (it is trusted as it is): its hash does not matter. */
-		if ((xi->sig_sha1 || xi->sig_md5) && !xi->self_signed &&
-		    (f = rep_finding_get(r, RC_WEAK_SIGNATURE, s, cert)))
-			rep_finding_add_chain(f, c);
-		if (ms && xi->sig_pss && !xi->self_signed && (f = rep_finding_get(r, RC_PSS_SIGNATURE, s, cert)))
-			rep_finding_add_chain(f, c);
-	}
-
-	struct rep_cert *leaf = c->n ? c->certs[0] : NULL;
-	if (!leaf || !leaf->xi->parsed)
-		return;
-	const struct x509_info *xi = leaf->xi;
-	struct rep_finding *f;
-	if (xi->self_signed && (f = rep_finding_get(r, RC_SELF_SIGNED, s, leaf)))
-		rep_finding_add_chain(f, c);
-	if (xi->has_eku && !xi->eku_server_auth &&
-	    (f = rep_finding_get(r, RC_MISSING_SERVER_AUTH_EKU, s, leaf)))
-		rep_finding_add_chain(f, c);
-	if (ms && !xi->n_crl_dp &&
-	    (f = rep_finding_get(r, RC_MISSING_CRL_DP, s, leaf)))
-		rep_finding_add_chain(f, c);
-	chain_incomplete(rr, s, c);
+	for (size_t k = 0; k < sizeof(codes) / sizeof(codes[0]); k++)
+		for (unsigned i = 0; i < c->n; i++) {
+			struct rep_finding *f;
+			if (rep_cert_rule(codes[k], c->certs[i]->xi, i == 0, ms) &&
+			    (f = rep_finding_get(r, codes[k], s, c->certs[i])))
+				rep_finding_add_chain(f, c);
+		}
+	if (c->n && c->certs[0]->xi->parsed)
+		chain_incomplete(rr, s, c);
 }
 
 
-void rep_rules_finish(struct rep *r)
+void rep_rules_whole(struct rep *r)
 {
 	struct rep_trust t;
 
@@ -265,10 +270,14 @@ void rep_rules_finish(struct rep *r)
 			chain_rules(&t, s, s->chains[j]);
 	}
 	rep_trust_rules(&t);
-	rep_changed_rules(r);
+	rep_trust_free(&t);
+}
 
+void rep_rules_finish(struct rep *r)
+{
+	rep_rules_whole(r);
+	rep_changed_rules(r);
 	for (size_t i = 0; i < r->finding_list.n; i++)
 		rep_finding_describe(r->finding_list.v[i]);
 	rep_findings_sort(r);
-	rep_trust_free(&t);
 }

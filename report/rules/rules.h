@@ -107,6 +107,15 @@ void rep_rules_handshake(struct rep *r, struct rep_server *s, struct rep_cert **
 			 unsigned n, const struct rep_handshake *h);
 /* The rules of the whole picture, then every finding's words, sorted. */
 void rep_rules_finish(struct rep *r);
+/* The whole-picture rules alone (roles refined, phone-facing, chain
+ * properties, CA identities, the phone trust model), over the model as it
+ * is now: rep_rules_finish's first part, and live.c's provisional pass. */
+void rep_rules_whole(struct rep *r);
+/* The rules on one certificate's own properties (weak-key, weak-signature,
+ * pss-signature, self-signed, missing-server-auth-eku, missing-crl-dp): true
+ * when `code` holds for xi; leaf: it is its chain's first; ms: its server is
+ * a Lync or Exchange one (rep_server_relevant).  false for any other code. */
+bool rep_cert_rule(enum rep_code code, const struct x509_info *xi, bool leaf, bool ms);
 /* certificate-changed against --baseline */
 void rep_changed_rules(struct rep *r);
 
