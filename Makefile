@@ -15,6 +15,7 @@
 #   make bench     speed and memory against a bare libpcap loop, tcpdump, ndpiReader,
 #                  tshark, ssldump (tests/bench/; SMALL=1 for the ~100 MB capture)
 #   make bench-json the JSON writer (lib/json.h) against jansson, ns per tls event
+#   make bench-read reading a capture: libpcap (fread), our read(2) reader, mmap
 #
 # Variables: SANITIZE=1 (ASan+UBSan build in build-san/), WERROR=1 (CI),
 # BUILD=dir (object directory; lets several builds share one tree).
@@ -68,7 +69,7 @@ CORPUS2  ?= ../shared/corpus2/real
 SEED_PCAP := pcaps/seed-issuer-mismatch.pcap
 
 .PHONY: all deps run test unit test-unit test-san test-golden test-field test-corpus test-flows test-live test-regen golden \
-        install clean fuzz fuzz-build fuzz-regress test-valgrind bench deb test-deb test-unitfile bench-json
+        install clean fuzz fuzz-build fuzz-regress test-valgrind bench deb test-deb test-unitfile bench-json bench-read
 
 all: certtrace
 
@@ -209,6 +210,15 @@ $(BUILD)/bench/jsonw-bench: $(BUILD)/tests/bench/jsonw-bench.o $(BUILD)/libcertt
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# Reading a capture three ways (libpcap's fread path, our read(2) reader, an
+# mmap walk), bare loops, medians of RUNS (3) on the busy-FE capture (BENCH_CAP).
+bench-read: $(BUILD)/bench/readfloor
+	@bash tests/bench/read.sh $(BUILD)/bench/readfloor $(BENCH_CAP)
+
+$(BUILD)/bench/readfloor: $(BUILD)/tests/bench/readfloor.o $(BUILD)/libcerttrace.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 # Where make install puts things.  systemd and systemd-sysusers read
 # /usr/local/lib as well as /usr/lib, so the unit and the user follow PREFIX;
 # logrotate reads only /etc/logrotate.d.  The unit names the binary by its
@@ -274,4 +284,4 @@ clean:
 	rm -rf build build-san build-* certtrace
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(BUILD)/certtrace.d \
-         $(BUILD)/tests/bench/jsonw-bench.d
+         $(BUILD)/tests/bench/jsonw-bench.d $(BUILD)/tests/bench/readfloor.d
