@@ -198,8 +198,8 @@ test-valgrind: $(BUILD)/tests/unit $(BUILD)/certtrace
 
 # Captures (built on first use under /var/tmp/certtrace-bench, needs root then),
 # then each tool RUNS times; the table goes to stdout (README, Performance).
-bench: certtrace
-	@SMALL=$(SMALL) bash tests/bench/run.sh ./certtrace
+bench: certtrace $(BUILD)/bench/readfloor
+	@SMALL=$(SMALL) READFLOOR=$(BUILD)/bench/readfloor bash tests/bench/run.sh ./certtrace
 
 # One tls-shaped event through jansson (as render_jsonl.c does) and through
 # lib/json.h, checked to be the same bytes, then timed (not in make test).
