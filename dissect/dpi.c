@@ -19,8 +19,8 @@
  * 2. nDPI is asked only what someone will read.  Its first packet is its
  *    dearest (on a flow it cannot name, every dissector runs: 3.2 µs a flow
  *    on the 1 M-flow flood, where the rest of certtrace spends 0.9 µs), so
- *    dpi_hold() keeps a copy of that packet (at most DPI_HOLD_MAX_BYTES)
- *    and nDPI state is made only when a packet is really fed: the next
+ *    dpi_hold() keeps a copy of that packet (at most DPI_HOLD_MAX_BYTES, all
+ *    copies together at most DPI_HOLD_TOTAL_MAX_BYTES) and nDPI state is made only when a packet is really fed: the next
  *    dpi_packet() or dpi_flow_finish() feeds the held one first, in its
  *    place, so nDPI sees exactly the packets it would have; dpi_flow_free()
  *    alone drops it, and nDPI never ran on the flow.
@@ -229,6 +229,7 @@ static bool feed_held(struct dpi *d, struct dpi_flow *f)
 	uint8_t *h = f->held;
 	f->held = NULL;
 	d->c.held_live--;
+	d->c.held_bytes -= f->held_len;
 	bool more = feed(d, f, h, f->held_len, f->held_ts_us, f->held_from_client);
 	free(h);
 	return more;
@@ -251,7 +252,8 @@ static bool has_payload(const struct cap_pkt *p)
 bool dpi_hold(struct dpi *d, struct dpi_flow *f, const struct cap_pkt *p, int from_client)
 {
 	if (!f || f->r.done || f->nf || f->held || f->r.packets || !has_payload(p) ||
-	    p->l3_len > DPI_HOLD_MAX_BYTES)
+	    p->l3_len > DPI_HOLD_MAX_BYTES ||
+	    d->c.held_bytes + p->l3_len > DPI_HOLD_TOTAL_MAX_BYTES)
 		return false;
 	/* l3 and l3_len come from the decoder, which vouched for them. */
 	if (!(f->held = malloc(p->l3_len))) {
@@ -264,6 +266,9 @@ bool dpi_hold(struct dpi *d, struct dpi_flow *f, const struct cap_pkt *p, int fr
 	f->held_from_client = from_client;
 	d->c.held++;
 	d->c.held_live++;
+	d->c.held_bytes += f->held_len;
+	if (d->c.held_bytes > d->c.peak_held_bytes)
+		d->c.peak_held_bytes = d->c.held_bytes;
 	return true;
 }
 
@@ -310,6 +315,7 @@ void dpi_flow_free(struct dpi *d, struct dpi_flow *f)
 	if (f->held) {
 		free(f->held);
 		d->c.held_live--;
+		d->c.held_bytes -= f->held_len;
 		d->c.dropped_held++;
 	}
 	free(f->r.issuer);

@@ -47,6 +47,11 @@
  * gives it to nDPI at once.  A flow holds at most this, only until its
  * second packet with payload or its end. */
 #define DPI_HOLD_MAX_BYTES  2048
+/* All flows' held copies together (flows that sent one packet and wait,
+ * undecided, for their idle timeout add up).  Past it dpi_hold() says no
+ * and first packets go to nDPI at once, as with --dpi-check: nDPI's own
+ * state per flow instead of the copy, and its CPU time on the flow. */
+#define DPI_HOLD_TOTAL_MAX_BYTES (32u * 1024 * 1024)
 
 struct dpi_result {
 	bool done;                     /* classification over: the rest is final */
@@ -84,6 +89,8 @@ struct dpi_counters {
 	uint64_t peak_tls_buffer_bytes;/* largest TLS reassembly buffer nDPI grew */
 	uint64_t held;                 /* first packets dpi_hold() copied */
 	uint64_t held_live;            /* copies held now */
+	uint64_t held_bytes;           /* their bytes now, at most DPI_HOLD_TOTAL_MAX_BYTES */
+	uint64_t peak_held_bytes;
 	uint64_t dropped_held;         /* freed unread: nDPI never ran on the flow */
 	uint64_t alloc_failures;
 };
@@ -103,8 +110,9 @@ struct dpi_flow *dpi_flow_new(struct dpi *d);
 
 /* Keeps a copy of the flow's first packet with payload instead of giving
  * it to nDPI now (see the top).  false, nothing kept, when it is not the
- * first, is longer than DPI_HOLD_MAX_BYTES, or memory is short: give it to
- * dpi_packet() then. */
+ * first, is longer than DPI_HOLD_MAX_BYTES, would take the copies past
+ * DPI_HOLD_TOTAL_MAX_BYTES, or memory is short: give it to dpi_packet()
+ * then. */
 bool dpi_hold(struct dpi *d, struct dpi_flow *f, const struct cap_pkt *p, int from_client);
 
 /* One packet of the flow (p->l3 is the innermost IP header), after the held

@@ -377,9 +377,35 @@ Test(dpi, a_packet_over_the_hold_bound_or_not_the_first_is_not_held)
 	cr_assert_not(dpi_hold(d, f, &(struct cap_pkt){ .l3 = big, .l3_len = 40 }, 1),
 		      "no payload: nothing to hold");
 	cr_assert(dpi_hold(d, f, &p, 1));
+	cr_assert_eq(dpi_counters(d)->held_bytes, 60);
 	cr_assert_not(dpi_hold(d, f, &p, 1), "one packet held at most");
 	dpi_flow_free(d, f);
 	cr_assert_eq(dpi_counters(d)->held_live, 0);
+	cr_assert_eq(dpi_counters(d)->held_bytes, 0);
+	dpi_free(d);
+}
+
+Test(dpi, held_copies_stop_at_the_total_bound)
+{
+	struct dpi *d = new_dpi();
+	static uint8_t pkt[DPI_HOLD_MAX_BYTES];
+	pkt[0] = 0x45;
+	struct cap_pkt p = { .l3 = pkt, .l3_len = sizeof pkt, .payload_len = 100 };
+	unsigned n = DPI_HOLD_TOTAL_MAX_BYTES / DPI_HOLD_MAX_BYTES;
+	struct dpi_flow **f = calloc(n + 1, sizeof *f);
+	cr_assert(f);
+	for (unsigned i = 0; i <= n; i++) {
+		f[i] = dpi_flow_new(d);
+		cr_assert(f[i]);
+		cr_assert_eq(dpi_hold(d, f[i], &p, 1), i < n, "flow %u", i);
+	}
+	cr_assert_eq(dpi_counters(d)->peak_held_bytes, DPI_HOLD_TOTAL_MAX_BYTES);
+	dpi_flow_free(d, f[0]);
+	cr_assert(dpi_hold(d, f[n], &p, 1), "room again once a copy is gone");
+	for (unsigned i = 1; i <= n; i++)
+		dpi_flow_free(d, f[i]);
+	free(f);
+	cr_assert_eq(dpi_counters(d)->held_bytes, 0);
 	dpi_free(d);
 }
 
