@@ -16,6 +16,7 @@
 #   make bench     speed and memory against a bare libpcap loop, tcpdump, ndpiReader,
 #                  tshark, ssldump (tests/bench/; SMALL=1 for the ~100 MB capture)
 #   make bench-json the JSON writer (lib/json.h) against jansson, ns per tls event
+#   make bench-read reading a capture: libpcap (fread), our read(2) reader, mmap
 #
 # Variables: SANITIZE=1 (ASan+UBSan build in build-san/), WERROR=1 (CI),
 # BUILD=dir (object directory; lets several builds share one tree).
@@ -69,7 +70,7 @@ CORPUS2  ?= ../shared/corpus2/real
 SEED_PCAP := pcaps/seed-issuer-mismatch.pcap
 
 .PHONY: all deps run test unit test-unit test-san test-golden test-field test-corpus test-flows test-live test-regen test-writes golden \
-        install clean fuzz fuzz-build fuzz-regress test-valgrind bench deb test-deb test-unitfile bench-json
+        install clean fuzz fuzz-build fuzz-regress test-valgrind bench deb test-deb test-unitfile bench-json bench-read
 
 all: certtrace
 
@@ -205,8 +206,8 @@ test-valgrind: $(BUILD)/tests/unit $(BUILD)/certtrace
 
 # Captures (built on first use under /var/tmp/certtrace-bench, needs root then),
 # then each tool RUNS times; the table goes to stdout (README, Performance).
-bench: certtrace
-	@SMALL=$(SMALL) bash tests/bench/run.sh ./certtrace
+bench: certtrace $(BUILD)/bench/readfloor
+	@SMALL=$(SMALL) READFLOOR=$(BUILD)/bench/readfloor bash tests/bench/run.sh ./certtrace
 
 # One tls-shaped event through jansson (as render_jsonl.c does) and through
 # lib/json.h, checked to be the same bytes, then timed (not in make test).
@@ -214,6 +215,15 @@ bench-json: $(BUILD)/bench/jsonw-bench
 	@$(BUILD)/bench/jsonw-bench $(BENCH_ARGS)
 
 $(BUILD)/bench/jsonw-bench: $(BUILD)/tests/bench/jsonw-bench.o $(BUILD)/libcerttrace.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Reading a capture three ways (libpcap's fread path, our read(2) reader, an
+# mmap walk), bare loops, medians of RUNS (3) on the busy-FE capture (BENCH_CAP).
+bench-read: $(BUILD)/bench/readfloor
+	@bash tests/bench/read.sh $(BUILD)/bench/readfloor $(BENCH_CAP)
+
+$(BUILD)/bench/readfloor: $(BUILD)/tests/bench/readfloor.o $(BUILD)/libcerttrace.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -282,4 +292,4 @@ clean:
 	rm -rf build build-san build-* certtrace
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(BUILD)/certtrace.d \
-         $(BUILD)/tests/bench/jsonw-bench.d
+         $(BUILD)/tests/bench/jsonw-bench.d $(BUILD)/tests/bench/readfloor.d

@@ -98,6 +98,7 @@ struct options {
 	const char *output;            /* -o, --output; NULL: stdout */
 	const char *user;              /* -Z */
 	bool no_dpi;
+	bool dpi_check;                /* --dpi-check: nDPI on every flow, misses counted */
 	bool exit_now;                 /* --help, --version: done, exit 0 */
 };
 
@@ -446,6 +447,10 @@ static const struct opt opts[] = {
 	{ NULL, 0, "max-flows", "N", CALL(opt_max_flows),
 	  "flow-table cap, oldest idle evicted (default " XSTR(DEFAULT_MAX_FLOWS) ")" },
 	{ NULL, 0, "no-dpi", NULL, FLAG(no_dpi), "skip nDPI classification (app names, risks)" },
+	{ NULL, 0, "dpi-check", NULL, FLAG(dpi_check),
+	  "nDPI on every flow, not only TLS ones: count the flows it\n"
+	  "calls TLS where certtrace found no handshake\n"
+	  "(dpi_detection_misses; slower on non-TLS traffic)" },
 	{ NULL, 0, "keylog", "FILE", CALL(opt_keylog),
 	  "an SSLKEYLOGFILE (NSS key log): TLS 1.3 certificates\n"
 	  "become visible; repeatable (a pcapng file's own\n"
@@ -675,6 +680,8 @@ static bool check_options(struct options *o, int argc, char **argv, int first)
 		return bad_usage("--debug-flows reads captures, not --events");
 	if (o->iface && o->n_files)
 		return bad_usage("give -r or -i, not both");
+	if (o->dpi_check && o->no_dpi)
+		return bad_usage("--dpi-check compares with nDPI; --no-dpi turns it off: give one");
 	if (o->iface && !o->filter && !o->list_ifaces &&
 	    !(o->filter = o->filter_owned = port_filter(o->ports)))
 		return bad_usage("--ports wants a comma-separated list of ports, not \"%s\"",
@@ -804,7 +811,13 @@ static void follow_keylogs(struct run *run)
 }
 
 /* nDPI sees the first packets of every flow with payload (the flow table
- * only calls this from the first payload on); it never ends the flow. */
+ * only calls this from the first payload on); it never ends the flow.
+ * Without --dpi-check only a TLS flow's nDPI result is used (app,
+ * dpi_risks), and nDPI's first packet of a flow is its dearest, so that
+ * packet is held (a copy, dpi_hold) until the flow shows whether it
+ * matters: at its next packet it is still in its handshake (TLS, or not
+ * yet decided) and nDPI gets both; a flow our dissector refuses at once
+ * (on_close, not TLS) never reaches nDPI. */
 static enum flow_verdict on_packet(void *ctx, struct flow *f, enum flow_dir d,
 				   const struct cap_pkt *p)
 {
@@ -815,6 +828,9 @@ static enum flow_verdict on_packet(void *ctx, struct flow *f, enum flow_dir d,
 	if (!s->dpi_tried) {
 		s->dpi = dpi_flow_new(run->dpi);
 		s->dpi_tried = true;
+		if (s->dpi && !run->o->dpi_check &&
+		    dpi_hold(run->dpi, s->dpi, p, d == FLOW_FROM_CLIENT))
+			return FLOW_MORE;
 	}
 	if (s->dpi && !dpi_result(s->dpi)->done)
 		dpi_packet(run->dpi, s->dpi, p, d == FLOW_FROM_CLIENT);
@@ -869,17 +885,20 @@ static void on_close(void *ctx, struct flow *f, enum flow_close_reason why)
 	struct flow_state *s = flow_user(f);
 	if (!s)
 		return;
-	const struct dpi_result *dr = NULL;
-	if (s->dpi) {
-		dpi_flow_finish(run->dpi, s->dpi);
-		dr = dpi_result(s->dpi);
-	}
 	key_wait_unlink(run, s);
 	if (s->tls) {
 		tls_retry_keys(s->tls);        /* the last tick's secrets, if any */
 		tls_end(s->tls);
 	}
-	if (s->tls && tls_is_tls(s->tls)) {
+	bool is_tls = s->tls && tls_is_tls(s->tls);
+	const struct dpi_result *dr = NULL;
+	/* Not TLS and no --dpi-check: nothing would read nDPI's answer, so it
+	 * is not asked (a held first packet is dropped unread). */
+	if (s->dpi && (is_tls || run->o->dpi_check)) {
+		dpi_flow_finish(run->dpi, s->dpi);
+		dr = dpi_result(s->dpi);
+	}
+	if (is_tls) {
 		const struct tls_session *ts = tls_session(s->tls);
 		struct rep_handshake h = { 0 };
 		handshake_record(ts, &h);

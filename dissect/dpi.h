@@ -5,12 +5,19 @@
  *
  * One nDPI detection module per process (dpi_new).  A flow gets nDPI state
  * (struct ndpi_flow_struct, 688 bytes in nDPI 4.2, plus whatever nDPI's TLS
- * reassembly buffers) only while it is being classified: dpi_flow_new() at
- * its first payload packet, dpi_packet() for each packet after that until it
- * returns false.  Then the result is frozen into struct dpi_result and the
- * nDPI state is freed at once; the flow keeps only the result until
- * dpi_flow_free().  dpi_live_flows() counts the nDPI objects alive, so a test
- * (or the summary) can show that finished flows hold none.
+ * reassembly buffers) only while it is being classified: from the first
+ * packet given to dpi_packet() until it returns false.  Then the result is
+ * frozen into struct dpi_result and the nDPI state is freed at once; the
+ * flow keeps only the result until dpi_flow_free().  dpi_live_flows() counts
+ * the nDPI objects alive, so a test (or the summary) can show that finished
+ * flows hold none.
+ *
+ * What nDPI costs is its first packet: on a flow it cannot name it runs
+ * every dissector (about 3 µs in nDPI 4.2).  So a caller that only wants
+ * nDPI's view of some flows (certtrace: those that turn out to be TLS) can
+ * dpi_hold() a flow's first packet, a copy, and decide later: the next
+ * dpi_packet() or dpi_flow_finish() gives it to nDPI first, in its place;
+ * dpi_flow_free() without either drops it unread, and nDPI never ran.
  */
 #ifndef CERTTRACE_DPI_H
 #define CERTTRACE_DPI_H
@@ -23,13 +30,28 @@
 
 /* Packets with payload of one flow nDPI sees at most (both directions; bare
  * ACKs are not given to nDPI and do not count).  A TLS 1.2 handshake with a
- * full chain takes 3 to 8; some protocols want a dozen or two.  Past this
- * nDPI is asked to give up. */
+ * full chain takes 3 to 8 (2.5 on average over the busy-FE bench
+ * capture's TLS 1.2, 1.3 and resumed flows); some protocols want a dozen or
+ * two.  At the bound the result is frozen and nDPI's state freed: a flow
+ * nDPI has not named is given up (ndpi_detection_giveup, which certtrace
+ * lets guess nothing: app stays ""), a named one keeps its name and
+ * whatever nDPI read of its certificate by then. */
 #define DPI_MAX_PACKETS     32
 #define DPI_APP_LEN         64    /* "TLS.Microsoft365": master.app */
 #define DPI_MAX_RISKS       16    /* as many as struct rep_handshake keeps */
 #define DPI_HOST_LEN        80    /* nDPI's host_server_name (SNI for TLS) */
 #define DPI_DN_MAX_BYTES    1024  /* longest DN text copied out of nDPI */
+/* Longest first packet dpi_hold() copies (IP header to the end of the
+ * payload: any Ethernet MTU's).  A longer one (a capture made with
+ * segmentation offload) is not held: dpi_hold() says no and the caller
+ * gives it to nDPI at once.  A flow holds at most this, only until its
+ * second packet with payload or its end. */
+#define DPI_HOLD_MAX_BYTES  2048
+/* All flows' held copies together (flows that sent one packet and wait,
+ * undecided, for their idle timeout add up).  Past it dpi_hold() says no
+ * and first packets go to nDPI at once, as with --dpi-check: nDPI's own
+ * state per flow instead of the copy, and its CPU time on the flow. */
+#define DPI_HOLD_TOTAL_MAX_BYTES (32u * 1024 * 1024)
 
 struct dpi_result {
 	bool done;                     /* classification over: the rest is final */
@@ -65,6 +87,11 @@ struct dpi_counters {
 	uint64_t given_up;             /* detection given up (at the packet bound or at close) */
 	uint64_t unknown;              /* still unknown after giving up */
 	uint64_t peak_tls_buffer_bytes;/* largest TLS reassembly buffer nDPI grew */
+	uint64_t held;                 /* first packets dpi_hold() copied */
+	uint64_t held_live;            /* copies held now */
+	uint64_t held_bytes;           /* their bytes now, at most DPI_HOLD_TOTAL_MAX_BYTES */
+	uint64_t peak_held_bytes;
+	uint64_t dropped_held;         /* freed unread: nDPI never ran on the flow */
 	uint64_t alloc_failures;
 };
 
@@ -76,16 +103,26 @@ struct dpi_flow;
 struct dpi *dpi_new(char *err, size_t errlen);
 void dpi_free(struct dpi *d);
 
-/* State for a flow whose first payload packet just arrived; NULL when out
- * of memory (the flow goes unclassified; counted). */
+/* A flow's classification, for its first payload packet; NULL when out of
+ * memory (the flow goes unclassified; counted).  nDPI's own state comes
+ * with the first packet it is given. */
 struct dpi_flow *dpi_flow_new(struct dpi *d);
 
-/* One packet of the flow (p->l3 is the innermost IP header).  Returns true
- * while nDPI wants more packets; false once the result is frozen. */
+/* Keeps a copy of the flow's first packet with payload instead of giving
+ * it to nDPI now (see the top).  false, nothing kept, when it is not the
+ * first, is longer than DPI_HOLD_MAX_BYTES, would take the copies past
+ * DPI_HOLD_TOTAL_MAX_BYTES, or memory is short: give it to dpi_packet()
+ * then. */
+bool dpi_hold(struct dpi *d, struct dpi_flow *f, const struct cap_pkt *p, int from_client);
+
+/* One packet of the flow (p->l3 is the innermost IP header), after the held
+ * one if any.  Returns true while nDPI wants more packets; false once the
+ * result is frozen. */
 bool dpi_packet(struct dpi *d, struct dpi_flow *f, const struct cap_pkt *p, int from_client);
 
-/* The flow ends (or its consumer loses interest): give up if still
- * classifying, freeze the result and free nDPI's state.  Idempotent. */
+/* The flow ends (or its consumer loses interest): the held packet to nDPI,
+ * give up if still classifying, freeze the result and free nDPI's state.
+ * Idempotent.  A flow nDPI never saw is frozen unknown (app ""). */
 void dpi_flow_finish(struct dpi *d, struct dpi_flow *f);
 
 /* The result; final once r->done (dpi_flow_finish makes it so).  Valid

@@ -12,8 +12,9 @@ dissectors tried first (TLS on odd ports, after STARTTLS and proxies), and
 TCP port 3389 decoded as TLS (RDP: Wireshark's RDP dissector only hands over
 to TLS when it saw the X.224 exchange, which a capture started late lacks).
 
-The nDPI second opinion must agree too: no flow nDPI calls TLS without a
-handshake found (detection miss), no server leaf read differently.
+The nDPI second opinion must agree too (certtrace runs with --dpi-check): no
+flow nDPI calls TLS without a handshake found (detection miss), no server
+leaf read differently.
 
 Empty Certificate messages (a client with no certificate) are left out on
 both sides, and so are the chains certtrace reports from a Certificate
@@ -139,8 +140,9 @@ class Result:
 
 def certtrace_run(binary, path):
     keylog = keylog_for(path)
-    p = subprocess.run([binary, "-r", path, "--format", "jsonl", "--fail-on", "never", "-q"] +
-                       (["--keylog", keylog] if keylog else []),
+    # --dpi-check: nDPI on every flow, so its detection misses are counted.
+    p = subprocess.run([binary, "-r", path, "--format", "jsonl", "--fail-on", "never", "-q",
+                        "--dpi-check"] + (["--keylog", keylog] if keylog else []),
                        capture_output=True, text=True, check=False)
     r = Result()
     r.chains, r.handshakes, r.partial, r.rc, r.err = [], 0, 0, p.returncode, p.stderr.strip()

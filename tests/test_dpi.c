@@ -284,6 +284,131 @@ Test(dpi, tls12_flow_is_tls_with_the_leaf_nDPI_saw_and_frees_at_once)
 	tls_capture_free(&t);
 }
 
+/* As certtrace without --dpi-check: the first payload packet is held, the
+ * rest go to dpi_packet. */
+static void feed_holding(void *ctx, const struct cap_pkt *p, enum flow_dir dir)
+{
+	struct feeder *fd = ctx;
+	if (!fd->f) {
+		if (!p->payload_wire_len)
+			return;
+		fd->f = dpi_flow_new(fd->d);
+		cr_assert(fd->f);
+		fd->wants_more = true;
+		cr_assert(dpi_hold(fd->d, fd->f, p, dir == FLOW_FROM_CLIENT));
+		cr_assert_eq(dpi_live_flows(fd->d), 0, "holding must not start nDPI");
+		return;
+	}
+	if (!fd->wants_more)
+		return;
+	fd->wants_more = dpi_packet(fd->d, fd->f, p, dir == FLOW_FROM_CLIENT);
+}
+
+Test(dpi, a_held_first_packet_gives_nDPI_the_same_answer)
+{
+	struct tls_capture t;
+	tls12_handshake(&t);
+	struct feeder direct = { .d = new_dpi() }, held = { .d = new_dpi() };
+	feed_tls(&direct, 4, &t);
+	struct tconn c;
+	tconn_init(&c, 4, feed_holding, &held);
+	tconn_handshake(&c);
+	for (unsigned i = 0; i < t.n; i++)
+		tconn_send(&c, t.flight[i].dir, t.flight[i].data, t.flight[i].len);
+	const struct dpi_result *a = dpi_result(direct.f), *b = dpi_result(held.f);
+	cr_assert(b->done);
+	cr_assert_str_eq(b->app, a->app);
+	cr_assert_str_eq(b->host, a->host);
+	cr_assert_eq(b->risk, a->risk);
+	cr_assert_eq(b->packets, a->packets);
+	cr_assert_eq(b->have_sha1, a->have_sha1);
+	cr_assert(memcmp(b->sha1, a->sha1, 20) == 0);
+	const struct dpi_counters *k = dpi_counters(held.d);
+	cr_assert_eq(k->held, 1);
+	cr_assert_eq(k->held_live, 0);
+	cr_assert_eq(k->dropped_held, 0);
+	cr_assert_eq(dpi_live_flows(held.d), 0);
+	dpi_flow_free(direct.d, direct.f);
+	dpi_flow_free(held.d, held.f);
+	dpi_free(direct.d);
+	dpi_free(held.d);
+	tls_capture_free(&t);
+}
+
+Test(dpi, a_held_packet_is_given_to_nDPI_at_finish_or_dropped_unread_at_free)
+{
+	struct tls_capture t;
+	tls12_handshake(&t);
+	for (int finish = 0; finish <= 1; finish++) {
+		struct feeder fd = { .d = new_dpi() };
+		struct tconn c;
+		tconn_init(&c, 4, feed_holding, &fd);
+		tconn_handshake(&c);
+		tconn_send(&c, FLOW_FROM_CLIENT, t.flight[0].data, t.flight[0].len);
+		const struct dpi_counters *k = dpi_counters(fd.d);
+		cr_assert_eq(k->held_live, 1);
+		if (finish) {
+			/* The ClientHello alone names the flow. */
+			dpi_flow_finish(fd.d, fd.f);
+			cr_assert_str_eq(dpi_result(fd.f)->app, "TLS");
+			cr_assert_eq(k->flows, 1);
+			cr_assert_eq(k->held_live, 0);
+		}
+		dpi_flow_free(fd.d, fd.f);
+		cr_assert_eq(k->held_live, 0);
+		cr_assert_eq(k->flows, (uint64_t)finish, "nDPI ran on a flow nobody asked about");
+		cr_assert_eq(k->packets, (uint64_t)finish);
+		cr_assert_eq(k->dropped_held, (uint64_t)!finish);
+		cr_assert_eq(dpi_live_flows(fd.d), 0);
+		dpi_free(fd.d);
+	}
+	tls_capture_free(&t);
+}
+
+Test(dpi, a_packet_over_the_hold_bound_or_not_the_first_is_not_held)
+{
+	struct dpi *d = new_dpi();
+	static uint8_t big[DPI_HOLD_MAX_BYTES + 1];
+	big[0] = 0x45;
+	struct cap_pkt p = { .l3 = big, .l3_len = sizeof big, .payload_len = 100 };
+	struct dpi_flow *f = dpi_flow_new(d);
+	cr_assert_not(dpi_hold(d, f, &p, 1), "over DPI_HOLD_MAX_BYTES");
+	p.l3_len = 60;
+	cr_assert_not(dpi_hold(d, f, &(struct cap_pkt){ .l3 = big, .l3_len = 40 }, 1),
+		      "no payload: nothing to hold");
+	cr_assert(dpi_hold(d, f, &p, 1));
+	cr_assert_eq(dpi_counters(d)->held_bytes, 60);
+	cr_assert_not(dpi_hold(d, f, &p, 1), "one packet held at most");
+	dpi_flow_free(d, f);
+	cr_assert_eq(dpi_counters(d)->held_live, 0);
+	cr_assert_eq(dpi_counters(d)->held_bytes, 0);
+	dpi_free(d);
+}
+
+Test(dpi, held_copies_stop_at_the_total_bound)
+{
+	struct dpi *d = new_dpi();
+	static uint8_t pkt[DPI_HOLD_MAX_BYTES];
+	pkt[0] = 0x45;
+	struct cap_pkt p = { .l3 = pkt, .l3_len = sizeof pkt, .payload_len = 100 };
+	unsigned n = DPI_HOLD_TOTAL_MAX_BYTES / DPI_HOLD_MAX_BYTES;
+	struct dpi_flow **f = calloc(n + 1, sizeof *f);
+	cr_assert(f);
+	for (unsigned i = 0; i <= n; i++) {
+		f[i] = dpi_flow_new(d);
+		cr_assert(f[i]);
+		cr_assert_eq(dpi_hold(d, f[i], &p, 1), i < n, "flow %u", i);
+	}
+	cr_assert_eq(dpi_counters(d)->peak_held_bytes, DPI_HOLD_TOTAL_MAX_BYTES);
+	dpi_flow_free(d, f[0]);
+	cr_assert(dpi_hold(d, f[n], &p, 1), "room again once a copy is gone");
+	for (unsigned i = 1; i <= n; i++)
+		dpi_flow_free(d, f[i]);
+	free(f);
+	cr_assert_eq(dpi_counters(d)->held_bytes, 0);
+	dpi_free(d);
+}
+
 /* Why dpi_disagrees() does not compare names: an Active Directory CA's
  * name, as Lync deployments have them, loses its DCs in nDPI's text. */
 Test(dpi, nDPI_drops_domain_components_from_a_dn)

@@ -1,21 +1,30 @@
 #!/bin/bash
 # run.sh — `make bench`: certtrace against a bare libpcap read loop and its peers on the
-# captures make-captures.sh builds, with /usr/bin/time -v for wall time and peak RSS.
+# captures make-captures.sh builds, with /usr/bin/time -v for wall and CPU time and peak
+# RSS, all in the same run.
 #
 #   tests/bench/run.sh ./certtrace [CAPTURE ...]
 #
 # Without captures it runs make-captures.sh first (root for the seed; SMALL=1 for the
 # ~100 MB capture).  Each tool runs RUNS times (default 3; tshark and ssldump
 # SLOW_RUNS, default 1, they take minutes on 1 GiB); the table shows the median wall
-# time, throughput, the largest peak RSS, and the ratio to the floor (pcapfloor: a
-# pcap_dispatch loop summing lengths) and, for floods, to the hash floor (the same loop
-# hashing every 5-tuple into a table).  Then the Certificate-message counts of certtrace
-# and tshark, and certtrace's flow and eviction counts.
+# time, the median CPU time (user + sys), throughput, the largest peak RSS, and the
+# ratios of wall and of CPU time to the floor (pcapfloor: a pcap_dispatch loop summing
+# lengths) and, for floods, to the hash floor (the same loop hashing every 5-tuple into
+# a table).  certtrace runs as jsonl and as text, with and without nDPI (and on a flood
+# with --dpi-check, nDPI on every flow); with READFLOOR (make bench sets it) a row for
+# certtrace's own file reader alone (tests/bench/readfloor.c pf).  Then the
+# Certificate-message counts of certtrace and tshark, and certtrace's flow and eviction
+# counts.
+#
+# The tables go to stdout and, as markdown, to BENCH_MD (default docs/bench.md, which
+# the README's Performance section points to).  On a shared machine a run is noisy: the
+# CPU columns are the steadier ones; quote ratios of one run, not times across runs.
 #
 # Tools missing from the machine are skipped with a note; as root the script installs
 # them from Debian: time, tcpdump, tshark, libndpi-bin (ndpiReader), ssldump.
 # Variables: RUNS, SLOW_RUNS, TIMEOUT_S (one run, default 1200), BENCH_DIR, SMALL,
-#   PEERS ("tcpdump ndpiReader tshark ssldump", or fewer).
+#   PEERS ("tcpdump ndpiReader tshark ssldump", or fewer), BENCH_MD, READFLOOR.
 
 set -uo pipefail
 
@@ -28,6 +37,8 @@ SLOW_RUNS=${SLOW_RUNS:-1}
 TIMEOUT_S=${TIMEOUT_S:-1200}
 BENCH_DIR=${BENCH_DIR:-/var/tmp/certtrace-bench}
 PEERS=${PEERS:-tcpdump ndpiReader tshark ssldump}
+BENCH_MD=${BENCH_MD:-$HERE/../../docs/bench.md}
+READFLOOR=${READFLOOR:-}
 export BENCH_DIR
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
@@ -67,11 +78,12 @@ WORK=$(mktemp -d /tmp/ct-benchrun.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
 # measure NAME RUNS CMD...: runs CMD (stdout to $WORK/NAME.out) and records the
-# median wall seconds and the largest max RSS (KiB) in $WORK/NAME.res.
+# median wall seconds, the largest max RSS (KiB) and the median user + sys seconds in
+# $WORK/NAME.res.
 measure() {
 	local name=$1 runs=$2
 	shift 2
-	local i walls=() rss=0 ok=1
+	local i walls=() cpus=() rss=0 ok=1
 	for i in $(seq 1 "$runs"); do
 		local t0 t1
 		t0=$(date +%s.%N)
@@ -88,33 +100,40 @@ measure() {
 		t1=$(date +%s.%N)
 		# Wall time by the clock around the run: /usr/bin/time rounds to 10 ms.
 		walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')")
+		cpus+=("$(awk -F': ' '/User time/ {u = $2} /System time/ {s = $2}
+			END {printf "%.2f", u + s}' "$WORK/$name.time")")
 		local r
 		r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/$name.time")
 		[ "$r" -gt "$rss" ] && rss=$r
 	done
 	if [ $ok = 1 ]; then
-		local med
+		local med cmed
 		med=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
-		echo "$med $rss ${#walls[@]}" >"$WORK/$name.res"
+		cmed=$(printf '%s\n' "${cpus[@]}" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+		echo "$med $rss ${#walls[@]} $cmed" >"$WORK/$name.res"
 	else
-		echo "- - 0" >"$WORK/$name.res"
+		echo "- - 0 -" >"$WORK/$name.res"
 	fi
 }
 
-row() {   # NAME LABEL BYTES PACKETS FLOOR_S [HASH_FLOOR_S]
-	local name=$1 label=$2 bytes=$3 pkts=$4 floor=$5 hfloor=${6:-}
-	read -r wall rss n <"$WORK/$name.res"
+row() {   # NAME LABEL BYTES PACKETS FLOOR_S FLOOR_CPU_S [HASH_FLOOR_S HASH_FLOOR_CPU_S]
+	local name=$1 label=$2 bytes=$3 pkts=$4 floor=$5 fcpu=$6 hfloor=${7:-} hcpu=${8:-}
+	read -r wall rss n cpu <"$WORK/$name.res"
 	if [ "$wall" = - ]; then
-		printf '| %-24s |    - |   failed |        - |          - |       - |       - |%s\n' \
-			"$label" "${hfloor:+            - |}"
+		printf '| %-30s |    - |   failed |      - |        - |          - |       - |       - |       - |%s\n' \
+			"$label" "${hfloor:+            - |            - |}"
 		return
 	fi
-	awk -v l="$label" -v n="$n" -v w="$wall" -v r="$rss" -v b="$bytes" -v p="$pkts" \
-	    -v f="$floor" -v h="$hfloor" 'BEGIN {
+	awk -v l="$label" -v n="$n" -v w="$wall" -v c="$cpu" -v r="$rss" -v b="$bytes" \
+	    -v p="$pkts" -v f="$floor" -v fc="$fcpu" -v h="$hfloor" -v hc="$hcpu" 'BEGIN {
 		if (w <= 0) w = 0.005
-		printf "| %-24s | %4d | %8.3f | %8.0f | %10.0f | %8.1f | %6.1fx |", \
-			l, n, w, b / w / 1e6, p / w, r / 1024, w / f
-		if (h != "") printf " %11.1fx |", w / h
+		if (fc <= 0) fc = 0.01
+		printf "| %-30s | %4d | %8.3f | %6.2f | %8.0f | %10.0f | %8.1f | %6.1fx | %6.1fx |", \
+			l, n, w, c, b / w / 1e6, p / w, r / 1024, w / f, c / fc
+		if (h != "") {
+			if (hc <= 0) hc = 0.01
+			printf " %10.1fx | %10.1fx |", w / h, c / hc
+		}
 		printf "\n" }'
 }
 
@@ -146,8 +165,12 @@ for line in sys.stdin:
 print(v)' "$1"
 }
 
-echo "certtrace bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), $RUNS runs per tool (tshark, ssldump: $SLOW_RUNS), file in the page cache"
+MD=$WORK/bench.md
+{
+echo "certtrace bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), load average $(cut -d' ' -f1-3 /proc/loadavg) at the start, $RUNS runs per tool (tshark, ssldump: $SLOW_RUNS), file in the page cache; medians of wall and of CPU (user + sys) time, the largest peak RSS."
+echo
 echo "$($BIN --version)"
+} | tee "$MD"
 for cap in "${CAPTURES[@]}"; do
 	[ -s "$cap" ] || { log "$cap: missing"; continue; }
 	bytes=$(stat -c %s "$cap")
@@ -157,13 +180,18 @@ for cap in "${CAPTURES[@]}"; do
 
 	measure floor "$RUNS" "$FLOOR" "$cap"
 	pkts=$(sed -n 's/.*packets=\([0-9]*\).*/\1/p' "$WORK/floor.out")
-	read -r floor_s _ _ <"$WORK/floor.res"
+	read -r floor_s _ _ floor_c <"$WORK/floor.res"
 	measure hfloor "$RUNS" "$FLOOR" --hash "$cap"
-	read -r hfloor_s _ _ <"$WORK/hfloor.res"
+	read -r hfloor_s _ _ hfloor_c <"$WORK/hfloor.res"
+	[ -n "$READFLOOR" ] && [ -x "$READFLOOR" ] && measure pfread "$RUNS" "$READFLOOR" pf "$cap"
 	measure nodpi "$RUNS" "$BIN" -r "$cap" --no-dpi --format jsonl --fail-on never -q
 	cp "$WORK/nodpi.out" "$WORK/nodpi.jsonl"
 	measure dpi "$RUNS" "$BIN" -r "$cap" --format jsonl --fail-on never -q
 	cp "$WORK/dpi.out" "$WORK/dpi.jsonl"
+	measure textnodpi "$RUNS" "$BIN" -r "$cap" --no-dpi --format text --fail-on never -q
+	measure textdpi "$RUNS" "$BIN" -r "$cap" --format text --fail-on never -q
+	[ $flood = 1 ] &&
+		measure dpicheck "$RUNS" "$BIN" -r "$cap" --dpi-check --format jsonl --fail-on never -q
 	for peer in $PEERS; do
 		case $peer in
 		tcpdump)
@@ -185,36 +213,52 @@ for cap in "${CAPTURES[@]}"; do
 		esac
 	done
 
+	{
 	echo
-	echo "## $(basename "$cap"): $(awk -v b="$bytes" 'BEGIN {printf "%.0f MB", b / 1e6}'), $pkts packets"
+	echo "### $(basename "$cap"): $(awk -v b="$bytes" 'BEGIN {printf "%.0f MB", b / 1e6}'), $pkts packets"
 	echo
 	if [ $flood = 1 ]; then
-		echo "| tool                     | runs |   wall s |     MB/s |  packets/s |  RSS MiB | x floor | x hash floor |"
-		echo "|--------------------------|------|----------|----------|------------|----------|---------|--------------|"
+		echo "| tool                           | runs |   wall s |  cpu s |     MB/s |  packets/s |  RSS MiB | x floor | x floor cpu | x hash floor | x hash cpu |"
+		echo "|--------------------------------|-----:|---------:|-------:|---------:|-----------:|---------:|--------:|------------:|-------------:|-----------:|"
 	else
-		echo "| tool                     | runs |   wall s |     MB/s |  packets/s |  RSS MiB | x floor |"
-		echo "|--------------------------|------|----------|----------|------------|----------|---------|"
+		echo "| tool                           | runs |   wall s |  cpu s |     MB/s |  packets/s |  RSS MiB | x floor | x floor cpu |"
+		echo "|--------------------------------|-----:|---------:|-------:|---------:|-----------:|---------:|--------:|------------:|"
 	fi
 	hf=""
-	[ $flood = 1 ] && hf=$hfloor_s
-	row floor "pcapfloor (the floor)" "$bytes" "$pkts" "$floor_s" $hf
-	row hfloor "pcapfloor --hash" "$bytes" "$pkts" "$floor_s" $hf
-	row nodpi "certtrace --no-dpi" "$bytes" "$pkts" "$floor_s" $hf
-	row dpi "certtrace (nDPI)" "$bytes" "$pkts" "$floor_s" $hf
+	[ $flood = 1 ] && hf="$hfloor_s $hfloor_c"
+	# shellcheck disable=SC2086
+	{
+	row floor "pcapfloor (the libpcap floor)" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf
+	row hfloor "pcapfloor --hash" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf
+	[ -f "$WORK/pfread.res" ] &&
+		row pfread "certtrace's reader alone" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf
+	row nodpi "certtrace jsonl --no-dpi" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf
+	row dpi "certtrace jsonl (nDPI)" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf
+	[ -f "$WORK/dpicheck.res" ] &&
+		row dpicheck "certtrace jsonl --dpi-check" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf
+	row textnodpi "certtrace text --no-dpi" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf
+	row textdpi "certtrace text (nDPI)" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf
 	for peer in $PEERS; do
 		[ -f "$WORK/$peer.res" ] || continue
 		case $peer in
-		tcpdump) row tcpdump "tcpdump -r -w /dev/null" "$bytes" "$pkts" "$floor_s" $hf ;;
-		ndpiReader) row ndpiReader "ndpiReader -i" "$bytes" "$pkts" "$floor_s" $hf ;;
-		tshark) row tshark "tshark (certificates)" "$bytes" "$pkts" "$floor_s" $hf ;;
-		ssldump) row ssldump "ssldump -r" "$bytes" "$pkts" "$floor_s" $hf ;;
+		tcpdump) row tcpdump "tcpdump -r -w /dev/null" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf ;;
+		ndpiReader) row ndpiReader "ndpiReader -i" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf ;;
+		tshark) row tshark "tshark (certificates)" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf ;;
+		ssldump) row ssldump "ssldump -r" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf ;;
 		esac
 	done
+	}
 	echo
 	ct=$(certmsgs_certtrace <"$WORK/nodpi.jsonl")
 	ts=-
 	[ -f "$WORK/tshark.fields" ] && ts=$(grep -c . "$WORK/tshark.fields")
-	echo "Certificate messages: certtrace $ct, tshark $ts (frames with one)"
-	echo "certtrace summary: flows $(summary_field flows <"$WORK/nodpi.jsonl"), handshakes $(summary_field handshakes <"$WORK/nodpi.jsonl"), evicted $(summary_field evicted_flows <"$WORK/nodpi.jsonl"); with nDPI: evicted $(summary_field evicted_flows <"$WORK/dpi.jsonl")"
+	echo "Certificate messages: certtrace $ct, tshark $ts (frames with one)."
+	echo "certtrace summary: flows $(summary_field flows <"$WORK/nodpi.jsonl"), handshakes $(summary_field handshakes <"$WORK/nodpi.jsonl"), evicted $(summary_field evicted_flows <"$WORK/nodpi.jsonl"); with nDPI: evicted $(summary_field evicted_flows <"$WORK/dpi.jsonl")."
+	} | tee -a "$MD"
 	rm -f "$WORK"/*.res "$WORK"/*.out "$WORK"/*.jsonl "$WORK"/*.fields
 done
+if mkdir -p "$(dirname "$BENCH_MD")" 2>/dev/null && cp "$MD" "$BENCH_MD"; then
+	log "tables written to $BENCH_MD"
+else
+	log "cannot write $BENCH_MD"
+fi
