@@ -21,9 +21,11 @@
  *     the jsonl contract.  No field is written as null: absent is unknown.
  *  2. A document stands alone (ECS has no "certificate" event to refer
  *     to), so each handshake carries its leaf's details; the DER itself
- *     (tls.server.certificate_chain, base64) only on the first handshake
- *     that shows that chain for that server, so a million resumptions of
- *     one chain do not repeat it.
+ *     (tls.server/client.certificate_chain, base64, the whole chain) only
+ *     when the chain holds a certificate whose DER no earlier document of
+ *     the run carried -- jsonl's rule for its "certificate" events, kept in
+ *     the same flag -- so a million handshakes with one chain do not repeat
+ *     it, while every certificate's bytes are in the output once.
  *
  * @timestamp: a handshake's capture time; a finding's first handshake; a
  * server's last; the summary (and phone errors, whose logged time has no
@@ -341,6 +343,19 @@ static void hash_object(struct jw *w, const struct x509_info *xi)
 	jw_object_close(w);
 }
 
+/* The chain's DER is due: one of its certificates was not written yet.
+ * Marks them all written. */
+static bool der_due(struct rep_cert **certs, unsigned n)
+{
+	bool due = false;
+
+	for (unsigned i = 0; i < n; i++) {
+		due |= !certs[i]->announced;
+		certs[i]->announced = true;
+	}
+	return due;
+}
+
 /* The members of tls.server / tls.client for a chain's leaf: hashes, the
  * x509 set, the flat issuer/subject/validity ECS also has, and the chain's
  * DER when with_der. */
@@ -457,18 +472,6 @@ static void version_members(struct jw *w, uint16_t version)
 	jw_kv_str(w, "version_protocol", !strncmp(name, "SSL", 3) ? "ssl" : "tls");
 }
 
-/* The chain record this handshake's server certificates were folded into. */
-static const struct rep_chain *chain_of(const struct rep_server *s, struct rep_cert **certs,
-					unsigned n)
-{
-	for (unsigned i = 0; i < s->n_chains; i++) {
-		const struct rep_chain *c = s->chains[i];
-		if (c->n == n && !memcmp(c->certs, certs, n * sizeof(certs[0])))
-			return c;
-	}
-	return NULL;
-}
-
 void rep_ecs_handshake(struct rep *r, struct rep_server *s, const struct rep_handshake *h,
 		       struct rep_cert **server_certs, unsigned n_server,
 		       struct rep_cert **client_certs, unsigned n_client)
@@ -513,12 +516,11 @@ void rep_ecs_handshake(struct rep *r, struct rep_server *s, const struct rep_han
 	jw_kv_object_open(w, "client");
 	kv_str_if(w, "server_name", h->sni);
 	kv_str_if(w, "ja3", h->ja3);
-	leaf_members(w, client_certs, n_client, true);
+	leaf_members(w, client_certs, n_client, der_due(client_certs, n_client));
 	jw_object_close(w);
 	jw_kv_object_open(w, "server");
 	kv_str_if(w, "ja3s", h->ja3s);
-	const struct rep_chain *c = n_server ? chain_of(s, server_certs, n_server) : NULL;
-	leaf_members(w, server_certs, n_server, c && c->seen.count == 1);
+	leaf_members(w, server_certs, n_server, der_due(server_certs, n_server));
 	jw_object_close(w);
 	jw_object_close(w);
 
