@@ -7,7 +7,8 @@ runs with --phone-log, --baseline and --cert, then checks every document:
 each field, as a flattened dotted path, is in ECS's fields.csv
 (../shared/ecs/fields.csv, beside the checkout) or under "certtrace.", and
 its JSON type is the one the csv's Type column gives (every ECS field may
-hold an array of its type).  The categorization fields take ECS's allowed
+hold an array of its type).  A certtrace. field has one JSON kind in every
+document (Elasticsearch maps it by the first it sees).  The categorization fields take ECS's allowed
 values, ecs.version is the csv's version, and no ECS field is null.
 
 Also, always (no csv needed):
@@ -172,6 +173,33 @@ def check_doc(doc, fields, version):
     return errs
 
 
+def json_kind(v):
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (int, float)):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, dict):
+        return "object"
+    return "null" if v is None else "array"
+
+
+def kinds_of(v, path, out):
+    """Each path under certtrace. and the JSON kinds its values take, arrays
+    looked into: Elasticsearch maps a field by the first value it sees, and
+    refuses a later document whose value there is of another kind."""
+    if isinstance(v, list):
+        for x in v:
+            kinds_of(x, path, out)
+    elif isinstance(v, dict):
+        out.setdefault(path, set()).add("object")
+        for k, x in v.items():
+            kinds_of(x, f"{path}.{k}", out)
+    elif v is not None:
+        out.setdefault(path, set()).add(json_kind(v))
+
+
 def flatten(doc, path="", out=None):
     out = {} if out is None else out
     for k, v in doc.items():
@@ -236,6 +264,11 @@ def self_test():
         merge(doc, change)
         if not check_doc(doc, fields, version):
             failures.append(f"a document with {what} was accepted")
+    kinds = {}
+    for v in ({"a": "x", "b": [{"c": 1}]}, {"a": "y", "b": [{"c": "1"}]}):
+        kinds_of(v, "certtrace", kinds)
+    if kinds.get("certtrace.a") != {"string"} or kinds.get("certtrace.b.c") != {"number", "string"}:
+        failures.append(f"kinds_of: {kinds}")
     return failures
 
 
@@ -338,7 +371,7 @@ def main():
                                     "type": ["info"], "dataset": "x"},
                           "tls": {"server": {"bogus": "x"}}}, fields, version):
             failures.append("checker: fields.csv accepts tls.server.bogus")
-        docs, seen = 0, set()
+        docs, seen, kinds = 0, set(), {}
         for name, argv, env in samples():
             try:
                 out = run_ecs(binary, argv, env)
@@ -357,10 +390,16 @@ def main():
                 flat = flatten(doc)
                 last = flat.get("event.dataset")
                 seen.add((last, flat.get("event.kind")))
+                if isinstance(doc.get("certtrace"), dict):
+                    kinds_of(doc["certtrace"], "certtrace", kinds)
                 for err in check_doc(doc, fields, version):
                     failures.append(f"{name}:{i}: {err}")
             if last != "certtrace.summary":
                 failures.append(f"{name}: the last document is not the summary")
+        for path_, k in sorted(kinds.items()):
+            if len(k) > 1:
+                failures.append(f"{path_}: {' and '.join(sorted(k))} in different documents "
+                                "(Elasticsearch would refuse the later ones)")
         # What the samples must have shown, so that a format that lost a kind
         # of document does not pass by writing less.
         for need in [("certtrace.tls", "event"), ("certtrace.server", "asset"),
