@@ -2,8 +2,10 @@
 """make test-ecs: certtrace --format ecs against the Elastic Common Schema.
 
 Runs certtrace --format ecs on every sample capture in pcaps/ (with its
-.args/.env, and every NAME@VARIANT, as tests/golden.sh does) and on a few
-runs with --phone-log, --baseline and --cert, then checks every document:
+.args/.env, and every NAME@VARIANT, as tests/golden.sh does), on a few
+runs with --phone-log, --baseline and --cert, and on every capture of the
+real-world corpora when they are there (../shared/corpus*/real: certificates
+of every shape), then checks every document:
 each field, as a flattened dotted path, is in ECS's fields.csv
 (../shared/ecs/fields.csv, beside the checkout) or under "certtrace.", and
 its JSON type is the one the csv's Type column gives (every ECS field may
@@ -22,6 +24,7 @@ Without the csv the schema check prints "skipped" and passes, unless
 CERTTRACE_REQUIRE_SHARED is set (CI), where it fails.
 """
 import argparse
+import concurrent.futures
 import csv
 import datetime
 import io
@@ -285,7 +288,8 @@ def merge(doc, change):
 # ---- runs -------------------------------------------------------------------------
 
 def samples():
-    """(name, argv after the binary, env) for every sample and variant, as golden.sh."""
+    """(name, argv after the binary, env, exit statuses that are fine) for every
+    sample and variant, as golden.sh does."""
     runs = []
     names = sorted(f for f in os.listdir(PCAPS) if f.endswith((".pcap", ".pcapng")))
     for f in names:
@@ -306,24 +310,42 @@ def samples():
                     if line and not line.startswith("#") and "=" in line:
                         k, v = line.split("=", 1)
                         env[k] = v
-            runs.append((name, ["-r", os.path.join("pcaps", f)] + args, env))
+            runs.append((name, ["-r", os.path.join("pcaps", f)] + args, env, (0,)))
     seed = os.path.join("pcaps", "seed-issuer-mismatch.pcap")
     pem = os.path.join("pcaps", "pki", "public-root.pem")
     runs.append(("seed+phone-log", ["-r", seed, "--phone-log",
-                                    os.path.join("pcaps", "seed-phone.log")], {}))
+                                    os.path.join("pcaps", "seed-phone.log")], {}, (0,)))
     runs.append(("seed+baseline", ["-r", seed, "--baseline",
-                                   os.path.join("pcaps", "expected", "fixed.jsonl")], {}))
+                                   os.path.join("pcaps", "expected", "fixed.jsonl")], {},
+                 (0,)))
     if os.path.exists(os.path.join(ROOT, pem)):
-        runs.append(("seed+cert", ["-r", seed, "--cert", "exchange=" + pem], {}))
+        runs.append(("seed+cert", ["-r", seed, "--cert", "exchange=" + pem], {}, (0,)))
     return runs
 
 
-def run_ecs(binary, argv, env):
+def corpus_runs(dirs):
+    runs = []
+    for d in dirs:
+        d = d if os.path.isabs(d) else os.path.join(ROOT, d)
+        if not os.path.isdir(d):
+            print(f"ecs: the corpus {os.path.relpath(d, ROOT)} is not there: not run")
+            continue
+        for top, _dirs, files in os.walk(d):
+            for f in sorted(files):
+                if f.endswith((".pcap", ".pcapng", ".cap")):
+                    p = os.path.join(top, f)
+                    # exit 2 there is a capture cut short: its report still counts
+                    runs.append((os.path.relpath(p, ROOT), ["-r", p], {}, (0, 2)))
+    return sorted(runs)
+
+
+def run_ecs(binary, argv, env, ok):
+    """The run's output; ok: the exit statuses that are not an error."""
     e = dict(os.environ)
     e.update(env)
     p = subprocess.run([binary, "--format", "ecs", "-q", "--fail-on", "never"] + argv,
                        cwd=ROOT, env=e, capture_output=True)
-    if p.returncode != 0:
+    if p.returncode not in ok:
         raise RuntimeError(f"exit {p.returncode}: {p.stderr.decode(errors='replace').strip()}")
     return p.stdout
 
@@ -334,6 +356,9 @@ def main():
     ap.add_argument("--fields", default=FIELDS,
                     help="ECS's fields.csv (default %(default)s, from the checkout)")
     ap.add_argument("--update", action="store_true", help="rewrite the golden file")
+    ap.add_argument("--corpus", action="append",
+                    help="also every capture under this folder (default: "
+                    "../shared/corpus/real and ../shared/corpus2/real)")
     a = ap.parse_args()
     binary = os.path.abspath(a.certtrace)
     failures = []
@@ -372,11 +397,20 @@ def main():
                           "tls": {"server": {"bogus": "x"}}}, fields, version):
             failures.append("checker: fields.csv accepts tls.server.bogus")
         docs, seen, kinds = 0, set(), {}
-        for name, argv, env in samples():
+        runs = samples()
+        n_samples = len(runs)
+        runs += corpus_runs(a.corpus or ["../shared/corpus/real", "../shared/corpus2/real"])
+
+        def one(run):
             try:
-                out = run_ecs(binary, argv, env)
+                return run, run_ecs(binary, *run[1:]), None
             except RuntimeError as e:
-                failures.append(f"{name}: {e}")
+                return run, None, e
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(one, runs))
+        for (name, _argv, _env, _ok), out, err in results:
+            if err:
+                failures.append(f"{name}: {err}")
                 continue
             lines = out.decode().splitlines()
             last = None
@@ -407,8 +441,8 @@ def main():
                      ("certtrace.phone_error", "event")]:
             if need not in seen:
                 failures.append(f"no {need[0]} document with event.kind {need[1]} in any run")
-        print(f"ecs: {docs} documents of {len(samples())} runs checked against {a.fields} "
-              f"(ECS {version})")
+        print(f"ecs: {docs} documents of {len(runs)} runs ({n_samples} on the samples) "
+              f"checked against {a.fields} (ECS {version})")
 
     for f in failures[:50]:
         print(f"ecs: {f}")
