@@ -8,8 +8,8 @@
  * rep_handshake() copies out what it needs (certificates as x509_info
  * references, names, counters) and keeps no pointer into the record, so
  * the caller may free the flow right after.  jsonl and ecs output are
- * streamed as handshakes arrive; text and dot are written at the end, when roles and
- * findings are final.
+ * streamed as handshakes arrive; text and dot are written at the end, when
+ * roles and findings are final.
  */
 #include <stdlib.h>
 #include <string.h>

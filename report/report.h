@@ -9,7 +9,8 @@
  * Certificates are parsed through the x509 cache (report/model/x509.h), once each.
  *
  * jsonl: "tls" (and the "certificate" events it names, first) are written
- * as handshakes arrive; "finding" and "summary" at rep_finish().
+ * as handshakes arrive; "finding" and "summary" at rep_finish().  ecs
+ * (report/output/ecs.c) writes the same as Elastic Common Schema documents.
  */
 #ifndef CERTTRACE_REPORT_H
 #define CERTTRACE_REPORT_H
