@@ -2,7 +2,7 @@
 #
 #   make            build ./certtrace
 #   make run        check/install dependencies, build, analyse the seed sample
-#   make test       dependencies, unit tests (normal + ASan/UBSan), golden, field,
+#   make test       dependencies, unit tests (normal + ASan/UBSan), golden, ecs, field,
 #                  writes (no silent loss), corpus, flows, service, live, regen
 #   make install    PREFIX=/usr/local DESTDIR= (binary, manual, completion, the
 #                  systemd unit, its sysusers.d user, logrotate, /etc/default)
@@ -69,7 +69,7 @@ CORPUS   ?= ../shared/corpus/real
 CORPUS2  ?= ../shared/corpus2/real
 SEED_PCAP := pcaps/seed-issuer-mismatch.pcap
 
-.PHONY: all deps run test unit test-unit test-san test-golden test-field test-corpus test-flows test-live test-regen test-writes golden \
+.PHONY: all deps run test unit test-unit test-san test-golden test-ecs test-field test-corpus test-flows test-live test-regen test-writes golden \
         install clean fuzz fuzz-build fuzz-regress test-valgrind bench deb test-deb test-unitfile bench-json bench-read
 
 all: certtrace
@@ -110,6 +110,7 @@ test: deps
 	@$(MAKE) --no-print-directory unit SANITIZE=1
 	@$(MAKE) --no-print-directory fuzz-regress SANITIZE=1
 	@$(MAKE) --no-print-directory test-golden
+	@$(MAKE) --no-print-directory test-ecs
 	@$(MAKE) --no-print-directory test-field
 	@$(MAKE) --no-print-directory test-writes
 	@$(MAKE) --no-print-directory test-corpus
@@ -129,6 +130,12 @@ test-golden: certtrace
 
 golden: certtrace
 	@sh tests/golden.sh ./certtrace --update
+	@python3 tests/ecs.py ./certtrace --update
+
+# --format ecs on every sample: field names and types against ECS's
+# fields.csv (../shared/ecs; skipped without it), and one golden.
+test-ecs: certtrace
+	@python3 tests/ecs.py ./certtrace
 
 # --events, --baseline, --export-certs, --phone-log end to end; the manual.
 test-field: certtrace

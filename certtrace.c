@@ -386,6 +386,7 @@ static bool opt_format(struct options *o, const char *arg)
 {
 	static const struct { const char *name; enum rep_format format; } t[] = {
 		{ "text", REP_TEXT }, { "jsonl", REP_JSONL }, { "dot", REP_DOT },
+		{ "ecs", REP_ECS },
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		if (strcmp(arg, t[i].name) == 0) {
@@ -393,7 +394,7 @@ static bool opt_format(struct options *o, const char *arg)
 			o->format_given = true;
 			return true;
 		}
-	return bad_usage("--format wants text, jsonl or dot, not \"%s\"", arg);
+	return bad_usage("--format wants text, jsonl, ecs or dot, not \"%s\"", arg);
 }
 
 static bool opt_fail_on(struct options *o, const char *arg)
@@ -489,7 +490,8 @@ static const struct opt opts[] = {
 	  "that appeared or disappeared" },
 
 	{ "output", 0, "format", "FMT", CALL(opt_format),
-	  "text, jsonl or dot (default: text on a terminal, else jsonl)" },
+	  "text, jsonl, ecs or dot (default: text on a terminal, else\n"
+	  "jsonl); ecs: Elastic Common Schema documents, one a line" },
 	{ NULL, 'o', "output", "FILE", STRING(output),
 	  "write the report (any format) to FILE instead of stdout,\n"
 	  "appended, created 0640; SIGHUP reopens it (and -w) for\n"

@@ -25,6 +25,7 @@ void handshake_record(const struct tls_session *t, struct rep_handshake *h)
 		h->alpn[h->n_alpn++] = t->alpn[i];
 	h->ja3 = t->ja3;
 	h->ja3s = t->ja3s;
+	h->alpn_selected = t->alpn_selected[0] ? t->alpn_selected : NULL;
 	h->server_hello = t->have_server_hello;
 	h->version = t->version;
 	h->cipher = t->cipher;

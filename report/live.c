@@ -161,7 +161,9 @@ static void write_finding(struct rep *r, struct rep_finding *f)
 	if (r->out) {
 		if (r->opt.format == REP_JSONL)
 			rep_jsonl_finding(r, f);
-		else
+		else if (r->opt.format == REP_ECS)
+			rep_ecs_finding(r, f);
+		else if (r->opt.format == REP_TEXT)
 			text_line(r, f);
 	}
 	L->raised++;
@@ -301,6 +303,10 @@ void rep_live_stats(struct rep *r, const struct rep_live_stats *st)
 	uint64_t findings = rep_findings_so_far(r);
 	if (r->opt.format == REP_JSONL) {
 		rep_jsonl_stats(r, st, findings);
+		return;
+	}
+	if (r->opt.format == REP_ECS) {
+		rep_ecs_stats(r, st, findings);
 		return;
 	}
 	char ts[40], drops[96] = "";

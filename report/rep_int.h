@@ -5,7 +5,7 @@
  *   model/   what is known: certificates, servers, roles      model/model.h
  *   rules/   what is wrong: the rules and the findings table   rules/rules.h
  *   input/   --events, --baseline, --phone-log, cert files     input/input.h
- *   output/  text, jsonl, dot, --export-certs                  output/output.h
+ *   output/  text, jsonl, ecs, dot, --export-certs             output/output.h
  *
  * Data goes one way: inputs fill the model, rules read it and record
  * findings, outputs render both; report.c is the front door that runs them
@@ -52,6 +52,7 @@ struct rep {
 	int status;                    /* rep_finish's answer */
 	char *line;                    /* jsonl: one event, reused */
 	size_t line_cap;
+	struct rep_ecs *ecs;           /* ecs: its line writer, made on first use */
 	bool export_warned;
 	int export_fd;                 /* --export-certs directory, -1 none */
 	struct rep_phonelog phone;     /* --phone-log */

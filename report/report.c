@@ -7,9 +7,9 @@
  *
  * rep_handshake() copies out what it needs (certificates as x509_info
  * references, names, counters) and keeps no pointer into the record, so
- * the caller may free the flow right after.  jsonl output is streamed as
- * handshakes arrive; text and dot are written at the end, when roles and
- * findings are final.
+ * the caller may free the flow right after.  jsonl and ecs output are
+ * streamed as handshakes arrive; text and dot are written at the end, when
+ * roles and findings are final.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +172,8 @@ void rep_handshake(struct rep *r, const struct rep_handshake *h)
 
 	if (r->opt.format == REP_JSONL)
 		rep_jsonl_handshake(r, s, h, server_certs, ns, client_certs, nc);
+	else if (r->opt.format == REP_ECS)
+		rep_ecs_handshake(r, s, h, server_certs, ns, client_certs, nc);
 	else if (r->opt.format == REP_TEXT && r->opt.verbose > 0)
 		rep_text_handshake(r, s, h);
 	rep_live_handshake(r, s, server_certs, ns);
@@ -211,6 +213,9 @@ int rep_finish(struct rep *r, const struct rep_capture_stats *st)
 	case REP_JSONL:
 		rep_jsonl_finish(r, st);
 		break;
+	case REP_ECS:
+		rep_ecs_finish(r, st);
+		break;
 	case REP_DOT:
 		rep_dot_finish(r);
 		break;
@@ -237,6 +242,7 @@ void rep_free(struct rep *r)
 	rep_vec_clear(&r->phone_roots);     /* its entries were in cert_list */
 	X509_STORE_free(r->system_store);
 	free(r->line);
+	rep_ecs_free(r);
 	free(r);
 }
 

@@ -9,8 +9,9 @@
  * Certificates are parsed through the x509 cache (report/model/x509.h), once each.
  *
  * jsonl: "tls" (and the "certificate" events it names, first) are written
- * as handshakes arrive; "finding" and "summary" at rep_finish().  With
- * opt.live (a live capture) each finding is also written as soon as a
+ * as handshakes arrive; "finding" and "summary" at rep_finish().  ecs
+ * (report/output/ecs.c) writes the same as Elastic Common Schema documents.
+ * With opt.live (a live capture) each finding is also written as soon as a
  * handshake raises it, and rep_live_stats() writes "stats" events
  * (report/live.c says which findings can be known live).
  */
@@ -22,7 +23,7 @@
 #include <stdio.h>
 
 
-enum rep_format { REP_TEXT, REP_JSONL, REP_DOT };
+enum rep_format { REP_TEXT, REP_JSONL, REP_DOT, REP_ECS };
 enum rep_severity { REP_INFO = 0, REP_WARNING = 1, REP_CRITICAL = 2, REP_NEVER = 3 };
 /* ROLE_LYNC_PEER: a server the FE pool talks to on 5061 with mutual TLS that
  * is not one of the pool (a Mediation server, another pool); ROLE_LYNC_EDGE
@@ -122,6 +123,7 @@ struct rep_handshake {
 	unsigned n_alpn;
 	const char *alpn[REP_MAX_ALPN];
 	const char *ja3, *ja3s;        /* MD5 hex */
+	const char *alpn_selected;     /* the server's ALPN choice, or NULL */
 
 	bool server_hello;             /* version and cipher were seen */
 	uint16_t version;              /* negotiated, IANA number (lib/tls_iana.h) */

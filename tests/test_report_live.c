@@ -201,3 +201,34 @@ Test(rep_live, the_whole_picture_rules_run_provisionally_and_leave_the_end_as_it
 	EVP_PKEY_free(k1);
 	EVP_PKEY_free(k2);
 }
+
+/* --format ecs live: a finding is an alert document at its handshake, and a
+ * stats event is a metric document, both before the final report. */
+Test(rep_live, ecs_writes_live_alerts_and_stats_metrics)
+{
+	EVP_PKEY *k = pki_key(PKI_EC, 256);
+	X509 *ca = rep_ca("Contoso Issuing CA", k, NULL, NULL);
+	X509 *leaf = rep_leaf("web.contoso.com", k, ca, k, (const char *[]){ "web.contoso.com", NULL });
+	struct rep_options o = { .format = REP_ECS, .fail_on = REP_NEVER, .live = true };
+	struct rep_run run;
+
+	rep_run_start(&run, &o);
+	rep_run_feed(&run, "10.0.0.20", "10.0.0.9", 443,
+		     rep_session(T_2012, "other.contoso.com", (X509 *[]){ leaf, ca, NULL }));
+	rep_live_stats(run.r, &(struct rep_live_stats){ .ts_us = T_2012, .packets = 7,
+						       .bytes = 900, .flows_active = 1,
+						       .flows_total = 1 });
+	fflush(run.out);
+	const char *alert = strstr(run.buf, "\"rule\":{\"name\":\"name-mismatch\"");
+	const char *metric = strstr(run.buf, "\"dataset\":\"certtrace.stats\"");
+	cr_assert_not_null(strstr(run.buf, "\"kind\":\"alert\""), "%s", run.buf);
+	cr_assert_not_null(alert, "%s", run.buf);
+	cr_assert_not_null(metric, "%s", run.buf);
+	cr_assert_not_null(strstr(metric, "\"stats\":{\"packets\":7,\"bytes\":900,"), "%s", metric);
+	cr_assert_null(strstr(run.buf, "certtrace.summary"), "nothing of the end yet");
+	rep_run_finish(&run);
+	rep_run_free(&run);
+	X509_free(leaf);
+	X509_free(ca);
+	EVP_PKEY_free(k);
+}

@@ -57,7 +57,8 @@ struct rep_cert {
 	const struct x509_info *xi;    /* our own reference */
 	unsigned idx;                  /* order of first sight */
 	bool on_wire;                  /* seen in a handshake, not only in a file */
-	bool announced;                /* jsonl "certificate" event written */
+	bool announced;                /* jsonl "certificate" event written; ecs: its
+					* DER in a certificate_chain */
 	bool exported;                 /* --export-certs done (or failed) */
 };
 

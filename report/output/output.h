@@ -1,6 +1,6 @@
 /*
  * output.h — what leaves the report: the renderers (text for a person,
- * jsonl for pipelines, dot for a picture) and --export-certs.  They read
+ * jsonl for pipelines, ecs for Elastic, dot for a picture) and --export-certs.  They read
  * the model and the findings; nothing reads them back.
  */
 #ifndef CERTTRACE_REP_OUTPUT_H
@@ -33,5 +33,22 @@ void rep_jsonl_stats(struct rep *r, const struct rep_live_stats *st, uint64_t fi
 void rep_text_handshake(struct rep *r, struct rep_server *s, const struct rep_handshake *h);
 void rep_text_finish(struct rep *r, const struct rep_capture_stats *st);
 void rep_dot_finish(struct rep *r);
+
+/* ---- --format ecs (ecs.c): the jsonl events as Elastic Common Schema ---------- */
+struct rep_endpoint;
+struct rep_finding;
+void rep_ecs_handshake(struct rep *r, struct rep_server *s, const struct rep_handshake *h,
+		       struct rep_cert **server_certs, unsigned n_server,
+		       struct rep_cert **client_certs, unsigned n_client);
+/* One finding's alert document (rep_ecs_finish writes them all). */
+void rep_ecs_finding(struct rep *r, const struct rep_finding *f);
+void rep_ecs_stats(struct rep *r, const struct rep_live_stats *st, uint64_t findings);
+void rep_ecs_finish(struct rep *r, const struct rep_capture_stats *st);
+void rep_ecs_free(struct rep *r);
+/* network.community_id (Community ID v1, seed 0) of a flow: "1:" and 28
+ * base64 characters into out (31 bytes with the NUL); false when an
+ * address does not parse or out is too small. */
+bool rep_ecs_community_id(const struct rep_endpoint *a, const struct rep_endpoint *b,
+			  uint8_t proto, char *out, size_t len);
 
 #endif
