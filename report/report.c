@@ -11,6 +11,7 @@
  * streamed as handshakes arrive; text and dot are written at the end, when
  * roles and findings are final.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,7 @@ struct rep *rep_new_opened(const struct rep_options *opt, const struct rep_input
 	}
 	r->opt = *opt;
 	r->out = out;
+	jw_init(&r->jw, 0);
 	r->export_fd = -1;
 	r->cache = x509_cache_new(X509_CACHE_DEFAULT_ENTRIES);
 	if (!r->cache) {
@@ -223,8 +225,12 @@ int rep_finish(struct rep *r, const struct rep_capture_stats *st)
 		rep_text_finish(r, st);
 		break;
 	}
-	if (r->out)
-		fflush(r->out);
+	/* text and dot print with stdio: their errors show here, at the end. */
+	errno = 0;
+	if (r->out && (fflush(r->out) || ferror(r->out)))
+		rep_output_fail(r, errno ? strerror(errno) : "write error");
+	if (r->out_failed)
+		r->status = 2;
 	return r->status;
 }
 
@@ -241,14 +247,19 @@ void rep_free(struct rep *r)
 	x509_cache_free(r->cache);
 	rep_vec_clear(&r->phone_roots);     /* its entries were in cert_list */
 	X509_STORE_free(r->system_store);
-	free(r->line);
+	jw_free(&r->jw);
 	rep_ecs_free(r);
 	free(r);
 }
 
 bool rep_writes_ok(const struct rep *r)
 {
-	return !r || !r->export_warned;
+	return !r || (!r->export_warned && !r->out_failed);
+}
+
+bool rep_output_failed(const struct rep *r)
+{
+	return r && r->out_failed;
 }
 
 uint64_t rep_handshake_count(const struct rep *r)

@@ -63,6 +63,8 @@ struct rep_options {
 	const char *export_dir;        /* --export-certs */
 	bool flush_lines;              /* jsonl: flush every line (live capture, so
 					* `certtrace -i eth0 --format jsonl | jq` is live) */
+	const char *out_name;          /* the output's name in an error; NULL: "standard
+	                                  output" */
 	unsigned n_phone_logs;
 	const char *phone_logs[REP_MAX_PHONE_LOGS];   /* --phone-log FILE */
 	const char *baseline;          /* --baseline FILE.jsonl */
@@ -205,6 +207,9 @@ int rep_finish(struct rep *r, const struct rep_capture_stats *st);
  * stream given to rep_new() is the caller's to check (lib/sink.h). */
 bool rep_writes_ok(const struct rep *r);
 void rep_free(struct rep *r);
+/* Whether a write to the output failed (said on stderr once; rep_finish
+ * then returns 2). */
+bool rep_output_failed(const struct rep *r);
 
 /* A live capture's counters at one moment, for a "stats" event. */
 struct rep_live_stats {
