@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "lib/buf.h"
+#include "report/output/jsonl_fields.h"
 #include "report/rep_int.h"
 
 /* ---- option files ------------------------------------------------------------------ */
@@ -195,17 +196,15 @@ int rep_finish(struct rep *r, const struct rep_capture_stats *st)
 	/* --events: the earlier runs' capture counters add to this one's. */
 	struct rep_capture_stats sum = *st;
 	const struct rep_capture_stats *x = &r->replayed;
-	sum.packets += x->packets;
-	sum.bytes += x->bytes;
-	sum.flows += x->flows;
-	sum.tcp_flows += x->tcp_flows;
-	sum.truncated_packets += x->truncated_packets;
-	sum.skipped_packets += x->skipped_packets;
-	sum.fragments_skipped += x->fragments_skipped;
-	sum.evicted_flows += x->evicted_flows;
-	sum.gaps += x->gaps;
-	sum.dpi_detection_misses += x->dpi_detection_misses;
-	sum.dpi_disagreements += x->dpi_disagreements;
+	/* The counters a summary carries are those of its field tables. */
+	const struct jw_table *counts[] = { &rep_jf_capture_head, &rep_jf_capture_tail };
+	for (size_t t = 0; t < sizeof(counts) / sizeof(counts[0]); t++) {
+		for (size_t i = 0; i < counts[t]->n; i++) {
+			size_t off = counts[t]->fields[i].off;
+			uint64_t *to = (uint64_t *)(void *)((char *)&sum + off);
+			*to += *(const uint64_t *)(const void *)((const char *)x + off);
+		}
+	}
 	st = &sum;
 	rep_rules_finish(r);
 	rep_phone_explain(r);

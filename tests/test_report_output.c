@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <openssl/pem.h>
 
+#include "report/output/jsonl_fields.h"
 #include "report/rep_int.h"
 #include "tests/pki_fixture.h"
 #include "tests/rep_fixture.h"
@@ -266,6 +268,115 @@ Test(rep_jsonl, live_summary_has_kernel_counters)
 	cr_assert(strstr(run.buf, "\"kernel_received\":10"));
 	cr_assert(strstr(run.buf, "\"kernel_dropped\":3"));
 	rep_run_free(&run);
+}
+
+/* The field tables the writer and --events share hold what the reader
+ * assumes: summary counters are all uint64_t members. */
+Test(rep_jsonl, summary_counter_tables_are_all_u64)
+{
+	const struct jw_table *t[] = { &rep_jf_capture_head, &rep_jf_capture_tail };
+
+	for (unsigned i = 0; i < 2; i++)
+		for (size_t j = 0; j < t[i]->n; j++)
+			cr_assert_eq(t[i]->fields[j].kind, JW_U64, "%s", t[i]->fields[j].name);
+	cr_assert_eq(rep_jf_endpoint.n, 2);
+}
+
+/* --events adds every counter of the earlier run's summary to this run's:
+ * each counter the tables name, written and read through the same table. */
+Test(rep_jsonl, replayed_summary_adds_every_capture_counter)
+{
+	const struct jw_table *t[] = { &rep_jf_capture_head, &rep_jf_capture_tail };
+	struct rep_capture_stats st = { 0 }, none = { 0 };
+	struct rep_run first, second;
+	char path[] = "/tmp/certtrace-replay-XXXXXX";
+	char err[256] = "";
+	uint64_t v = 1;
+	int fd = mkstemp(path);
+
+	cr_assert(fd >= 0);
+	for (unsigned i = 0; i < 2; i++)
+		for (size_t j = 0; j < t[i]->n; j++)
+			*(uint64_t *)(void *)((char *)&st + t[i]->fields[j].off) = v++ * 1000;
+	rep_run_start(&first, NULL);
+	rep_finish(first.r, &st);
+	fflush(first.out);
+	cr_assert_eq(write(fd, first.buf, first.len), (ssize_t)first.len);
+	close(fd);
+	/* -q: a run with no "tls" events is worth a warning, not here */
+	rep_run_start(&second, &(struct rep_options){ .format = REP_JSONL,
+						      .fail_on = REP_CRITICAL, .verbose = -1 });
+	cr_assert(rep_replay_events(second.r, path, err, sizeof(err)), "%s", err);
+	rep_finish(second.r, &none);
+	fflush(second.out);
+	unlink(path);
+	const char *sum = strstr(second.buf, "{\"event\":\"summary\"");
+	cr_assert_not_null(sum);
+	v = 1;
+	for (unsigned i = 0; i < 2; i++) {
+		for (size_t j = 0; j < t[i]->n; j++) {
+			char want[96];
+			snprintf(want, sizeof(want), "\"%s\":%llu,", t[i]->fields[j].name,
+				 (unsigned long long)(v++ * 1000));
+			cr_assert(strstr(sum, want), "%s not in %s", want, sum);
+		}
+	}
+	rep_run_free(&first);
+	rep_run_free(&second);
+}
+
+/* Output that cannot be written is an error (DESIGN.md, exit status 2),
+ * said once however many lines fail. */
+static void setup_stderr(void)
+{
+	setup();
+	cr_redirect_stderr();
+}
+
+Test(rep_jsonl, a_full_output_is_said_once_and_the_status_is_2, .init = setup_stderr)
+{
+	struct rep_options opt = { .format = REP_JSONL, .fail_on = REP_NEVER,
+				   .flush_lines = true, .out_name = "out.jsonl" };
+	FILE *full = fopen("/dev/full", "w");
+	char err[256] = "";
+
+	cr_assert_not_null(full);
+	struct rep *r = rep_new(&opt, full, err, sizeof(err));
+	cr_assert_not_null(r, "%s", err);
+	for (unsigned i = 0; i < 3; i++) {
+		struct rep_handshake *t = rep_session(T_2012 + i, "pool01.contoso.com",
+						      (X509 *[]){ fe, fe_ca, NULL });
+		snprintf(t->client.ip, sizeof(t->client.ip), "10.0.0.20");
+		snprintf(t->server.ip, sizeof(t->server.ip), "10.0.0.5");
+		t->server.port = 5061;
+		rep_handshake(r, t);
+		rep_session_free(t);
+		cr_assert(rep_output_failed(r));
+	}
+	cr_assert_eq(rep_finish(r, NULL), 2, "fail_on never, yet the output was lost");
+	rep_free(r);
+	fclose(full);
+	fflush(stderr);
+	cr_assert_stderr_eq_str("certtrace: writing the report to out.jsonl: "
+				"No space left on device\n");
+}
+
+/* The same for text, which prints through stdio: found at the end. */
+Test(rep_render, a_full_output_gives_status_2_for_text_too, .init = setup_stderr)
+{
+	struct rep_options opt = { .format = REP_TEXT, .fail_on = REP_NEVER };
+	FILE *full = fopen("/dev/full", "w");
+	char err[256] = "";
+
+	cr_assert_not_null(full);
+	struct rep *r = rep_new(&opt, full, err, sizeof(err));
+	cr_assert_not_null(r, "%s", err);
+	cr_assert_eq(rep_finish(r, NULL), 2);
+	rep_free(r);
+	fclose(full);
+	fflush(stderr);
+	cr_assert_stderr_eq_str("certtrace: writing the report to standard output: "
+				"No space left on device\n");
 }
 
 static char *render(enum rep_format format, bool color)
