@@ -132,7 +132,7 @@ static void make_event(struct b_event *e)
 	e->n_risks = 1;
 }
 
-/* ---- jansson, as render_jsonl.c ---------------------------------------------------- */
+/* ---- jansson, as jsonl.c used it ------------------------------------------------- */
 
 static json_t *jstr(const char *s)
 {
@@ -227,7 +227,7 @@ static json_t *tls_jansson(const struct b_event *t)
 	return o;
 }
 
-/* render_jsonl.c's emit(), without the fwrite: the line in a reused buffer. */
+/* The jansson jsonl.c's emit(), without the fwrite: the line in a reused buffer. */
 static size_t emit_jansson(json_t *obj, char **line, size_t *cap)
 {
 	const size_t flags = JSON_COMPACT | JSON_ENSURE_ASCII;
