@@ -6,8 +6,8 @@
  * built jansson trees, from json_dumpb(..., JSON_COMPACT | JSON_ENSURE_ASCII)
  * of the same values, with jstr()'s '?' fallback for strings jansson
  * refuses.  So every test here builds the jansson value that way (ref_jstr
- * below is its jstr()), dumps it, and compares with the writer's line byte for byte:
- * fixed tricky strings, thousands of random byte strings (valid and invalid
+ * below is its jstr()), dumps it, and compares with the writer's line byte
+ * for byte: fixed tricky strings, thousands of random byte strings (valid and invalid
  * UTF-8, control bytes, 4-byte sequences, overlongs, encoded surrogates),
  * integers, times, hex, base64, and random nested documents.  The random
  * inputs come from a fixed seed, so a failure repeats; JSON_TEST_SEED in the

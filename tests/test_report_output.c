@@ -270,6 +270,28 @@ Test(rep_jsonl, live_summary_has_kernel_counters)
 	rep_run_free(&run);
 }
 
+/* Times are rep_iso_us()'s text for any uint64_t, years past 9999 too (a
+ * pcapng timestamp can say anything): jw_time_us's calendar against
+ * gmtime_r's, which cannot fail below year 2^31. */
+Test(rep_jsonl, far_times_are_written_as_rep_iso_us_writes_them)
+{
+	const uint64_t ts[] = { UINT64_C(253402300799999999), UINT64_C(253402300800000000),
+				UINT64_C(4000000000000000000), UINT64_MAX };
+
+	for (unsigned i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+		struct rep_run run;
+		char want[40];
+		rep_run_start(&run, NULL);
+		rep_run_feed(&run, "10.0.0.20", "10.0.0.5", 5061,
+			     rep_session(ts[i], "pool01.contoso.com", (X509 *[]){ fe, fe_ca, NULL }));
+		rep_run_finish(&run);
+		rep_iso_us(ts[i], want, sizeof(want));
+		cr_assert_str_eq(json_string_value(json_object_get(rep_run_event(&run, "tls", 0),
+								   "ts")), want);
+		rep_run_free(&run);
+	}
+}
+
 /* The field tables the writer and --events share hold what the reader
  * assumes: summary counters are all uint64_t members. */
 Test(rep_jsonl, summary_counter_tables_are_all_u64)

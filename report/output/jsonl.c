@@ -18,8 +18,9 @@
  *    JSON_ENSURE_ASCII) printed when this file built a tree per event
  *    (lib/json.h says how, tests/test_json.c checks it against jansson), so
  *    a string that is not valid UTF-8 still comes out with its bad bytes as
- *    '?' rather than losing the field.  Members shared with the --events
- *    reader are spelled once, in jsonl_fields.c.
+ *    '?' rather than losing the field, and times are rep_iso_us()'s text
+ *    for every uint64_t.  Members shared with the --events reader are
+ *    spelled once, in jsonl_fields.c.
  *  - Every line is checked.  A line the writer refuses (over its cap) or
  *    stdio cannot take is said once on stderr with the reason, and the run
  *    then exits 2 (rep_finish): output that cannot be written is an error
@@ -67,28 +68,6 @@ static void emit(struct rep *r)
 }
 
 /* ---- values ---------------------------------------------------------------------------- */
-
-/* rep_iso_us()'s text.  jw_time_us prints the same for every time gmtime_r
- * can take with a four-digit year; past 9999 (a hostile pcapng timestamp)
- * the slow path keeps rep_iso_us's exact answer. */
-#define JSONL_FAST_TIME_LIMIT_US 253402300800000000ull   /* 10000-01-01T00:00:00Z */
-
-static void put_time(struct jw *w, uint64_t ts_us)
-{
-	if (ts_us < JSONL_FAST_TIME_LIMIT_US) {
-		jw_time_us(w, ts_us);
-		return;
-	}
-	char buf[40];
-	rep_iso_us(ts_us, buf, sizeof(buf));
-	jw_str(w, buf);
-}
-
-static void kv_time(struct jw *w, const char *k, uint64_t ts_us)
-{
-	jw_key(w, k);
-	put_time(w, ts_us);
-}
 
 static void kv_strs(struct jw *w, const char *k, char *const *v, size_t n)
 {
@@ -222,7 +201,7 @@ static void kv_alerts(struct jw *w, const struct rep_handshake *h)
 	for (unsigned i = 0; i < h->n_alerts && i < REP_MAX_ALERTS; i++) {
 		const struct rep_hs_alert *a = &h->alerts[i];
 		jw_object_open(w);
-		kv_time(w, "ts", a->ts_us);
+		jw_kv_time_us(w, "ts", a->ts_us);
 		jw_kv_str(w, "from", a->from_client ? "client" : "server");
 		jw_kv_str(w, "level", alert_level_name(a));
 		jw_kv_str(w, "description", a->encrypted ? NULL : tls_alert_name(a->description));
@@ -245,7 +224,7 @@ void rep_jsonl_handshake(struct rep *r, struct rep_server *s, const struct rep_h
 
 	jw_object_open(w);
 	jw_kv_str(w, "event", "tls");
-	kv_time(w, "ts", h->ts_us);
+	jw_kv_time_us(w, "ts", h->ts_us);
 	kv_endpoint(w, "client", &h->client);
 	kv_endpoint(w, "server", &h->server);
 	jw_kv_str(w, "version", h->server_hello ? tls_version_name(h->version) : NULL);
@@ -273,7 +252,7 @@ void rep_jsonl_handshake(struct rep *r, struct rep_server *s, const struct rep_h
 	kv_chain(w, "server_chain", server_certs, n_server);
 	jw_kv_bool(w, "server_chain_truncated", h->server_chain.truncated);
 	if (h->server_chain.present && h->server_chain.ts_us)
-		kv_time(w, "server_chain_ts", h->server_chain.ts_us);
+		jw_kv_time_us(w, "server_chain_ts", h->server_chain.ts_us);
 	else
 		jw_kv_null(w, "server_chain_ts");
 	kv_chain(w, "client_chain", client_certs, n_client);
@@ -320,8 +299,8 @@ static void seen_members(struct jw *w, const struct rep_seen *seen)
 {
 	jw_kv_uint(w, "handshake_count", seen->count);
 	if (seen->count) {
-		kv_time(w, "first_seen", seen->first_us);
-		kv_time(w, "last_seen", seen->last_us);
+		jw_kv_time_us(w, "first_seen", seen->first_us);
+		jw_kv_time_us(w, "last_seen", seen->last_us);
 	} else {
 		jw_kv_null(w, "first_seen");
 		jw_kv_null(w, "last_seen");
@@ -405,7 +384,7 @@ static void finding_event(struct rep *r, const struct rep_finding *f)
 	for (unsigned i = 0; i < f->seen.n_samples; i++) {
 		const struct rep_sample *x = &f->seen.samples[i];
 		jw_object_open(w);
-		kv_time(w, "ts", x->ts_us);
+		jw_kv_time_us(w, "ts", x->ts_us);
 		kv_endpoint(w, "client", &x->client);
 		jw_object_close(w);
 	}
