@@ -195,16 +195,7 @@ int rep_finish(struct rep *r, const struct rep_capture_stats *st)
 		st = &none;
 	/* --events: the earlier runs' capture counters add to this one's. */
 	struct rep_capture_stats sum = *st;
-	const struct rep_capture_stats *x = &r->replayed;
-	/* The counters a summary carries are those of its field tables. */
-	const struct jw_table *counts[] = { &rep_jf_capture_head, &rep_jf_capture_tail };
-	for (size_t t = 0; t < sizeof(counts) / sizeof(counts[0]); t++) {
-		for (size_t i = 0; i < counts[t]->n; i++) {
-			size_t off = counts[t]->fields[i].off;
-			uint64_t *to = (uint64_t *)(void *)((char *)&sum + off);
-			*to += *(const uint64_t *)(const void *)((const char *)x + off);
-		}
-	}
+	rep_jf_add_capture_counts(&sum, &r->replayed);
 	st = &sum;
 	rep_rules_finish(r);
 	rep_phone_explain(r);

@@ -30,3 +30,16 @@ static const struct jw_field capture_tail_fields[] = {
 	JWF_U64(struct rep_capture_stats, dpi_disagreements, "dpi_disagreements", 0),
 };
 const struct jw_table rep_jf_capture_tail = JW_TABLE(capture_tail_fields);
+
+void rep_jf_add_capture_counts(struct rep_capture_stats *to, const struct rep_capture_stats *from)
+{
+	const struct jw_table *t[] = { &rep_jf_capture_head, &rep_jf_capture_tail };
+
+	for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+		for (size_t i = 0; i < t[k]->n; i++) {
+			size_t off = t[k]->fields[i].off;
+			*(uint64_t *)(void *)((char *)to + off) +=
+				*(const uint64_t *)(const void *)((const char *)from + off);
+		}
+	}
+}

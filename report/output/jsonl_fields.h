@@ -29,4 +29,10 @@ extern const struct jw_table rep_jf_endpoint;
 extern const struct jw_table rep_jf_capture_head;
 extern const struct jw_table rep_jf_capture_tail;
 
+struct rep_capture_stats;
+/* to += from, for every counter of the two tables (--events: the earlier
+ * runs' counters added to this one's). */
+void rep_jf_add_capture_counts(struct rep_capture_stats *to,
+			       const struct rep_capture_stats *from);
+
 #endif
