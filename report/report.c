@@ -247,10 +247,6 @@ bool rep_writes_ok(const struct rep *r)
 	return !r || (!r->export_warned && !r->out_failed);
 }
 
-bool rep_output_failed(const struct rep *r)
-{
-	return r && r->out_failed;
-}
 
 uint64_t rep_handshake_count(const struct rep *r)
 {

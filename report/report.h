@@ -63,8 +63,6 @@ struct rep_options {
 	const char *export_dir;        /* --export-certs */
 	bool flush_lines;              /* jsonl: flush every line (live capture, so
 					* `certtrace -i eth0 --format jsonl | jq` is live) */
-	const char *out_name;          /* the output's name in an error; NULL: "standard
-	                                  output" */
 	unsigned n_phone_logs;
 	const char *phone_logs[REP_MAX_PHONE_LOGS];   /* --phone-log FILE */
 	const char *baseline;          /* --baseline FILE.jsonl */
@@ -204,13 +202,12 @@ bool rep_replay_events_fp(struct rep *r, FILE *f, const char *path, char *err, s
  * phone-facing -- could not be); else 0.  fail_on REP_NEVER: 0 unless 2. */
 int rep_finish(struct rep *r, const struct rep_capture_stats *st);
 /* false when a file the report writes itself (--export-certs and its
- * index.tsv) could not be written: said once on stderr; exit 2.  The report
- * stream given to rep_new() is the caller's to check (lib/sink.h). */
+ * index.tsv) could not be written, or a line of the report could not be
+ * made or handed to its stream (a jsonl line over its cap; a stream that
+ * failed): said once on stderr; exit 2.  The report stream's own write(2)s
+ * are the caller's to check (lib/sink.h). */
 bool rep_writes_ok(const struct rep *r);
 void rep_free(struct rep *r);
-/* Whether a write to the output failed (said on stderr once; rep_finish
- * then returns 2). */
-bool rep_output_failed(const struct rep *r);
 
 /* A live capture's counters at one moment, for a "stats" event. */
 struct rep_live_stats {

@@ -22,9 +22,12 @@
  *    for every uint64_t.  Members shared with the --events reader are
  *    spelled once, in jsonl_fields.c.
  *  - Every line is checked.  A line the writer refuses (over its cap) or
- *    stdio cannot take is said once on stderr with the reason, and the run
- *    then exits 2 (rep_finish): output that cannot be written is an error
- *    (DESIGN.md "Exit status"), not a shorter report.
+ *    stdio cannot take is said once on stderr with the reason, nothing
+ *    more is written, and the run exits 2 (rep_finish, rep_writes_ok):
+ *    output that cannot be written is an error (DESIGN.md "Exit status"),
+ *    not a shorter report.  (certtrace's own streams are lib/sink.h's,
+ *    which check and say their write(2)s themselves; stdio then never
+ *    fails here, and only the writer's own refusals are said by this file.)
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -42,11 +45,12 @@ void rep_output_fail(struct rep *r, const char *why)
 	if (r->out_failed)
 		return;
 	r->out_failed = true;
-	fprintf(stderr, "certtrace: writing the report to %s: %s\n",
-		r->opt.out_name ? r->opt.out_name : "standard output", why);
+	fprintf(stderr, "certtrace: cannot write the report: %s\n", why);
 }
 
-/* The line written so far, ended and sent; the writer emptied for the next. */
+/* The line written so far, ended and sent; the writer emptied for the next.
+ * After a failure nothing more is sent, so what was written is a whole
+ * prefix of the report (as lib/sink.h keeps its files). */
 static void emit(struct rep *r)
 {
 	struct jw *w = &r->jw;
@@ -55,7 +59,7 @@ static void emit(struct rep *r)
 
 	if (!line) {
 		rep_output_fail(r, jw_strerror(w));
-	} else if (r->out) {
+	} else if (r->out && !r->out_failed) {
 		errno = 0;
 		if (fwrite(line, 1, n, r->out) != n)
 			rep_output_fail(r, errno ? strerror(errno) : "short write");
