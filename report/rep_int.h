@@ -52,8 +52,8 @@ struct rep {
 	uint64_t wire_certs;           /* distinct certificates seen on the wire */
 	int status;                    /* rep_finish's answer */
 	struct jw jw;                  /* jsonl: the line being written, reused */
-	bool out_failed;               /* a line or a flush of out failed (said once):
-	                                  rep_finish returns 2 */
+	bool out_failed;               /* a jsonl line could not be made or written (said
+	                                  once): nothing more is; rep_writes_ok false */
 	struct rep_ecs *ecs;           /* ecs: its line writer, made on first use */
 	bool export_warned;
 	int export_fd;                 /* --export-certs directory, -1 none */
