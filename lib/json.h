@@ -13,8 +13,8 @@
  *    above U+FFFF as a UTF-16 surrogate pair; '/' and 0x7F as they are;
  *  - a string that is not valid UTF-8 (jansson's json_string() refuses it:
  *    bad lead or continuation bytes, overlong forms, UTF-16 surrogates,
- *    code points above U+10FFFF, truncated sequences) is written as
- *    report/render_jsonl.c's jstr() degrades it: every byte >= 0x80 or
+ *    code points above U+10FFFF, truncated sequences) is written as the
+ *    jansson-era jsonl.c's jstr() degraded it: every byte >= 0x80 or
  *    < 0x20 becomes '?', the rest escaped as above;
  *  - integers as jansson's "%lld" (jw_uint prints the true unsigned value,
  *    the same as jansson for every value up to INT64_MAX);
@@ -125,7 +125,7 @@ bool jw_raw(struct jw *w, const char *json, size_t len);
 /* Bytes as a string of lowercase hex. */
 bool jw_hex(struct jw *w, const uint8_t *p, size_t n);
 /* Bytes as a string of base64 (RFC 4648 alphabet, '=' padding, no line
- * breaks): what OpenSSL's EVP_EncodeBlock gives, and render_jsonl.c's "der". */
+ * breaks): what OpenSSL's EVP_EncodeBlock gives (a certificate's "der"). */
 bool jw_base64(struct jw *w, const uint8_t *p, size_t n);
 /* Microseconds since the epoch as "2013-04-02T14:50:27.214000Z" (UTC), the
  * format of report's rep_iso_us(); years past 9999 get more digits. */

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lib/json.h"
 #include "lib/tls_iana.h"
 #include "report/input/input.h"
 #include "report/live.h"
@@ -50,8 +51,9 @@ struct rep {
 	uint64_t handshakes;
 	uint64_t wire_certs;           /* distinct certificates seen on the wire */
 	int status;                    /* rep_finish's answer */
-	char *line;                    /* jsonl: one event, reused */
-	size_t line_cap;
+	struct jw jw;                  /* jsonl: the line being written, reused */
+	bool out_failed;               /* a jsonl line could not be made or written (said
+	                                  once): nothing more is; rep_writes_ok false */
 	struct rep_ecs *ecs;           /* ecs: its line writer, made on first use */
 	bool export_warned;
 	int export_fd;                 /* --export-certs directory, -1 none */

@@ -11,10 +11,12 @@
  * streamed as handshakes arrive; text and dot are written at the end, when
  * roles and findings are final.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/buf.h"
+#include "report/output/jsonl_fields.h"
 #include "report/rep_int.h"
 
 /* ---- option files ------------------------------------------------------------------ */
@@ -92,6 +94,7 @@ struct rep *rep_new_opened(const struct rep_options *opt, const struct rep_input
 	}
 	r->opt = *opt;
 	r->out = out;
+	jw_init(&r->jw, 0);
 	r->export_fd = -1;
 	r->cache = x509_cache_new(X509_CACHE_DEFAULT_ENTRIES);
 	if (!r->cache) {
@@ -192,18 +195,7 @@ int rep_finish(struct rep *r, const struct rep_capture_stats *st)
 		st = &none;
 	/* --events: the earlier runs' capture counters add to this one's. */
 	struct rep_capture_stats sum = *st;
-	const struct rep_capture_stats *x = &r->replayed;
-	sum.packets += x->packets;
-	sum.bytes += x->bytes;
-	sum.flows += x->flows;
-	sum.tcp_flows += x->tcp_flows;
-	sum.truncated_packets += x->truncated_packets;
-	sum.skipped_packets += x->skipped_packets;
-	sum.fragments_skipped += x->fragments_skipped;
-	sum.evicted_flows += x->evicted_flows;
-	sum.gaps += x->gaps;
-	sum.dpi_detection_misses += x->dpi_detection_misses;
-	sum.dpi_disagreements += x->dpi_disagreements;
+	rep_jf_add_capture_counts(&sum, &r->replayed);
 	st = &sum;
 	rep_rules_finish(r);
 	rep_phone_explain(r);
@@ -223,8 +215,12 @@ int rep_finish(struct rep *r, const struct rep_capture_stats *st)
 		rep_text_finish(r, st);
 		break;
 	}
-	if (r->out)
-		fflush(r->out);
+	/* text and dot print with stdio: their errors show here, at the end. */
+	errno = 0;
+	if (r->out && (fflush(r->out) || ferror(r->out)))
+		rep_output_fail(r, errno ? strerror(errno) : "write error");
+	if (r->out_failed)
+		r->status = 2;
 	return r->status;
 }
 
@@ -241,15 +237,16 @@ void rep_free(struct rep *r)
 	x509_cache_free(r->cache);
 	rep_vec_clear(&r->phone_roots);     /* its entries were in cert_list */
 	X509_STORE_free(r->system_store);
-	free(r->line);
+	jw_free(&r->jw);
 	rep_ecs_free(r);
 	free(r);
 }
 
 bool rep_writes_ok(const struct rep *r)
 {
-	return !r || !r->export_warned;
+	return !r || (!r->export_warned && !r->out_failed);
 }
+
 
 uint64_t rep_handshake_count(const struct rep *r)
 {

@@ -195,14 +195,17 @@ void rep_handshake(struct rep *r, const struct rep_handshake *h);
 bool rep_replay_events(struct rep *r, const char *path, char *err, size_t errlen);
 /* The same from a file already open (left open); path names it. */
 bool rep_replay_events_fp(struct rep *r, FILE *f, const char *path, char *err, size_t errlen);
-/* Rules, findings, summary.  Returns the exit status: 1 a finding at or
- * above fail_on; else 3 inconclusive (no chain could be checked at all, or a
- * server the trust rules need -- Lync FE, Exchange, phone-facing -- could
- * not be); else 0.  fail_on REP_NEVER: always 0. */
+/* Rules, findings, summary.  Returns the exit status: 2 when the output
+ * could not be written (a line refused or lost; said once on stderr); else
+ * 1 a finding at or above fail_on; else 3 inconclusive (no chain could be
+ * checked at all, or a server the trust rules need -- Lync FE, Exchange,
+ * phone-facing -- could not be); else 0.  fail_on REP_NEVER: 0 unless 2. */
 int rep_finish(struct rep *r, const struct rep_capture_stats *st);
 /* false when a file the report writes itself (--export-certs and its
- * index.tsv) could not be written: said once on stderr; exit 2.  The report
- * stream given to rep_new() is the caller's to check (lib/sink.h). */
+ * index.tsv) could not be written, or a line of the report could not be
+ * made or handed to its stream (a jsonl line over its cap; a stream that
+ * failed): said once on stderr; exit 2.  The report stream's own write(2)s
+ * are the caller's to check (lib/sink.h). */
 bool rep_writes_ok(const struct rep *r);
 void rep_free(struct rep *r);
 

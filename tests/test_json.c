@@ -2,12 +2,12 @@
  * test_json.c — the streaming JSON writer (lib/json.h) against jansson
  * itself, and the field tables' round trip.
  *
- * The writer promises the bytes report/render_jsonl.c gets from
- * json_dumpb(..., JSON_COMPACT | JSON_ENSURE_ASCII) of the same values, with
- * jstr()'s '?' fallback for strings jansson refuses.  So every test here
- * builds the jansson value the way render_jsonl.c does (ref_jstr below is
- * its jstr()), dumps it, and compares with the writer's line byte for byte:
- * fixed tricky strings, thousands of random byte strings (valid and invalid
+ * The writer promises the bytes report/output/jsonl.c printed, when it
+ * built jansson trees, from json_dumpb(..., JSON_COMPACT | JSON_ENSURE_ASCII)
+ * of the same values, with jstr()'s '?' fallback for strings jansson
+ * refuses.  So every test here builds the jansson value that way (ref_jstr
+ * below is its jstr()), dumps it, and compares with the writer's line byte
+ * for byte: fixed tricky strings, thousands of random byte strings (valid and invalid
  * UTF-8, control bytes, 4-byte sequences, overlongs, encoded surrogates),
  * integers, times, hex, base64, and random nested documents.  The random
  * inputs come from a fixed seed, so a failure repeats; JSON_TEST_SEED in the
@@ -24,9 +24,9 @@
 #include "lib/json.h"
 #include "report/rep_int.h"
 
-/* ---- what render_jsonl.c does ---------------------------------------------------- */
+/* ---- what jsonl.c did with jansson --------------------------------------------------- */
 
-/* render_jsonl.c's jstr(), for a string of n bytes (json_stringn: a C
+/* The jansson jsonl.c's jstr(), for a string of n bytes (json_stringn: a C
  * string is the case without NUL bytes). */
 static json_t *ref_jstrn(const char *s, size_t n)
 {
@@ -52,7 +52,7 @@ static json_t *ref_jstr(const char *s)
 	return s ? ref_jstrn(s, strlen(s)) : json_null();
 }
 
-/* json_dumpb as render_jsonl.c's emit() calls it; malloc'd, NUL-terminated. */
+/* json_dumpb as the jansson jsonl.c's emit() calls it; malloc'd, NUL-terminated. */
 static char *ref_dump(json_t *v)
 {
 	const size_t flags = JSON_COMPACT | JSON_ENSURE_ASCII;

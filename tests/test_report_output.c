@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <openssl/pem.h>
 
+#include "report/output/jsonl_fields.h"
 #include "report/rep_int.h"
 #include "tests/pki_fixture.h"
 #include "tests/rep_fixture.h"
@@ -266,6 +267,164 @@ Test(rep_jsonl, live_summary_has_kernel_counters)
 	cr_assert(strstr(run.buf, "\"kernel_received\":10"));
 	cr_assert(strstr(run.buf, "\"kernel_dropped\":3"));
 	rep_run_free(&run);
+}
+
+/* Times are rep_iso_us()'s text for any uint64_t, years past 9999 too (a
+ * pcapng timestamp can say anything): jw_time_us's calendar against
+ * gmtime_r's, which cannot fail below year 2^31. */
+Test(rep_jsonl, far_times_are_written_as_rep_iso_us_writes_them)
+{
+	const uint64_t ts[] = { UINT64_C(253402300799999999), UINT64_C(253402300800000000),
+				UINT64_C(4000000000000000000), UINT64_MAX };
+
+	for (unsigned i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+		struct rep_run run;
+		char want[40];
+		rep_run_start(&run, NULL);
+		rep_run_feed(&run, "10.0.0.20", "10.0.0.5", 5061,
+			     rep_session(ts[i], "pool01.contoso.com", (X509 *[]){ fe, fe_ca, NULL }));
+		rep_run_finish(&run);
+		rep_iso_us(ts[i], want, sizeof(want));
+		cr_assert_str_eq(json_string_value(json_object_get(rep_run_event(&run, "tls", 0),
+								   "ts")), want);
+		rep_run_free(&run);
+	}
+}
+
+/* The field tables the writer and --events share hold what the reader
+ * assumes: summary counters are all uint64_t members. */
+Test(rep_jsonl, summary_counter_tables_are_all_u64)
+{
+	const struct jw_table *t[] = { &rep_jf_capture_head, &rep_jf_capture_tail };
+
+	for (unsigned i = 0; i < 2; i++)
+		for (size_t j = 0; j < t[i]->n; j++)
+			cr_assert_eq(t[i]->fields[j].kind, JW_U64, "%s", t[i]->fields[j].name);
+	cr_assert_eq(rep_jf_endpoint.n, 2);
+}
+
+/* --events adds every counter of the earlier run's summary to this run's:
+ * each counter the tables name, written and read through the same table. */
+Test(rep_jsonl, replayed_summary_adds_every_capture_counter)
+{
+	const struct jw_table *t[] = { &rep_jf_capture_head, &rep_jf_capture_tail };
+	struct rep_capture_stats st = { 0 }, none = { 0 };
+	struct rep_run first, second;
+	char path[] = "/tmp/certtrace-replay-XXXXXX";
+	char err[256] = "";
+	uint64_t v = 1;
+	int fd = mkstemp(path);
+
+	cr_assert(fd >= 0);
+	for (unsigned i = 0; i < 2; i++)
+		for (size_t j = 0; j < t[i]->n; j++)
+			*(uint64_t *)(void *)((char *)&st + t[i]->fields[j].off) = v++ * 1000;
+	rep_run_start(&first, NULL);
+	rep_finish(first.r, &st);
+	fflush(first.out);
+	cr_assert_eq(write(fd, first.buf, first.len), (ssize_t)first.len);
+	close(fd);
+	/* -q: a run with no "tls" events is worth a warning, not here */
+	rep_run_start(&second, &(struct rep_options){ .format = REP_JSONL,
+						      .fail_on = REP_CRITICAL, .verbose = -1 });
+	cr_assert(rep_replay_events(second.r, path, err, sizeof(err)), "%s", err);
+	rep_finish(second.r, &none);
+	fflush(second.out);
+	unlink(path);
+	const char *sum = strstr(second.buf, "{\"event\":\"summary\"");
+	cr_assert_not_null(sum);
+	v = 1;
+	for (unsigned i = 0; i < 2; i++) {
+		for (size_t j = 0; j < t[i]->n; j++) {
+			char want[96];
+			snprintf(want, sizeof(want), "\"%s\":%llu,", t[i]->fields[j].name,
+				 (unsigned long long)(v++ * 1000));
+			cr_assert(strstr(sum, want), "%s not in %s", want, sum);
+		}
+	}
+	rep_run_free(&first);
+	rep_run_free(&second);
+}
+
+/* Output that cannot be written is an error (DESIGN.md, exit status 2),
+ * said once however many lines fail. */
+/* stderr into a temporary file while a test runs; what was said. */
+struct said {
+	FILE *f;
+	int saved_fd;
+	char text[512];
+};
+
+static void said_start(struct said *x)
+{
+	x->f = tmpfile();
+	cr_assert_not_null(x->f);
+	fflush(stderr);
+	x->saved_fd = dup(STDERR_FILENO);
+	cr_assert(x->saved_fd >= 0);
+	cr_assert(dup2(fileno(x->f), STDERR_FILENO) >= 0);
+}
+
+static const char *said_end(struct said *x)
+{
+	fflush(stderr);
+	dup2(x->saved_fd, STDERR_FILENO);
+	close(x->saved_fd);
+	rewind(x->f);
+	size_t n = fread(x->text, 1, sizeof(x->text) - 1, x->f);
+	x->text[n] = '\0';
+	fclose(x->f);
+	return x->text;
+}
+
+Test(rep_jsonl, a_full_output_is_said_once_and_the_status_is_2)
+{
+	struct rep_options opt = { .format = REP_JSONL, .fail_on = REP_NEVER,
+				   .flush_lines = true };
+	FILE *full = fopen("/dev/full", "w");
+	char err[256] = "";
+	struct said said;
+
+	cr_assert_not_null(full);
+	struct rep *r = rep_new(&opt, full, err, sizeof(err));
+	cr_assert_not_null(r, "%s", err);
+	said_start(&said);
+	for (unsigned i = 0; i < 3; i++) {
+		struct rep_handshake *t = rep_session(T_2012 + i, "pool01.contoso.com",
+						      (X509 *[]){ fe, fe_ca, NULL });
+		snprintf(t->client.ip, sizeof(t->client.ip), "10.0.0.20");
+		snprintf(t->server.ip, sizeof(t->server.ip), "10.0.0.5");
+		t->server.port = 5061;
+		rep_handshake(r, t);
+		rep_session_free(t);
+		cr_assert(!rep_writes_ok(r));
+	}
+	int status = rep_finish(r, NULL);
+	const char *text = said_end(&said);
+	rep_free(r);
+	fclose(full);
+	cr_assert_eq(status, 2, "fail_on never, yet the output was lost");
+	cr_assert_str_eq(text, "certtrace: cannot write the report: No space left on device\n");
+}
+
+/* The same for text, which prints through stdio: found at the end. */
+Test(rep_render, a_full_output_gives_status_2_for_text_too)
+{
+	struct rep_options opt = { .format = REP_TEXT, .fail_on = REP_NEVER };
+	FILE *full = fopen("/dev/full", "w");
+	char err[256] = "";
+	struct said said;
+
+	cr_assert_not_null(full);
+	struct rep *r = rep_new(&opt, full, err, sizeof(err));
+	cr_assert_not_null(r, "%s", err);
+	said_start(&said);
+	int status = rep_finish(r, NULL);
+	const char *text = said_end(&said);
+	rep_free(r);
+	fclose(full);
+	cr_assert_eq(status, 2);
+	cr_assert_str_eq(text, "certtrace: cannot write the report: No space left on device\n");
 }
 
 static char *render(enum rep_format format, bool color)

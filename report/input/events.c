@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <openssl/sha.h>
 
+#include "report/output/jsonl_fields.h"
 #include "report/rep_int.h"
 
 #define EVENTS_MAX_DER_BYTES  (1u * 1024 * 1024)
@@ -294,21 +295,20 @@ static uint64_t jcount(json_t *o, const char *key)
 	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
 }
 
+/* The counters of a table of jsonl_fields.h (all JW_U64), added: a member
+ * missing or not a positive integer adds nothing. */
+static void add_counts(json_t *ev, const struct jw_table *t, struct rep_capture_stats *st)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		uint64_t *p = (uint64_t *)(void *)((char *)st + t->fields[i].off);
+		*p += jcount(ev, t->fields[i].name);
+	}
+}
+
 static void replay_summary(struct replay *rp, json_t *ev)
 {
-	struct rep_capture_stats *st = &rp->r->replayed;
-
-	st->packets += jcount(ev, "packets");
-	st->bytes += jcount(ev, "bytes");
-	st->flows += jcount(ev, "flows");
-	st->tcp_flows += jcount(ev, "tcp_flows");
-	st->truncated_packets += jcount(ev, "truncated_packets");
-	st->skipped_packets += jcount(ev, "skipped_packets");
-	st->fragments_skipped += jcount(ev, "fragments_skipped");
-	st->evicted_flows += jcount(ev, "evicted_flows");
-	st->gaps += jcount(ev, "gaps");
-	st->dpi_detection_misses += jcount(ev, "dpi_detection_misses");
-	st->dpi_disagreements += jcount(ev, "dpi_disagreements");
+	add_counts(ev, &rep_jf_capture_head, &rp->r->replayed);
+	add_counts(ev, &rep_jf_capture_tail, &rp->r->replayed);
 }
 
 static void replay_event(void *ctx, json_t *ev)

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "report/input/input.h"
+#include "report/output/jsonl_fields.h"
 
 /* One whole line: counted, parsed, handed to fn if it is an event. */
 static void one_line(const struct buf *line, bool too_long, rep_event_fn *fn, void *ctx,
@@ -135,16 +136,14 @@ bool rep_is_sha1_hex(const char *s)
 	return true;
 }
 
+/* The table jsonl.c writes endpoints with: the same names and ranges. */
 bool rep_jendpoint(json_t *o, struct rep_endpoint *ep)
 {
-	const char *ip = rep_jstr(o, "ip");
-	json_t *port = json_object_get(o, "port");
+	struct rep_endpoint got = { 0 };
 
-	if (!ip || strlen(ip) >= sizeof(ep->ip) || !json_is_integer(port) ||
-	    json_integer_value(port) < 0 || json_integer_value(port) > 65535)
+	if (!jr_read_fields(o, rep_jf_endpoint.fields, rep_jf_endpoint.n, &got, NULL, 0))
 		return false;
-	snprintf(ep->ip, sizeof(ep->ip), "%s", ip);
-	ep->port = (uint16_t)json_integer_value(port);
+	*ep = got;
 	return true;
 }
 

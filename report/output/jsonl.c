@@ -1,8 +1,8 @@
 /*
- * jsonl.c — the JSON-lines contract (DESIGN.md), through jansson.
+ * jsonl.c — the JSON-lines contract (DESIGN.md), through lib/json.h's
+ * streaming writer.
  *
- * One compact object per line, flushed at once, so a pipeline sees each
- * handshake as it happens.  Order: a "certificate" event for every
+ * One compact object per line.  Order: a "certificate" event for every
  * certificate the first time it is named, then the "tls" event naming it;
  * at the end one "server" event per server (the inventory, with roles as
  * finally decided -- an addition to the contract), the "finding" events,
@@ -10,142 +10,137 @@
  * A "certificate" event carries the DER ("der", base64) so that --events
  * can rebuild the certificates of an earlier run.
  *
- * Every string we print is already safe (x509.c escapes hostile bytes; SNI
- * is printable ASCII), but jansson refuses invalid UTF-8 outright, so
- * jstr() degrades such a string to '?' bytes rather than losing the field.
+ * Two ideas a reader needs:
+ *  - No tree, no allocation per event.  Each event is written member by
+ *    member into the report's one jw line buffer (r->jw), which grows to the
+ *    longest line once and is reused; emit() hands the line to stdio in one
+ *    fwrite.  The bytes are those jansson's json_dumpb(JSON_COMPACT |
+ *    JSON_ENSURE_ASCII) printed when this file built a tree per event
+ *    (lib/json.h says how, tests/test_json.c checks it against jansson), so
+ *    a string that is not valid UTF-8 still comes out with its bad bytes as
+ *    '?' rather than losing the field, and times are rep_iso_us()'s text
+ *    for every uint64_t.  Members shared with the --events reader are
+ *    spelled once, in jsonl_fields.c.
+ *  - Every line is checked.  A line the writer refuses (over its cap) or
+ *    stdio cannot take is said once on stderr with the reason, nothing
+ *    more is written, and the run exits 2 (rep_finish, rep_writes_ok):
+ *    output that cannot be written is an error (DESIGN.md "Exit status"),
+ *    not a shorter report.  (certtrace's own streams are lib/sink.h's,
+ *    which check and say their write(2)s themselves; stdio then never
+ *    fails here, and only the writer's own refusals are said by this file.)
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-#include <openssl/evp.h>
-
 #include "lib/buf.h"
+#include "lib/json.h"
+#include "report/output/jsonl_fields.h"
 #include "report/rep_int.h"
 
-static json_t *jstr(const char *s)
+/* ---- the line -------------------------------------------------------------------------- */
+
+void rep_output_fail(struct rep *r, const char *why)
 {
-	if (!s)
-		return json_null();
-	json_t *v = json_string(s);
-	if (v)
-		return v;
-	char *copy = str_dup(s);
-	if (!copy)
-		return json_null();
-	for (char *p = copy; *p; p++)
-		if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
-			*p = '?';
-	v = json_string(copy);
-	free(copy);
-	return v ? v : json_null();
-}
-
-static json_t *jstr_or_null(const char *s)
-{
-	return s && *s ? jstr(s) : json_null();
-}
-
-static json_t *jstr_array(char *const *v, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < n; i++)
-		json_array_append_new(a, jstr(v[i]));
-	return a;
-}
-
-static json_t *jtime(uint64_t ts_us)
-{
-	char buf[40];
-
-	rep_iso_us(ts_us, buf, sizeof(buf));
-	return json_string(buf);
-}
-
-static json_t *jendpoint(const struct rep_endpoint *ep)
-{
-	return json_pack("{s:o,s:i}", "ip", jstr(ep->ip), "port", (json_int_t)ep->port);
-}
-
-/* One line: serialised into a reused buffer and written with one fwrite
- * (json_dumpf writes token by token, which costs more than building). */
-static void emit(struct rep *r, json_t *obj)
-{
-	const size_t flags = JSON_COMPACT | JSON_ENSURE_ASCII;
-
-	if (!obj)
+	if (r->out_failed)
 		return;
-	size_t n = json_dumpb(obj, r->line, r->line_cap, flags);
-	if (n + 1 > r->line_cap) {
-		size_t cap = (n + 1) * 2;
-		char *b = realloc(r->line, cap);
-		if (b) {
-			r->line = b;
-			r->line_cap = cap;
-			n = json_dumpb(obj, r->line, r->line_cap, flags);
-		}
-	}
-	if (r->out && n && n + 1 <= r->line_cap) {
-		r->line[n] = '\n';
-		fwrite(r->line, 1, n + 1, r->out);
+	r->out_failed = true;
+	fprintf(stderr, "certtrace: cannot write the report: %s\n", why);
+}
+
+/* The line written so far, ended and sent; the writer emptied for the next.
+ * After a failure nothing more is sent, so what was written is a whole
+ * prefix of the report (as lib/sink.h keeps its files). */
+static void emit(struct rep *r)
+{
+	struct jw *w = &r->jw;
+	size_t n;
+	const char *line = jw_line_end(w, &n);
+
+	if (!line) {
+		rep_output_fail(r, jw_strerror(w));
+	} else if (r->out && !r->out_failed) {
+		errno = 0;
+		if (fwrite(line, 1, n, r->out) != n)
+			rep_output_fail(r, errno ? strerror(errno) : "short write");
 		/* Live, each event goes out as it happens; reading a file, stdio's
 		 * buffer saves a write per line (rep_finish flushes at the end). */
-		if (r->opt.flush_lines)
-			fflush(r->out);
+		else if (r->opt.flush_lines && fflush(r->out))
+			rep_output_fail(r, strerror(errno));
 	}
-	json_decref(obj);
+	jw_reset(w);
+}
+
+/* ---- values ---------------------------------------------------------------------------- */
+
+static void kv_strs(struct jw *w, const char *k, char *const *v, size_t n)
+{
+	jw_kv_array_open(w, k);
+	for (size_t i = 0; i < n; i++)
+		jw_str(w, v[i]);
+	jw_array_close(w);
+}
+
+static void kv_endpoint(struct jw *w, const char *k, const struct rep_endpoint *ep)
+{
+	jw_key(w, k);
+	jw_write_fields(w, rep_jf_endpoint.fields, rep_jf_endpoint.n, ep);
 }
 
 /* The certificate itself, base64 without line breaks: --events rebuilds
  * full certificates from it in a later run. */
-static json_t *jder(const struct x509_info *xi)
+static void kv_der(struct jw *w, const struct x509_info *xi)
 {
+	jw_key(w, "der");
 	if (!xi->der || !xi->der_len || xi->der_len > INT32_MAX / 2)
-		return json_null();
-	size_t cap = 4 * ((xi->der_len + 2) / 3) + 1;
-	unsigned char *b = malloc(cap);
-	if (!b)
-		return json_null();
-	EVP_EncodeBlock(b, xi->der, (int)xi->der_len);
-	json_t *v = json_string((const char *)b);
-	free(b);
-	return v ? v : json_null();
+		jw_null(w);
+	else
+		jw_base64(w, xi->der, xi->der_len);
 }
 
-static json_t *cert_event(const struct x509_info *xi)
+/* subject and issuer of a certificate named in another event: null when
+ * it could not be parsed. */
+static void kv_names(struct jw *w, const struct x509_info *xi)
 {
-	json_t *o = json_object();
+	jw_kv_str(w, "subject", xi->parsed ? xi->subject : NULL);
+	jw_kv_str(w, "issuer", xi->parsed ? xi->issuer : NULL);
+}
 
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "event", json_string("certificate"));
-	json_object_set_new(o, "sha1", jstr(xi->sha1_hex));
-	json_object_set_new(o, "sha256", jstr(xi->sha256_hex));
-	json_object_set_new(o, "thumbprint", jstr(xi->thumbprint));
-	json_object_set_new(o, "der", jder(xi));
+/* ---- "certificate" --------------------------------------------------------------------- */
+
+static void cert_event(struct rep *r, const struct x509_info *xi)
+{
+	struct jw *w = &r->jw;
+
+	jw_object_open(w);
+	jw_kv_str(w, "event", "certificate");
+	jw_kv_str(w, "sha1", xi->sha1_hex);
+	jw_kv_str(w, "sha256", xi->sha256_hex);
+	jw_kv_str(w, "thumbprint", xi->thumbprint);
+	kv_der(w, xi);
 	if (!xi->parsed) {
-		json_object_set_new(o, "error", jstr(xi->error[0] ? xi->error : "unparsable"));
-		return o;
+		jw_kv_str(w, "error", xi->error[0] ? xi->error : "unparsable");
+	} else {
+		jw_kv_str(w, "subject", xi->subject);
+		jw_kv_str(w, "issuer", xi->issuer);
+		jw_kv_str(w, "serial", xi->serial);
+		jw_kv_str(w, "not_before", xi->not_before_iso);
+		jw_kv_str(w, "not_after", xi->not_after_iso);
+		jw_kv_str(w, "key_type", xi->key_type);
+		jw_kv_int(w, "key_bits", xi->key_bits);
+		if (xi->key_curve[0])
+			jw_kv_str(w, "key_curve", xi->key_curve);
+		jw_kv_str(w, "signature_algorithm", xi->signature_algorithm);
+		kv_strs(w, "san", xi->san, xi->n_san);
+		jw_kv_str_or_null(w, "ski", xi->ski);
+		jw_kv_str_or_null(w, "aki", xi->aki);
+		jw_kv_bool(w, "is_ca", xi->is_ca);
+		jw_kv_bool(w, "self_signed", xi->self_signed);
+		kv_strs(w, "eku", xi->eku, xi->n_eku);
+		kv_strs(w, "crl_dp", xi->crl_dp, xi->n_crl_dp);
 	}
-	json_object_set_new(o, "subject", jstr(xi->subject));
-	json_object_set_new(o, "issuer", jstr(xi->issuer));
-	json_object_set_new(o, "serial", jstr(xi->serial));
-	json_object_set_new(o, "not_before", jstr(xi->not_before_iso));
-	json_object_set_new(o, "not_after", jstr(xi->not_after_iso));
-	json_object_set_new(o, "key_type", jstr(xi->key_type));
-	json_object_set_new(o, "key_bits", json_integer(xi->key_bits));
-	if (xi->key_curve[0])
-		json_object_set_new(o, "key_curve", jstr(xi->key_curve));
-	json_object_set_new(o, "signature_algorithm", jstr(xi->signature_algorithm));
-	json_object_set_new(o, "san", jstr_array(xi->san, xi->n_san));
-	json_object_set_new(o, "ski", jstr_or_null(xi->ski));
-	json_object_set_new(o, "aki", jstr_or_null(xi->aki));
-	json_object_set_new(o, "is_ca", json_boolean(xi->is_ca));
-	json_object_set_new(o, "self_signed", json_boolean(xi->self_signed));
-	json_object_set_new(o, "eku", jstr_array(xi->eku, xi->n_eku));
-	json_object_set_new(o, "crl_dp", jstr_array(xi->crl_dp, xi->n_crl_dp));
-	return o;
+	jw_object_close(w);
+	emit(r);
 }
 
 static void announce(struct rep *r, struct rep_cert *c)
@@ -153,25 +148,22 @@ static void announce(struct rep *r, struct rep_cert *c)
 	if (c->announced)
 		return;
 	c->announced = true;
-	emit(r, cert_event(c->xi));
+	cert_event(r, c->xi);
 }
 
-static json_t *cert_ref(const struct rep_cert *c)
+/* ---- "tls" ----------------------------------------------------------------------------- */
+
+static void kv_chain(struct jw *w, const char *k, struct rep_cert **certs, unsigned n)
 {
-	const struct x509_info *xi = c->xi;
-
-	return json_pack("{s:o,s:o,s:o}", "sha1", jstr(xi->sha1_hex),
-			 "subject", xi->parsed ? jstr(xi->subject) : json_null(),
-			 "issuer", xi->parsed ? jstr(xi->issuer) : json_null());
-}
-
-static json_t *chain_array(struct rep_cert **certs, unsigned n)
-{
-	json_t *a = json_array();
-
-	for (unsigned i = 0; a && i < n; i++)
-		json_array_append_new(a, cert_ref(certs[i]));
-	return a;
+	jw_kv_array_open(w, k);
+	for (unsigned i = 0; i < n; i++) {
+		const struct x509_info *xi = certs[i]->xi;
+		jw_object_open(w);
+		jw_kv_str(w, "sha1", xi->sha1_hex);
+		kv_names(w, xi);
+		jw_object_close(w);
+	}
+	jw_array_close(w);
 }
 
 static const char *status_name(enum rep_hs_status st)
@@ -185,10 +177,48 @@ static const char *status_name(enum rep_hs_status st)
 	return "?";
 }
 
+static const char *alert_level_name(const struct rep_hs_alert *a)
+{
+	if (a->encrypted)
+		return "encrypted";
+	return a->level == TLS_ALERT_LEVEL_FATAL ? "fatal"
+	       : a->level == TLS_ALERT_LEVEL_WARNING ? "warning" : "unknown";
+}
+
+/* CertificateRequest's CA names as text.  x509_name_der_to_string
+ * allocates; only mutual-TLS handshakes carry names, so the tls events that
+ * allocate are those. */
+static void kv_acceptable_cas(struct jw *w, const struct rep_handshake *h)
+{
+	jw_kv_array_open(w, "acceptable_cas");
+	for (unsigned i = 0; i < h->n_ca_names && i < REP_MAX_CA_NAMES; i++) {
+		char *dn = x509_name_der_to_string(h->ca_names[i].data, h->ca_names[i].len);
+		jw_str(w, dn ? dn : "<unparsable name>");
+		free(dn);
+	}
+	jw_array_close(w);
+}
+
+static void kv_alerts(struct jw *w, const struct rep_handshake *h)
+{
+	jw_kv_array_open(w, "alerts");
+	for (unsigned i = 0; i < h->n_alerts && i < REP_MAX_ALERTS; i++) {
+		const struct rep_hs_alert *a = &h->alerts[i];
+		jw_object_open(w);
+		jw_kv_time_us(w, "ts", a->ts_us);
+		jw_kv_str(w, "from", a->from_client ? "client" : "server");
+		jw_kv_str(w, "level", alert_level_name(a));
+		jw_kv_str(w, "description", a->encrypted ? NULL : tls_alert_name(a->description));
+		jw_object_close(w);
+	}
+	jw_array_close(w);
+}
+
 void rep_jsonl_handshake(struct rep *r, struct rep_server *s, const struct rep_handshake *h,
 			 struct rep_cert **server_certs, unsigned n_server,
 			 struct rep_cert **client_certs, unsigned n_client)
 {
+	struct jw *w = &r->jw;
 	char buf[96];
 
 	for (unsigned i = 0; i < n_server; i++)
@@ -196,336 +226,352 @@ void rep_jsonl_handshake(struct rep *r, struct rep_server *s, const struct rep_h
 	for (unsigned i = 0; i < n_client; i++)
 		announce(r, client_certs[i]);
 
-	json_t *o = json_object();
-	if (!o)
-		return;
-	json_object_set_new(o, "event", json_string("tls"));
-	json_object_set_new(o, "ts", jtime(h->ts_us));
-	json_object_set_new(o, "client", jendpoint(&h->client));
-	json_object_set_new(o, "server", jendpoint(&h->server));
-	json_object_set_new(o, "version", h->server_hello
-			    ? jstr(tls_version_name(h->version)) : json_null());
-	json_object_set_new(o, "cipher", h->server_hello
-			    ? jstr(tls_cipher_name(h->cipher, buf, sizeof(buf))) : json_null());
-	json_object_set_new(o, "sni", jstr_or_null(h->sni));
-	json_t *alpn = json_array();
-	for (unsigned i = 0; alpn && i < h->n_alpn && i < REP_MAX_ALPN; i++)
-		json_array_append_new(alpn, jstr(h->alpn[i]));
-	json_object_set_new(o, "alpn", alpn);
-	json_object_set_new(o, "ja3", jstr_or_null(h->ja3));
-	json_object_set_new(o, "ja3s", jstr_or_null(h->ja3s));
-	json_object_set_new(o, "resumed", json_boolean(h->resumed));
-	json_object_set_new(o, "certificates_visible", json_boolean(h->certificates_visible));
+	jw_object_open(w);
+	jw_kv_str(w, "event", "tls");
+	jw_kv_time_us(w, "ts", h->ts_us);
+	kv_endpoint(w, "client", &h->client);
+	kv_endpoint(w, "server", &h->server);
+	jw_kv_str(w, "version", h->server_hello ? tls_version_name(h->version) : NULL);
+	jw_kv_str(w, "cipher", h->server_hello ? tls_cipher_name(h->cipher, buf, sizeof(buf))
+					       : NULL);
+	jw_kv_str_or_null(w, "sni", h->sni);
+	jw_kv_array_open(w, "alpn");
+	for (unsigned i = 0; i < h->n_alpn && i < REP_MAX_ALPN; i++)
+		jw_str(w, h->alpn[i]);
+	jw_array_close(w);
+	jw_kv_str_or_null(w, "ja3", h->ja3);
+	jw_kv_str_or_null(w, "ja3s", h->ja3s);
+	jw_kv_bool(w, "resumed", h->resumed);
+	jw_kv_bool(w, "certificates_visible", h->certificates_visible);
 	if (h->server_hello && h->version == TLS_VERSION_1_3) {
 		/* Only TLS 1.3 hides certificates: whether a key log opened them. */
-		json_object_set_new(o, "decrypted", json_boolean(h->decrypted));
-		json_object_set_new(o, "decrypt_error", jstr_or_null(h->decrypt_error));
+		jw_kv_bool(w, "decrypted", h->decrypted);
+		jw_kv_str_or_null(w, "decrypt_error", h->decrypt_error);
 	}
 	if (h->snaplen_cut_packets) {
 		/* Only when the capture's snaplen cut this flow (--events reads them back). */
-		json_object_set_new(o, "snaplen_cut_packets", json_integer(h->snaplen_cut_packets));
-		json_object_set_new(o, "snaplen", json_integer(h->snaplen));
+		jw_kv_uint(w, "snaplen_cut_packets", h->snaplen_cut_packets);
+		jw_kv_uint(w, "snaplen", h->snaplen);
 	}
-	json_object_set_new(o, "server_chain", chain_array(server_certs, n_server));
-	json_object_set_new(o, "server_chain_truncated", json_boolean(h->server_chain.truncated));
-	json_object_set_new(o, "server_chain_ts", h->server_chain.present && h->server_chain.ts_us
-			    ? jtime(h->server_chain.ts_us) : json_null());
-	json_object_set_new(o, "client_chain", chain_array(client_certs, n_client));
-	json_t *cas = json_array();
-	for (unsigned i = 0; cas && i < h->n_ca_names && i < REP_MAX_CA_NAMES; i++) {
-		char *dn = x509_name_der_to_string(h->ca_names[i].data, h->ca_names[i].len);
-		json_array_append_new(cas, jstr(dn ? dn : "<unparsable name>"));
-		free(dn);
-	}
-	json_object_set_new(o, "acceptable_cas", cas);
-	json_t *alerts = json_array();
-	for (unsigned i = 0; alerts && i < h->n_alerts && i < REP_MAX_ALERTS; i++) {
-		const struct rep_hs_alert *a = &h->alerts[i];
-		json_t *ao = json_pack("{s:o,s:s,s:s,s:o}", "ts", jtime(a->ts_us),
-				       "from", a->from_client ? "client" : "server",
-				       "level", a->encrypted ? "encrypted" :
-				       a->level == TLS_ALERT_LEVEL_FATAL ? "fatal" :
-				       a->level == TLS_ALERT_LEVEL_WARNING ? "warning" : "unknown",
-				       "description", a->encrypted ? json_null()
-				       : jstr(tls_alert_name(a->description)));
-		if (ao)
-			json_array_append_new(alerts, ao);
-	}
-	json_object_set_new(o, "alerts", alerts);
-	json_object_set_new(o, "role", json_string(rep_role_name(s->role)));
-	json_object_set_new(o, "app", jstr_or_null(h->app));
-	json_object_set_new(o, "status", json_string(status_name(h->status)));
-	json_object_set_new(o, "reason", jstr_or_null(h->reason));
-	json_object_set_new(o, "preamble", jstr_or_null(h->preamble));
-	json_t *risks = json_array();
-	for (unsigned i = 0; risks && i < h->n_risks && i < REP_MAX_RISKS; i++)
-		json_array_append_new(risks, jstr(h->risks[i]));
-	json_object_set_new(o, "dpi_risks", risks);
-	emit(r, o);
+	kv_chain(w, "server_chain", server_certs, n_server);
+	jw_kv_bool(w, "server_chain_truncated", h->server_chain.truncated);
+	if (h->server_chain.present && h->server_chain.ts_us)
+		jw_kv_time_us(w, "server_chain_ts", h->server_chain.ts_us);
+	else
+		jw_kv_null(w, "server_chain_ts");
+	kv_chain(w, "client_chain", client_certs, n_client);
+	kv_acceptable_cas(w, h);
+	kv_alerts(w, h);
+	jw_kv_str(w, "role", rep_role_name(s->role));
+	jw_kv_str_or_null(w, "app", h->app);
+	jw_kv_str(w, "status", status_name(h->status));
+	jw_kv_str_or_null(w, "reason", h->reason);
+	jw_kv_str_or_null(w, "preamble", h->preamble);
+	jw_kv_array_open(w, "dpi_risks");
+	for (unsigned i = 0; i < h->n_risks && i < REP_MAX_RISKS; i++)
+		jw_str(w, h->risks[i]);
+	jw_array_close(w);
+	jw_object_close(w);
+	emit(r);
 }
 
-static json_t *server_ref(const struct rep_server *s)
-{
-	json_t *o = json_object();
+/* ---- "server", "finding", "phone_error" ------------------------------------------------ */
 
-	if (!o)
-		return NULL;
+/* The members that name a server, into an object already open. */
+static void server_ref_members(struct jw *w, const struct rep_server *s)
+{
 	if (s->file) {
-		json_object_set_new(o, "ip", json_null());
-		json_object_set_new(o, "port", json_null());
-		json_object_set_new(o, "file", jstr(s->file));
+		jw_kv_null(w, "ip");
+		jw_kv_null(w, "port");
+		jw_kv_str(w, "file", s->file);
 	} else {
-		json_object_set_new(o, "ip", jstr(s->ep.ip));
-		json_object_set_new(o, "port", json_integer(s->ep.port));
+		jw_kv_str(w, "ip", s->ep.ip);
+		jw_kv_uint(w, "port", s->ep.port);
 	}
-	json_object_set_new(o, "name", jstr(rep_server_name(s)));
-	json_object_set_new(o, "role", json_string(rep_role_name(s->role)));
-	return o;
+	jw_kv_str(w, "name", rep_server_name(s));
+	jw_kv_str(w, "role", rep_role_name(s->role));
 }
 
-static json_t *seen_fields(json_t *o, const struct rep_seen *seen)
+static void kv_server_ref(struct jw *w, const char *k, const struct rep_server *s)
 {
-	json_object_set_new(o, "handshake_count", json_integer((json_int_t)seen->count));
-	json_object_set_new(o, "first_seen", seen->count ? jtime(seen->first_us) : json_null());
-	json_object_set_new(o, "last_seen", seen->count ? jtime(seen->last_us) : json_null());
-	return o;
+	jw_kv_object_open(w, k);
+	server_ref_members(w, s);
+	jw_object_close(w);
 }
 
-static json_t *server_event(const struct rep_server *s)
+static void seen_members(struct jw *w, const struct rep_seen *seen)
 {
-	json_t *o = server_ref(s);
+	jw_kv_uint(w, "handshake_count", seen->count);
+	if (seen->count) {
+		jw_kv_time_us(w, "first_seen", seen->first_us);
+		jw_kv_time_us(w, "last_seen", seen->last_us);
+	} else {
+		jw_kv_null(w, "first_seen");
+		jw_kv_null(w, "last_seen");
+	}
+}
 
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "role_reason", jstr(s->role_reason));
-	json_object_set_new(o, "phone_facing", json_boolean(s->phone_facing));
-	json_object_set_new(o, "phone_facing_reason", jstr(s->facing_reason));
-	json_object_set_new(o, "phone_clients",
-			    jstr_array((char *const *)s->phone_clients, s->n_phone_clients));
+static void server_event(struct rep *r, const struct rep_server *s)
+{
+	struct jw *w = &r->jw;
+
+	jw_object_open(w);
+	jw_kv_str(w, "event", "server");
+	server_ref_members(w, s);
+	jw_kv_str(w, "role_reason", s->role_reason);
+	jw_kv_bool(w, "phone_facing", s->phone_facing);
+	jw_kv_str(w, "phone_facing_reason", s->facing_reason);
+	kv_strs(w, "phone_clients", (char *const *)s->phone_clients, s->n_phone_clients);
 	if (s->baseline_only)
-		json_object_set_new(o, "baseline_only", json_true());
-	json_t *ev = json_object();
-	json_object_set_new(ev, "event", json_string("server"));
-	json_object_update(ev, o);
-	json_decref(o);
-	json_object_set_new(ev, "sni", jstr_array(s->sni, s->n_sni));
-	json_object_set_new(ev, "clients", jstr_array(s->clients, s->n_clients));
-	json_object_set_new(ev, "clients_truncated", json_boolean(s->clients_more));
-	seen_fields(ev, &s->seen);
-	json_object_set_new(ev, "resumed", json_integer((json_int_t)s->resumed));
-	json_object_set_new(ev, "hidden", json_integer((json_int_t)s->hidden));
-	json_t *chains = json_array();
-	for (unsigned i = 0; chains && i < s->n_chains; i++) {
+		jw_kv_bool(w, "baseline_only", true);
+	kv_strs(w, "sni", s->sni, s->n_sni);
+	kv_strs(w, "clients", s->clients, s->n_clients);
+	jw_kv_bool(w, "clients_truncated", s->clients_more);
+	seen_members(w, &s->seen);
+	jw_kv_uint(w, "resumed", s->resumed);
+	jw_kv_uint(w, "hidden", s->hidden);
+	jw_kv_array_open(w, "chains");
+	for (unsigned i = 0; i < s->n_chains; i++) {
 		const struct rep_chain *c = s->chains[i];
-		json_t *co = json_object();
-		json_t *certs = json_array();
-		for (unsigned j = 0; certs && j < c->n; j++)
-			json_array_append_new(certs, jstr(c->certs[j]->xi->sha1_hex));
-		json_object_set_new(co, "certificates", certs);
-		json_object_set_new(co, "truncated", json_boolean(c->truncated));
-		seen_fields(co, &c->seen);
+		jw_object_open(w);
+		jw_kv_array_open(w, "certificates");
+		for (unsigned j = 0; j < c->n; j++)
+			jw_str(w, c->certs[j]->xi->sha1_hex);
+		jw_array_close(w);
+		jw_kv_bool(w, "truncated", c->truncated);
+		seen_members(w, &c->seen);
 		if (c->trust_checked) {
 			/* null: a public root the phones may or may not carry */
-			json_object_set_new(co, "trusted_by_phones", c->trust_unknown ? json_null()
-					    : json_boolean(c->trusted));
-			json_object_set_new(co, "trust_method", jstr(c->trust_method));
+			jw_key(w, "trusted_by_phones");
+			if (c->trust_unknown)
+				jw_null(w);
+			else
+				jw_bool(w, c->trusted);
+			jw_kv_str(w, "trust_method", c->trust_method);
 		}
-		json_array_append_new(chains, co);
+		jw_object_close(w);
 	}
-	json_object_set_new(ev, "chains", chains);
-	json_object_set_new(ev, "not_checked", jstr_or_null(s->not_checked));
-	return ev;
+	jw_array_close(w);
+	jw_kv_str_or_null(w, "not_checked", s->not_checked);
+	jw_object_close(w);
+	emit(r);
 }
 
-static json_t *finding_event(const struct rep_finding *f)
+/* The finding's facts are written after the fixed evidence members; no
+ * fact key is one of those names (rules/evidence.c keeps one value per
+ * key), so no member is written twice. */
+static void finding_event(struct rep *r, const struct rep_finding *f)
 {
 	const struct rep_finding_def *def = &rep_finding_defs[f->code];
-	json_t *o = json_object();
-	json_t *ev = json_object();
-	json_t *certs = json_array(), *hs = json_array();
+	struct jw *w = &r->jw;
 
-	if (!o || !ev || !certs || !hs) {
-		json_decref(o);
-		json_decref(ev);
-		json_decref(certs);
-		json_decref(hs);
-		return NULL;
-	}
-	json_object_set_new(o, "event", json_string("finding"));
-	json_object_set_new(o, "code", json_string(def->name));
-	json_object_set_new(o, "severity", json_string(rep_severity_name(f->severity)));
-	json_object_set_new(o, "server", server_ref(f->server));
-	json_object_set_new(o, "message", jstr(f->message));
-	json_object_set_new(o, "symptom", jstr(f->symptom));
-	json_object_set_new(o, "remedy", jstr(f->remedy));
-
+	jw_object_open(w);
+	jw_kv_str(w, "event", "finding");
+	jw_kv_str(w, "code", def->name);
+	jw_kv_str(w, "severity", rep_severity_name(f->severity));
+	kv_server_ref(w, "server", f->server);
+	jw_kv_str(w, "message", f->message);
+	jw_kv_str(w, "symptom", f->symptom);
+	jw_kv_str(w, "remedy", f->remedy);
+	jw_kv_object_open(w, "evidence");
+	jw_kv_array_open(w, "certificates");
 	for (unsigned i = 0; i < f->n_certs; i++) {
 		const struct x509_info *xi = f->certs[i]->xi;
-		json_array_append_new(certs, json_pack("{s:o,s:o,s:o,s:o}",
-			"sha1", jstr(xi->sha1_hex), "thumbprint", jstr(xi->thumbprint),
-			"subject", xi->parsed ? jstr(xi->subject) : json_null(),
-			"issuer", xi->parsed ? jstr(xi->issuer) : json_null()));
+		jw_object_open(w);
+		jw_kv_str(w, "sha1", xi->sha1_hex);
+		jw_kv_str(w, "thumbprint", xi->thumbprint);
+		kv_names(w, xi);
+		jw_object_close(w);
 	}
-	json_object_set_new(ev, "certificates", certs);
+	jw_array_close(w);
+	jw_kv_array_open(w, "handshakes");
 	for (unsigned i = 0; i < f->seen.n_samples; i++) {
 		const struct rep_sample *x = &f->seen.samples[i];
-		json_array_append_new(hs, json_pack("{s:o,s:o}", "ts", jtime(x->ts_us),
-						    "client", jendpoint(&x->client)));
+		jw_object_open(w);
+		jw_kv_time_us(w, "ts", x->ts_us);
+		kv_endpoint(w, "client", &x->client);
+		jw_object_close(w);
 	}
-	json_object_set_new(ev, "handshakes", hs);
-	seen_fields(ev, &f->seen);
+	jw_array_close(w);
+	seen_members(w, &f->seen);
 	if (f->n_names)
-		json_object_set_new(ev, def->evidence_names ? def->evidence_names : "names",
-				    jstr_array(f->names, f->n_names));
+		kv_strs(w, def->evidence_names ? def->evidence_names : "names", f->names,
+			f->n_names);
 	for (unsigned i = 0; i < f->n_facts; i++)
-		json_object_set_new(ev, f->facts[i].key, jstr(f->facts[i].value));
-	json_object_set_new(o, "evidence", ev);
-	return o;
+		jw_kv_str(w, f->facts[i].key, f->facts[i].value);
+	jw_object_close(w);
+	jw_object_close(w);
+	emit(r);
 }
 
 /* --phone-log: one event per error, with the finding that explains it. */
-static json_t *phone_error_event(const struct rep_phone_error *e)
+static void phone_error_event(struct rep *r, const struct rep_phone_error *e)
 {
-	struct rep_phone_words w;
-	json_t *o = json_object();
+	struct jw *w = &r->jw;
+	struct rep_phone_words pw;
 
-	if (!o)
-		return NULL;
-	rep_phone_describe(e, &w);
-	json_object_set_new(o, "event", json_string("phone_error"));
-	json_object_set_new(o, "ts", jstr_or_null(e->ts));
-	json_object_set_new(o, "code", jstr(w.code));
-	json_object_set_new(o, "name", jstr(w.name));
-	json_object_set_new(o, "meaning", jstr(w.meaning));
-	json_object_set_new(o, "text", jstr_or_null(e->text));
-	json_object_set_new(o, "hr", jstr_or_null(w.hr));
-	if (w.hr[0]) {
-		json_object_set_new(o, "hr_name", jstr(w.hr_name));
-		json_object_set_new(o, "hr_meaning", jstr(w.hr_meaning));
+	rep_phone_describe(e, &pw);
+	jw_object_open(w);
+	jw_kv_str(w, "event", "phone_error");
+	jw_kv_str_or_null(w, "ts", e->ts);
+	jw_kv_str(w, "code", pw.code);
+	jw_kv_str(w, "name", pw.name);
+	jw_kv_str(w, "meaning", pw.meaning);
+	jw_kv_str_or_null(w, "text", e->text);
+	jw_kv_str_or_null(w, "hr", pw.hr);
+	if (pw.hr[0]) {
+		jw_kv_str(w, "hr_name", pw.hr_name);
+		jw_kv_str(w, "hr_meaning", pw.hr_meaning);
 	}
-	json_object_set_new(o, "url", jstr_or_null(e->url));
-	json_object_set_new(o, "host", jstr_or_null(e->host));
-	json_object_set_new(o, "port", e->url ? json_integer(e->port) : json_null());
-	json_object_set_new(o, "file", jstr(e->file));
-	json_object_set_new(o, "line", json_integer(e->line));
+	jw_kv_str_or_null(w, "url", e->url);
+	jw_kv_str_or_null(w, "host", e->host);
+	if (e->url)
+		jw_kv_uint(w, "port", e->port);
+	else
+		jw_kv_null(w, "port");
+	jw_kv_str(w, "file", e->file);
+	jw_kv_uint(w, "line", e->line);
 	if (e->explained_by) {
 		const struct rep_finding *f = e->explained_by;
-		json_object_set_new(o, "explained_by", json_pack("{s:s,s:s,s:o,s:o}",
-			"code", rep_finding_defs[f->code].name, "severity", rep_severity_name(f->severity),
-			"server", server_ref(f->server), "via", jstr(e->via)));
+		jw_kv_object_open(w, "explained_by");
+		jw_kv_str(w, "code", rep_finding_defs[f->code].name);
+		jw_kv_str(w, "severity", rep_severity_name(f->severity));
+		kv_server_ref(w, "server", f->server);
+		jw_kv_str(w, "via", e->via);
+		jw_object_close(w);
 	} else {
-		json_object_set_new(o, "explained_by", json_null());
+		jw_kv_null(w, "explained_by");
 	}
-	return o;
+	jw_object_close(w);
+	emit(r);
+}
+
+/* ---- "summary" ------------------------------------------------------------------------- */
+
+static void kv_encapsulations(struct jw *w, const struct rep_capture_stats *st)
+{
+	bool any = false;
+
+	for (unsigned i = 0; i < st->n_encaps; i++)
+		any |= st->encaps[i].packets != 0;
+	if (!any)
+		return;
+	jw_kv_object_open(w, "encapsulations");
+	for (unsigned i = 0; i < st->n_encaps; i++)
+		if (st->encaps[i].packets)
+			jw_kv_uint(w, st->encaps[i].name, st->encaps[i].packets);
+	jw_object_close(w);
+}
+
+static void kv_phone_log(struct jw *w, const struct rep *r)
+{
+	unsigned explained = 0;
+
+	for (size_t i = 0; i < r->phone.errors.n; i++)
+		explained += ((const struct rep_phone_error *)r->phone.errors.v[i])->explained_by != NULL;
+	jw_kv_object_open(w, "phone_log");
+	jw_kv_uint(w, "files", r->phone.files);
+	jw_kv_uint(w, "lines", r->phone.lines);
+	jw_kv_uint(w, "not_understood", r->phone.not_understood);
+	jw_kv_uint(w, "errors", r->phone.errors.n + r->phone.errors_dropped);
+	jw_kv_uint(w, "explained", explained);
+	jw_kv_uint(w, "ews_urls", r->phone.ews.n);
+	jw_object_close(w);
+}
+
+static void kv_not_checked(struct jw *w, const struct rep *r)
+{
+	jw_kv_array_open(w, "not_checked");
+	for (size_t i = 0; i < r->server_list.n; i++) {
+		const struct rep_server *s = r->server_list.v[i];
+		if (!s->not_checked[0])
+			continue;
+		jw_object_open(w);
+		server_ref_members(w, s);
+		jw_kv_bool(w, "phone_facing", s->phone_facing);
+		jw_kv_bool(w, "needed", rep_server_needed(s));
+		jw_kv_str(w, "reason", s->not_checked);
+		jw_object_close(w);
+	}
+	jw_array_close(w);
+}
+
+static void summary_event(struct rep *r, const struct rep_capture_stats *st)
+{
+	struct jw *w = &r->jw;
+
+	jw_object_open(w);
+	jw_kv_str(w, "event", "summary");
+	jw_write_members(w, rep_jf_capture_head.fields, rep_jf_capture_head.n, st);
+	jw_kv_uint(w, "handshakes", r->handshakes);
+	jw_kv_uint(w, "servers", rep_servers_seen(r));
+	jw_kv_uint(w, "certificates", r->wire_certs);
+	jw_kv_object_open(w, "findings");
+	jw_kv_uint(w, "critical", r->n_by_severity[REP_CRITICAL]);
+	jw_kv_uint(w, "warning", r->n_by_severity[REP_WARNING]);
+	jw_kv_uint(w, "info", r->n_by_severity[REP_INFO]);
+	jw_object_close(w);
+	jw_write_members(w, rep_jf_capture_tail.fields, rep_jf_capture_tail.n, st);
+	kv_encapsulations(w, st);
+	if (st->truncated_file)
+		jw_kv_str(w, "truncated_file", st->truncated_file);
+	if (st->live) {
+		jw_kv_uint(w, "kernel_received", st->kernel_received);
+		jw_kv_uint(w, "kernel_dropped", st->kernel_dropped);
+		jw_kv_uint(w, "kernel_ifdropped", st->kernel_ifdropped);
+	}
+	if (r->phone.files)
+		kv_phone_log(w, r);
+	jw_kv_str(w, "verdict", rep_verdict_name(r->verdict));
+	struct buf why = BUF_INIT(4096);
+	rep_verdict_reason(r, &why);
+	jw_kv_str_or_null(w, "verdict_reason", buf_str(&why));
+	buf_free(&why);
+	kv_not_checked(w, r);
+	/* A line already lost makes the run's status 2 (rep_finish). */
+	jw_kv_int(w, "exit_status", r->out_failed ? 2 : r->status);
+	jw_object_close(w);
+	emit(r);
 }
 
 void rep_jsonl_finish(struct rep *r, const struct rep_capture_stats *st)
 {
 	for (size_t i = 0; i < r->server_list.n; i++)
-		emit(r, server_event(r->server_list.v[i]));
+		server_event(r, r->server_list.v[i]);
 	for (size_t i = 0; i < r->finding_list.n; i++)
-		emit(r, finding_event(r->finding_list.v[i]));
+		finding_event(r, r->finding_list.v[i]);
 	for (size_t i = 0; i < r->phone.errors.n; i++)
-		emit(r, phone_error_event(r->phone.errors.v[i]));
-
-	json_t *o = json_object();
-	if (!o)
-		return;
-	json_object_set_new(o, "event", json_string("summary"));
-	json_object_set_new(o, "packets", json_integer((json_int_t)st->packets));
-	json_object_set_new(o, "bytes", json_integer((json_int_t)st->bytes));
-	json_object_set_new(o, "flows", json_integer((json_int_t)st->flows));
-	json_object_set_new(o, "tcp_flows", json_integer((json_int_t)st->tcp_flows));
-	json_object_set_new(o, "handshakes", json_integer((json_int_t)r->handshakes));
-	json_object_set_new(o, "servers", json_integer((json_int_t)rep_servers_seen(r)));
-	json_object_set_new(o, "certificates", json_integer((json_int_t)r->wire_certs));
-	json_object_set_new(o, "findings", json_pack("{s:i,s:i,s:i}",
-		"critical", (json_int_t)r->n_by_severity[REP_CRITICAL],
-		"warning", (json_int_t)r->n_by_severity[REP_WARNING],
-		"info", (json_int_t)r->n_by_severity[REP_INFO]));
-	json_object_set_new(o, "truncated_packets", json_integer((json_int_t)st->truncated_packets));
-	json_object_set_new(o, "skipped_packets", json_integer((json_int_t)st->skipped_packets));
-	json_object_set_new(o, "fragments_skipped", json_integer((json_int_t)st->fragments_skipped));
-	json_object_set_new(o, "evicted_flows", json_integer((json_int_t)st->evicted_flows));
-	json_object_set_new(o, "gaps", json_integer((json_int_t)st->gaps));
-	json_object_set_new(o, "dpi_detection_misses", json_integer((json_int_t)st->dpi_detection_misses));
-	json_object_set_new(o, "dpi_disagreements", json_integer((json_int_t)st->dpi_disagreements));
-	json_t *enc = json_object();
-	for (unsigned i = 0; enc && i < st->n_encaps; i++)
-		if (st->encaps[i].packets)
-			json_object_set_new(enc, st->encaps[i].name,
-					    json_integer((json_int_t)st->encaps[i].packets));
-	if (enc && json_object_size(enc))
-		json_object_set_new(o, "encapsulations", enc);
-	else
-		json_decref(enc);
-	if (st->truncated_file)
-		json_object_set_new(o, "truncated_file", json_string(st->truncated_file));
-	if (st->live) {
-		json_object_set_new(o, "kernel_received", json_integer((json_int_t)st->kernel_received));
-		json_object_set_new(o, "kernel_dropped", json_integer((json_int_t)st->kernel_dropped));
-		json_object_set_new(o, "kernel_ifdropped", json_integer((json_int_t)st->kernel_ifdropped));
-	}
-	if (r->phone.files) {
-		unsigned explained = 0;
-		for (size_t i = 0; i < r->phone.errors.n; i++)
-			explained += ((const struct rep_phone_error *)r->phone.errors.v[i])->explained_by != NULL;
-		json_object_set_new(o, "phone_log", json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}",
-			"files", (json_int_t)r->phone.files,
-			"lines", (json_int_t)r->phone.lines,
-			"not_understood", (json_int_t)r->phone.not_understood,
-			"errors", (json_int_t)(r->phone.errors.n + r->phone.errors_dropped),
-			"explained", (json_int_t)explained,
-			"ews_urls", (json_int_t)r->phone.ews.n));
-	}
-	json_object_set_new(o, "verdict", json_string(rep_verdict_name(r->verdict)));
-	struct buf why = BUF_INIT(4096);
-	rep_verdict_reason(r, &why);
-	json_object_set_new(o, "verdict_reason", jstr_or_null(buf_str(&why)));
-	buf_free(&why);
-	json_t *nc = json_array();
-	for (size_t i = 0; nc && i < r->server_list.n; i++) {
-		const struct rep_server *s = r->server_list.v[i];
-		if (!s->not_checked[0])
-			continue;
-		json_t *so = server_ref(s);
-		json_object_set_new(so, "phone_facing", json_boolean(s->phone_facing));
-		json_object_set_new(so, "needed", json_boolean(rep_server_needed(s)));
-		json_object_set_new(so, "reason", jstr(s->not_checked));
-		json_array_append_new(nc, so);
-	}
-	json_object_set_new(o, "not_checked", nc);
-	json_object_set_new(o, "exit_status", json_integer(r->status));
-	emit(r, o);
+		phone_error_event(r, r->phone.errors.v[i]);
+	summary_event(r, st);
 }
 
 /* ---- live (report/live.c) ---------------------------------------------------- */
 
 void rep_jsonl_finding(struct rep *r, const struct rep_finding *f)
 {
-	emit(r, finding_event(f));
+	finding_event(r, f);
 }
 
 void rep_jsonl_stats(struct rep *r, const struct rep_live_stats *st, uint64_t findings)
 {
-	json_t *o = json_object();
+	struct jw *w = &r->jw;
 
-	if (!o)
-		return;
-	json_object_set_new(o, "event", json_string("stats"));
-	json_object_set_new(o, "ts", jtime(st->ts_us));
-	json_object_set_new(o, "packets", json_integer((json_int_t)st->packets));
-	json_object_set_new(o, "bytes", json_integer((json_int_t)st->bytes));
+	jw_object_open(w);
+	jw_kv_str(w, "event", "stats");
+	jw_kv_time_us(w, "ts", st->ts_us);
+	jw_kv_uint(w, "packets", st->packets);
+	jw_kv_uint(w, "bytes", st->bytes);
 	if (st->kernel) {
-		json_object_set_new(o, "kernel_received", json_integer((json_int_t)st->kernel_received));
-		json_object_set_new(o, "kernel_dropped", json_integer((json_int_t)st->kernel_dropped));
-		json_object_set_new(o, "kernel_ifdropped", json_integer((json_int_t)st->kernel_ifdropped));
+		jw_kv_uint(w, "kernel_received", st->kernel_received);
+		jw_kv_uint(w, "kernel_dropped", st->kernel_dropped);
+		jw_kv_uint(w, "kernel_ifdropped", st->kernel_ifdropped);
 	}
-	json_object_set_new(o, "flows_active", json_integer((json_int_t)st->flows_active));
-	json_object_set_new(o, "flows", json_integer((json_int_t)st->flows_total));
-	json_object_set_new(o, "handshakes", json_integer((json_int_t)r->handshakes));
-	json_object_set_new(o, "servers", json_integer((json_int_t)rep_servers_seen(r)));
-	json_object_set_new(o, "certificates", json_integer((json_int_t)r->wire_certs));
-	json_object_set_new(o, "findings", json_integer((json_int_t)findings));
-	emit(r, o);
+	jw_kv_uint(w, "flows_active", st->flows_active);
+	jw_kv_uint(w, "flows", st->flows_total);
+	jw_kv_uint(w, "handshakes", r->handshakes);
+	jw_kv_uint(w, "servers", rep_servers_seen(r));
+	jw_kv_uint(w, "certificates", r->wire_certs);
+	jw_kv_uint(w, "findings", findings);
+	jw_object_close(w);
+	emit(r);
 }

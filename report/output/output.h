@@ -33,6 +33,10 @@ void rep_jsonl_stats(struct rep *r, const struct rep_live_stats *st, uint64_t fi
 void rep_text_handshake(struct rep *r, struct rep_server *s, const struct rep_handshake *h);
 void rep_text_finish(struct rep *r, const struct rep_capture_stats *st);
 void rep_dot_finish(struct rep *r);
+/* A line of the report could not be made or written: said once on stderr
+ * (why: the reason); nothing more is written, and the run's status becomes
+ * 2 (rep_finish, rep_writes_ok). */
+void rep_output_fail(struct rep *r, const char *why);
 
 /* ---- --format ecs (ecs.c): the jsonl events as Elastic Common Schema ---------- */
 struct rep_endpoint;

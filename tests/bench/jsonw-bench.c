@@ -1,10 +1,10 @@
 /*
  * jsonw-bench.c — `make bench-json`: one "tls" event, shaped as
- * report/render_jsonl.c writes it (27 members: two endpoint objects, a
+ * report/output/jsonl.c writes it (27 members: two endpoint objects, a
  * chain of 3 certificates with sha1/subject/issuer, an alert, arrays of
  * strings, nulls), written N times three ways:
  *
- *   jansson      the tree built as render_jsonl.c builds it (jstr(),
+ *   jansson      the tree built as jsonl.c built it before lib/json.h (jstr(),
  *                json_pack for endpoints and alerts, rep_iso_us for times),
  *                json_dumpb(JSON_COMPACT | JSON_ENSURE_ASCII) into a reused
  *                buffer, json_decref
@@ -14,16 +14,28 @@
  * It first checks that the three lines are the same bytes (else it says so
  * and exits 1), then prints CPU ns per event, the median of RUNS runs.
  *
+ * Then the report itself: rep_handshake() over a TLS 1.2 handshake with a
+ * two-certificate chain (pcaps/pki's lyncpool and issuing CA; run from the
+ * top of the tree), the report writing jsonl to /dev/null, and again with
+ * --format text (which prints nothing per handshake).  The difference is
+ * what one "tls" event costs in the report, its fwrite included.  The
+ * bench uses only report.h, so the same source built against an older
+ * libcerttrace.a measures that one (how the before/after figures of the
+ * jsonl rewrite were taken).
+ *
  *   jsonw-bench [RUNS [EVENTS]]       defaults 7 and 200000 (jansson: EVENTS/10)
  */
 #include <jansson.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "lib/json.h"
-#include "report/rep_int.h"
+#include "report/report.h"
+#include "report/util.h"
 
 /* ---- the event --------------------------------------------------------------------- */
 
@@ -120,7 +132,7 @@ static void make_event(struct b_event *e)
 	e->n_risks = 1;
 }
 
-/* ---- jansson, as render_jsonl.c ---------------------------------------------------- */
+/* ---- jansson, as jsonl.c used it ------------------------------------------------- */
 
 static json_t *jstr(const char *s)
 {
@@ -215,7 +227,7 @@ static json_t *tls_jansson(const struct b_event *t)
 	return o;
 }
 
-/* render_jsonl.c's emit(), without the fwrite: the line in a reused buffer. */
+/* The jansson jsonl.c's emit(), without the fwrite: the line in a reused buffer. */
 static size_t emit_jansson(json_t *obj, char **line, size_t *cap)
 {
 	const size_t flags = JSON_COMPACT | JSON_ENSURE_ASCII;
@@ -424,6 +436,108 @@ static double run(enum way way, struct b_event *e, struct jw *w, char **line, si
 	return (t1 - t0) / (double)events;
 }
 
+/* ---- the report ------------------------------------------------------------------- */
+
+/* A certificate file's DER, malloc'd; NULL when it cannot be read. */
+static uint8_t *pem_der(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!x)
+		return NULL;
+	unsigned char *der = NULL;
+	int n = i2d_X509(x, &der);
+	X509_free(x);
+	if (n <= 0)
+		return NULL;
+	*len = (size_t)n;
+	return der;
+}
+
+/* CPU ns per rep_handshake() of a report in this format, writing to
+ * /dev/null; < 0 when the report cannot be made. */
+static double report_run(enum rep_format format, const struct rep_handshake *proto, long events)
+{
+	struct rep_options opt = { .format = format, .fail_on = REP_NEVER, .verbose = -1 };
+	struct rep_handshake h = *proto;
+	char err[256];
+	FILE *out = fopen("/dev/null", "w");
+	if (!out)
+		return -1;
+	struct rep *r = rep_new(&opt, out, err, sizeof err);
+	if (!r) {
+		fprintf(stderr, "jsonw-bench: %s\n", err);
+		fclose(out);
+		return -1;
+	}
+	rep_handshake(r, &h);                    /* the certificates, announced once */
+	double t0 = now_ns();
+	for (long i = 0; i < events; i++) {
+		h.ts_us = proto->ts_us + (uint64_t)i * 1000;
+		h.client.port = (uint16_t)(1024 + i % 60000);
+		rep_handshake(r, &h);
+	}
+	double t1 = now_ns();
+	rep_free(r);
+	fclose(out);
+	return (t1 - t0) / (double)events;
+}
+
+static void bench_report(int runs, long events)
+{
+	static const char *files[] = { "pcaps/pki/lyncpool.pem", "pcaps/pki/issuing-ca.pem" };
+	struct rep_handshake h = { 0 };
+	uint8_t *der[2] = { NULL, NULL };
+
+	for (unsigned i = 0; i < 2; i++) {
+		if (!(der[i] = pem_der(files[i], &h.server_chain.certs[i].len))) {
+			printf("  report: %s not readable (run from the top of the tree); skipped\n",
+			       files[i]);
+			free(der[0]);
+			return;
+		}
+		h.server_chain.certs[i].data = der[i];
+	}
+	h.server_chain.n = 2;
+	h.server_chain.present = true;
+	h.server_chain.ts_us = UINT64_C(1350658227214000);
+	h.ts_us = UINT64_C(1350658227214000);
+	snprintf(h.client.ip, sizeof h.client.ip, "10.0.40.1");
+	snprintf(h.server.ip, sizeof h.server.ip, "10.0.10.1");
+	h.server.port = 5061;
+	h.server_hello = true;
+	h.version = 0x0303;
+	h.cipher = 0xc030;
+	h.status = REP_HS_COMPLETE;
+	h.sni = "lyncpool.contoso.com";
+	h.ja3 = "0123456789abcdef0123456789abcdef";
+	h.ja3s = "fedcba9876543210fedcba9876543210";
+	h.certificates_visible = true;
+
+	double t[2][101];
+	for (int r = 0; r < runs; r++) {
+		t[0][r] = report_run(REP_JSONL, &h, events);
+		t[1][r] = report_run(REP_TEXT, &h, events);
+		if (t[0][r] < 0 || t[1][r] < 0)
+			goto out;
+	}
+	qsort(t[0], (size_t)runs, sizeof t[0][0], cmp_double);
+	qsort(t[1], (size_t)runs, sizeof t[1][0], cmp_double);
+	printf("report: rep_handshake() of a TLS 1.2 handshake with a 2-certificate chain\n"
+	       "  %-30s %8ld events  %9.0f ns/event\n"
+	       "  %-30s %8ld events  %9.0f ns/event\n"
+	       "  %-30s                  %9.0f ns/event\n",
+	       "--format jsonl (> /dev/null)", events, t[0][runs / 2],
+	       "--format text (no output)", events, t[1][runs / 2],
+	       "one tls event (the difference)", t[0][runs / 2] - t[1][runs / 2]);
+out:
+	free(der[0]);
+	free(der[1]);
+}
+
 int main(int argc, char **argv)
 {
 	int runs = argc > 1 ? atoi(argv[1]) : 7;
@@ -470,6 +584,7 @@ int main(int argc, char **argv)
 		printf("  %-30s %8ld events  %9.0f ns/event  (min %.0f, max %.0f)\n", names[way], ev,
 		       t[runs / 2], t[0], t[runs - 1]);
 	}
+	bench_report(runs, events / 4);
 	free(ref);
 	free(line);
 	jw_free(&w);
