@@ -35,6 +35,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -51,7 +52,6 @@
 
 struct rep_ecs {
 	struct jw w;                   /* the line, reused */
-	bool warned;                   /* a document was dropped (said once) */
 };
 
 void rep_ecs_free(struct rep *r)
@@ -76,20 +76,22 @@ static struct jw *ecs_open(struct rep *r)
 	return &r->ecs->w;
 }
 
+/* As jsonl's emit(): a document that cannot be made or written is said
+ * once (rep_output_fail), the run exits 2, and nothing more is sent, so the
+ * output is a whole prefix of the report. */
 static void ecs_emit(struct rep *r, struct jw *w)
 {
 	size_t n;
 	const char *line = jw_line_end(w, &n);
 
 	if (!line) {
-		if (!r->ecs->warned)
-			fprintf(stderr, "certtrace: --format ecs: a document was not written: %s\n",
-				jw_strerror(w));
-		r->ecs->warned = true;
-	} else if (r->out) {
-		fwrite(line, 1, n, r->out);
-		if (r->opt.flush_lines)
-			fflush(r->out);
+		rep_output_fail(r, jw_strerror(w));
+	} else if (r->out && !r->out_failed) {
+		errno = 0;
+		if (fwrite(line, 1, n, r->out) != n)
+			rep_output_fail(r, errno ? strerror(errno) : "short write");
+		else if (r->opt.flush_lines && fflush(r->out))
+			rep_output_fail(r, strerror(errno));
 	}
 	jw_reset(w);
 }
@@ -593,15 +595,6 @@ void rep_ecs_handshake(struct rep *r, struct rep_server *s, const struct rep_han
 
 /* ---- servers --------------------------------------------------------------------------- */
 
-static void seen_members(struct jw *w, const struct rep_seen *seen)
-{
-	jw_kv_uint(w, "handshake_count", seen->count);
-	if (seen->count) {
-		jw_kv_time_us(w, "first_seen", seen->first_us);
-		jw_kv_time_us(w, "last_seen", seen->last_us);
-	}
-}
-
 static void server_doc(struct rep *r, const struct rep_server *s, uint64_t run_us)
 {
 	struct jw *w = ecs_open(r);
@@ -638,29 +631,10 @@ static void server_doc(struct rep *r, const struct rep_server *s, uint64_t run_u
 	kv_strs_if(w, "sni", s->sni, s->n_sni);
 	kv_strs_if(w, "clients", s->clients, s->n_clients);
 	jw_kv_bool(w, "clients_truncated", s->clients_more);
-	seen_members(w, &s->seen);
+	rep_jw_seen(w, &s->seen, false);
 	jw_kv_uint(w, "resumed", s->resumed);
 	jw_kv_uint(w, "hidden", s->hidden);
-	jw_kv_array_open(w, "chains");
-	for (unsigned i = 0; i < s->n_chains; i++) {
-		const struct rep_chain *c = s->chains[i];
-		jw_object_open(w);
-		jw_kv_array_open(w, "certificates");
-		for (unsigned j = 0; j < c->n; j++)
-			jw_str(w, c->certs[j]->xi->sha1_hex);
-		jw_array_close(w);
-		jw_kv_bool(w, "truncated", c->truncated);
-		seen_members(w, &c->seen);
-		if (c->trust_checked) {
-			/* absent: a public root the phones may or may not carry */
-			if (!c->trust_unknown)
-				jw_kv_bool(w, "trusted_by_phones", c->trusted);
-			jw_kv_bool(w, "trust_unknown", c->trust_unknown);
-			kv_str_if(w, "trust_method", c->trust_method);
-		}
-		jw_object_close(w);
-	}
-	jw_array_close(w);
+	rep_jw_chains(w, s, false);
 	kv_str_if(w, "not_checked", s->not_checked);
 	jw_object_close(w);
 	jw_object_close(w);
@@ -792,7 +766,7 @@ static void finding_doc(struct rep *r, const struct rep_finding *f, uint64_t run
 		jw_object_close(w);
 	}
 	jw_array_close(w);
-	seen_members(w, &f->seen);
+	rep_jw_seen(w, &f->seen, false);
 	if (f->n_names || f->n_facts) {
 		jw_kv_object_open(w, "evidence");
 		if (f->n_names)

@@ -299,16 +299,50 @@ static void kv_server_ref(struct jw *w, const char *k, const struct rep_server *
 	jw_object_close(w);
 }
 
-static void seen_members(struct jw *w, const struct rep_seen *seen)
+void rep_jw_seen(struct jw *w, const struct rep_seen *seen, bool nulls)
 {
 	jw_kv_uint(w, "handshake_count", seen->count);
 	if (seen->count) {
 		jw_kv_time_us(w, "first_seen", seen->first_us);
 		jw_kv_time_us(w, "last_seen", seen->last_us);
-	} else {
+	} else if (nulls) {
 		jw_kv_null(w, "first_seen");
 		jw_kv_null(w, "last_seen");
 	}
+}
+
+void rep_jw_chains(struct jw *w, const struct rep_server *s, bool nulls)
+{
+	jw_kv_array_open(w, "chains");
+	for (unsigned i = 0; i < s->n_chains; i++) {
+		const struct rep_chain *c = s->chains[i];
+		jw_object_open(w);
+		jw_kv_array_open(w, "certificates");
+		for (unsigned j = 0; j < c->n; j++)
+			jw_str(w, c->certs[j]->xi->sha1_hex);
+		jw_array_close(w);
+		jw_kv_bool(w, "truncated", c->truncated);
+		rep_jw_seen(w, &c->seen, nulls);
+		if (c->trust_checked) {
+			/* unknown: a public root the phones may or may not carry */
+			if (nulls) {
+				jw_key(w, "trusted_by_phones");
+				if (c->trust_unknown)
+					jw_null(w);
+				else
+					jw_bool(w, c->trusted);
+				jw_kv_str(w, "trust_method", c->trust_method);
+			} else {
+				if (!c->trust_unknown)
+					jw_kv_bool(w, "trusted_by_phones", c->trusted);
+				jw_kv_bool(w, "trust_unknown", c->trust_unknown);
+				if (*c->trust_method)
+					jw_kv_str(w, "trust_method", c->trust_method);
+			}
+		}
+		jw_object_close(w);
+	}
+	jw_array_close(w);
 }
 
 static void server_event(struct rep *r, const struct rep_server *s)
@@ -327,31 +361,10 @@ static void server_event(struct rep *r, const struct rep_server *s)
 	kv_strs(w, "sni", s->sni, s->n_sni);
 	kv_strs(w, "clients", s->clients, s->n_clients);
 	jw_kv_bool(w, "clients_truncated", s->clients_more);
-	seen_members(w, &s->seen);
+	rep_jw_seen(w, &s->seen, true);
 	jw_kv_uint(w, "resumed", s->resumed);
 	jw_kv_uint(w, "hidden", s->hidden);
-	jw_kv_array_open(w, "chains");
-	for (unsigned i = 0; i < s->n_chains; i++) {
-		const struct rep_chain *c = s->chains[i];
-		jw_object_open(w);
-		jw_kv_array_open(w, "certificates");
-		for (unsigned j = 0; j < c->n; j++)
-			jw_str(w, c->certs[j]->xi->sha1_hex);
-		jw_array_close(w);
-		jw_kv_bool(w, "truncated", c->truncated);
-		seen_members(w, &c->seen);
-		if (c->trust_checked) {
-			/* null: a public root the phones may or may not carry */
-			jw_key(w, "trusted_by_phones");
-			if (c->trust_unknown)
-				jw_null(w);
-			else
-				jw_bool(w, c->trusted);
-			jw_kv_str(w, "trust_method", c->trust_method);
-		}
-		jw_object_close(w);
-	}
-	jw_array_close(w);
+	rep_jw_chains(w, s, true);
 	jw_kv_str_or_null(w, "not_checked", s->not_checked);
 	jw_object_close(w);
 	emit(r);
@@ -393,7 +406,7 @@ static void finding_event(struct rep *r, const struct rep_finding *f)
 		jw_object_close(w);
 	}
 	jw_array_close(w);
-	seen_members(w, &f->seen);
+	rep_jw_seen(w, &f->seen, true);
 	if (f->n_names)
 		kv_strs(w, def->evidence_names ? def->evidence_names : "names", f->names,
 			f->n_names);

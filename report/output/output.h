@@ -37,6 +37,15 @@ void rep_dot_finish(struct rep *r);
  * (why: the reason); nothing more is written, and the run's status becomes
  * 2 (rep_finish, rep_writes_ok). */
 void rep_output_fail(struct rep *r, const char *why);
+/* Members both JSON formats write the same way (jsonl.c): a rep_seen's
+ * handshake_count, first_seen, last_seen, and a server's "chains" array.
+ * nulls (jsonl): an unknown value is written as null; without (ecs, which
+ * has no nulls) it is left out, and an unknown trust says trust_unknown. */
+struct jw;
+struct rep_seen;
+struct rep_server;
+void rep_jw_seen(struct jw *w, const struct rep_seen *seen, bool nulls);
+void rep_jw_chains(struct jw *w, const struct rep_server *s, bool nulls);
 
 /* ---- --format ecs (ecs.c): the jsonl events as Elastic Common Schema ---------- */
 struct rep_endpoint;
