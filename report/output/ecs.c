@@ -40,12 +40,11 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include <openssl/asn1.h>
 #include <openssl/sha.h>
-#include <openssl/x509.h>
 
 #include "lib/buf.h"
 #include "lib/json.h"
+#include "report/output/ecs_int.h"
 #include "report/rep_int.h"
 
 #define ECS_VERSION "9.4.0"
@@ -97,12 +96,6 @@ static void ecs_emit(struct rep *r, struct jw *w)
 }
 
 /* ---- small pieces ------------------------------------------------------------------ */
-
-static void kv_str_if(struct jw *w, const char *k, const char *s)
-{
-	if (s && *s)
-		jw_kv_str(w, k, s);
-}
 
 static void kv_strs(struct jw *w, const char *k, char *const *v, size_t n)
 {
@@ -251,165 +244,6 @@ static void server_object(struct jw *w, const struct rep_server *s)
 	jw_object_close(w);
 }
 
-/* ---- certificates -------------------------------------------------------------------- */
-
-/* ECS wants the serial without separators, in capitals. */
-static void serial_upper(struct jw *w, const char *hex)
-{
-	char buf[sizeof(((struct x509_info *)0)->serial)];
-	size_t n = 0;
-
-	for (; hex[n] && n + 1 < sizeof(buf); n++)
-		buf[n] = (char)toupper((unsigned char)hex[n]);
-	jw_strn(w, buf, n);
-}
-
-/* A Name's parts as ECS arrays: common_name, country, ... (only those present). */
-static void name_parts(struct jw *w, const X509_NAME *name)
-{
-	static const struct { int nid; const char *key; } parts[] = {
-		{ NID_commonName, "common_name" },
-		{ NID_countryName, "country" },
-		{ NID_localityName, "locality" },
-		{ NID_organizationName, "organization" },
-		{ NID_organizationalUnitName, "organizational_unit" },
-		{ NID_stateOrProvinceName, "state_or_province" },
-	};
-
-	for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
-		int i = X509_NAME_get_index_by_NID(name, parts[p].nid, -1);
-		if (i < 0)
-			continue;
-		jw_kv_array_open(w, parts[p].key);
-		for (; i >= 0; i = X509_NAME_get_index_by_NID(name, parts[p].nid, i)) {
-			const ASN1_STRING *v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
-			unsigned char *utf8 = NULL;
-			int len = v ? ASN1_STRING_to_UTF8(&utf8, v) : -1;
-			if (len >= 0)
-				jw_strn(w, (const char *)utf8, (size_t)len);
-			else
-				jw_str(w, "?");
-			OPENSSL_free(utf8);
-		}
-		jw_array_close(w);
-	}
-}
-
-/* "x509": {...}, ECS's x509 field set, of a parsed certificate. */
-static void x509_object(struct jw *w, const struct x509_info *xi)
-{
-	jw_kv_object_open(w, "x509");
-	if (xi->n_san) {
-		/* OpenSSL's "DNS:" and "IP:" prefixes off; other kinds keep theirs. */
-		jw_kv_array_open(w, "alternative_names");
-		for (size_t i = 0; i < xi->n_san; i++) {
-			const char *v = xi->san[i];
-			if (!strncmp(v, "DNS:", 4))
-				v += 4;
-			else if (!strncmp(v, "IP:", 3))
-				v += 3;
-			jw_str(w, v);
-		}
-		jw_array_close(w);
-	}
-	jw_kv_object_open(w, "issuer");
-	jw_kv_str(w, "distinguished_name", xi->issuer);
-	name_parts(w, X509_get_issuer_name(xi->x509));
-	jw_object_close(w);
-	kv_str_if(w, "not_after", xi->not_after_iso);
-	kv_str_if(w, "not_before", xi->not_before_iso);
-	kv_str_if(w, "public_key_algorithm", xi->key_type);
-	kv_str_if(w, "public_key_curve", xi->key_curve);
-	if (xi->key_bits > 0)
-		jw_kv_uint(w, "public_key_size", (uint64_t)xi->key_bits);
-	if (xi->serial[0]) {
-		jw_key(w, "serial_number");
-		serial_upper(w, xi->serial);
-	}
-	kv_str_if(w, "signature_algorithm", xi->signature_algorithm);
-	jw_kv_object_open(w, "subject");
-	jw_kv_str(w, "distinguished_name", xi->subject);
-	name_parts(w, X509_get_subject_name(xi->x509));
-	jw_object_close(w);
-	char ver[24];
-	snprintf(ver, sizeof(ver), "%ld", X509_get_version(xi->x509) + 1);
-	jw_kv_str(w, "version_number", ver);
-	jw_object_close(w);
-}
-
-static void hash_object(struct jw *w, const struct x509_info *xi)
-{
-	jw_kv_object_open(w, "hash");
-	jw_kv_str(w, "sha1", xi->sha1_hex);
-	jw_kv_str(w, "sha256", xi->sha256_hex);
-	jw_object_close(w);
-}
-
-/* The chain's DER is due: one of its certificates was not written yet.
- * Marks them all written. */
-static bool der_due(struct rep_cert **certs, unsigned n)
-{
-	bool due = false;
-
-	for (unsigned i = 0; i < n; i++) {
-		due |= !certs[i]->announced;
-		certs[i]->announced = true;
-	}
-	return due;
-}
-
-/* The members of tls.server / tls.client for a chain's leaf: hashes, the
- * x509 set, the flat issuer/subject/validity ECS also has, and the chain's
- * DER when with_der. */
-static void leaf_members(struct jw *w, struct rep_cert **certs, unsigned n, bool with_der)
-{
-	if (!n)
-		return;
-	const struct x509_info *xi = certs[0]->xi;
-	if (with_der) {
-		jw_kv_array_open(w, "certificate_chain");
-		for (unsigned i = 0; i < n; i++)
-			jw_base64(w, certs[i]->xi->der, certs[i]->xi->der_len);
-		jw_array_close(w);
-	}
-	hash_object(w, xi);
-	if (!xi->parsed)
-		return;
-	kv_str_if(w, "issuer", xi->issuer);
-	kv_str_if(w, "not_after", xi->not_after_iso);
-	kv_str_if(w, "not_before", xi->not_before_iso);
-	kv_str_if(w, "subject", xi->subject);
-	x509_object(w, xi);
-}
-
-/* A certificate as certtrace names it: hashes and names (jsonl's chain entries). */
-static void cert_ref(struct jw *w, const struct rep_cert *c, bool thumbprint)
-{
-	const struct x509_info *xi = c->xi;
-
-	jw_object_open(w);
-	jw_kv_str(w, "sha1", xi->sha1_hex);
-	jw_kv_str(w, "sha256", xi->sha256_hex);
-	if (thumbprint)
-		jw_kv_str(w, "thumbprint", xi->thumbprint);
-	if (xi->parsed) {
-		jw_kv_str(w, "subject", xi->subject);
-		jw_kv_str(w, "issuer", xi->issuer);
-	} else {
-		jw_kv_str(w, "error", xi->error[0] ? xi->error : "unparsable");
-	}
-	jw_object_close(w);
-}
-
-static void cert_refs(struct jw *w, const char *k, struct rep_cert *const *certs, unsigned n,
-		      bool thumbprint)
-{
-	jw_kv_array_open(w, k);
-	for (unsigned i = 0; i < n; i++)
-		cert_ref(w, certs[i], thumbprint);
-	jw_array_close(w);
-}
-
 /* "related": addresses, host names and certificate hashes, for pivoting. */
 static void related_object(struct jw *w, const char *ip1, const char *ip2, const char *host,
 			   struct rep_cert *const *certs, unsigned n)
@@ -518,11 +352,11 @@ void rep_ecs_handshake(struct rep *r, struct rep_server *s, const struct rep_han
 	jw_kv_object_open(w, "client");
 	kv_str_if(w, "server_name", h->sni);
 	kv_str_if(w, "ja3", h->ja3);
-	leaf_members(w, client_certs, n_client, der_due(client_certs, n_client));
+	ecs_leaf_members(w, client_certs, n_client, ecs_der_due(client_certs, n_client));
 	jw_object_close(w);
 	jw_kv_object_open(w, "server");
 	kv_str_if(w, "ja3s", h->ja3s);
-	leaf_members(w, server_certs, n_server, der_due(server_certs, n_server));
+	ecs_leaf_members(w, server_certs, n_server, ecs_der_due(server_certs, n_server));
 	jw_object_close(w);
 	jw_object_close(w);
 
@@ -551,12 +385,12 @@ void rep_ecs_handshake(struct rep *r, struct rep_server *s, const struct rep_han
 		jw_kv_uint(w, "snaplen_cut_packets", h->snaplen_cut_packets);
 		jw_kv_uint(w, "snaplen", h->snaplen);
 	}
-	cert_refs(w, "server_chain", server_certs, n_server, false);
+	ecs_cert_refs(w, "server_chain", server_certs, n_server, false);
 	jw_kv_bool(w, "server_chain_truncated", h->server_chain.truncated);
 	if (h->server_chain.present && h->server_chain.ts_us)
 		jw_kv_time_us(w, "server_chain_ts", h->server_chain.ts_us);
 	if (n_client)
-		cert_refs(w, "client_chain", client_certs, n_client, false);
+		ecs_cert_refs(w, "client_chain", client_certs, n_client, false);
 	if (h->n_ca_names) {
 		jw_kv_array_open(w, "acceptable_cas");
 		for (unsigned i = 0; i < h->n_ca_names && i < REP_MAX_CA_NAMES; i++) {
@@ -613,7 +447,7 @@ static void server_doc(struct rep *r, const struct rep_server *s, uint64_t run_u
 	if (s->n_chains && s->chains[0]->n) {
 		jw_kv_object_open(w, "tls");
 		jw_kv_object_open(w, "server");
-		leaf_members(w, (struct rep_cert **)s->chains[0]->certs, s->chains[0]->n, false);
+		ecs_leaf_members(w, (struct rep_cert **)s->chains[0]->certs, s->chains[0]->n, false);
 		jw_object_close(w);
 		jw_object_close(w);
 	}
@@ -734,7 +568,7 @@ static void finding_doc(struct rep *r, const struct rep_finding *f, uint64_t run
 		const struct x509_info *xi = subject->xi;
 		jw_kv_object_open(w, "tls");
 		jw_kv_object_open(w, "server");
-		hash_object(w, xi);
+		ecs_hash_object(w, xi);
 		if (xi->parsed) {
 			kv_str_if(w, "issuer", xi->issuer);
 			kv_str_if(w, "not_after", xi->not_after_iso);
@@ -753,7 +587,7 @@ static void finding_doc(struct rep *r, const struct rep_finding *f, uint64_t run
 	jw_kv_str(w, "severity", rep_severity_name(f->severity));
 	kv_str_if(w, "symptom", f->symptom);
 	kv_str_if(w, "remedy", f->remedy);
-	cert_refs(w, "certificates", (struct rep_cert *const *)f->certs, f->n_certs, true);
+	ecs_cert_refs(w, "certificates", (struct rep_cert *const *)f->certs, f->n_certs, true);
 	jw_kv_array_open(w, "handshakes");
 	for (unsigned i = 0; i < f->seen.n_samples; i++) {
 		const struct rep_sample *x = &f->seen.samples[i];
