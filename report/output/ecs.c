@@ -35,7 +35,6 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -75,24 +74,9 @@ static struct jw *ecs_open(struct rep *r)
 	return &r->ecs->w;
 }
 
-/* As jsonl's emit(): a document that cannot be made or written is said
- * once (rep_output_fail), the run exits 2, and nothing more is sent, so the
- * output is a whole prefix of the report. */
 static void ecs_emit(struct rep *r, struct jw *w)
 {
-	size_t n;
-	const char *line = jw_line_end(w, &n);
-
-	if (!line) {
-		rep_output_fail(r, jw_strerror(w));
-	} else if (r->out && !r->out_failed) {
-		errno = 0;
-		if (fwrite(line, 1, n, r->out) != n)
-			rep_output_fail(r, errno ? strerror(errno) : "short write");
-		else if (r->opt.flush_lines && fflush(r->out))
-			rep_output_fail(r, strerror(errno));
-	}
-	jw_reset(w);
+	rep_jw_send(r, w);
 }
 
 /* ---- small pieces ------------------------------------------------------------------ */

@@ -48,12 +48,8 @@ void rep_output_fail(struct rep *r, const char *why)
 	fprintf(stderr, "certtrace: cannot write the report: %s\n", why);
 }
 
-/* The line written so far, ended and sent; the writer emptied for the next.
- * After a failure nothing more is sent, so what was written is a whole
- * prefix of the report (as lib/sink.h keeps its files). */
-static void emit(struct rep *r)
+void rep_jw_send(struct rep *r, struct jw *w)
 {
-	struct jw *w = &r->jw;
 	size_t n;
 	const char *line = jw_line_end(w, &n);
 
@@ -69,6 +65,11 @@ static void emit(struct rep *r)
 			rep_output_fail(r, strerror(errno));
 	}
 	jw_reset(w);
+}
+
+static void emit(struct rep *r)
+{
+	rep_jw_send(r, &r->jw);
 }
 
 /* ---- values ---------------------------------------------------------------------------- */

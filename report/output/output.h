@@ -37,11 +37,16 @@ void rep_dot_finish(struct rep *r);
  * (why: the reason); nothing more is written, and the run's status becomes
  * 2 (rep_finish, rep_writes_ok). */
 void rep_output_fail(struct rep *r, const char *why);
+/* The line w holds, ended and written to the report's stream, for jsonl and
+ * ecs alike; w emptied for the next.  A line that cannot be made or written
+ * goes to rep_output_fail(), and after a failure nothing more is sent, so
+ * the output is a whole prefix of the report (as lib/sink.h keeps files). */
+struct jw;
+void rep_jw_send(struct rep *r, struct jw *w);
 /* Members both JSON formats write the same way (jsonl.c): a rep_seen's
  * handshake_count, first_seen, last_seen, and a server's "chains" array.
  * nulls (jsonl): an unknown value is written as null; without (ecs, which
  * has no nulls) it is left out, and an unknown trust says trust_unknown. */
-struct jw;
 struct rep_seen;
 struct rep_server;
 void rep_jw_seen(struct jw *w, const struct rep_seen *seen, bool nulls);
