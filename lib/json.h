@@ -183,6 +183,14 @@ static inline bool jw_kv_array_open(struct jw *w, const char *k)
 	jw_key(w, k);
 	return jw_array_open(w);
 }
+/* A member holding an array of n C strings (empty: []). */
+static inline bool jw_kv_strs(struct jw *w, const char *k, char *const *v, size_t n)
+{
+	jw_kv_array_open(w, k);
+	for (size_t i = 0; i < n; i++)
+		jw_str(w, v[i]);
+	return jw_array_close(w);
+}
 
 /* ---- field tables ------------------------------------------------------------------ */
 

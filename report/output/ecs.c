@@ -81,20 +81,6 @@ static void ecs_emit(struct rep *r, struct jw *w)
 
 /* ---- small pieces ------------------------------------------------------------------ */
 
-static void kv_strs(struct jw *w, const char *k, char *const *v, size_t n)
-{
-	jw_kv_array_open(w, k);
-	for (size_t i = 0; i < n; i++)
-		jw_str(w, v[i]);
-	jw_array_close(w);
-}
-
-static void kv_strs_if(struct jw *w, const char *k, char *const *v, size_t n)
-{
-	if (n)
-		kv_strs(w, k, v, n);
-}
-
 /* "@timestamp" and "ecs", then "event" left open for the caller's members. */
 static void doc_open(struct jw *w, uint64_t ts_us, const char *kind, const char *type,
 		     const char *dataset)
@@ -440,20 +426,7 @@ static void server_doc(struct rep *r, const struct rep_server *s, uint64_t run_u
 	jw_kv_object_open(w, "server");
 	kv_str_if(w, "file", s->file);
 	jw_kv_str(w, "role", rep_role_name(s->role));
-	kv_str_if(w, "role_reason", s->role_reason);
-	jw_kv_bool(w, "phone_facing", s->phone_facing);
-	kv_str_if(w, "phone_facing_reason", s->facing_reason);
-	kv_strs_if(w, "phone_clients", (char *const *)s->phone_clients, s->n_phone_clients);
-	if (s->baseline_only)
-		jw_kv_bool(w, "baseline_only", true);
-	kv_strs_if(w, "sni", s->sni, s->n_sni);
-	kv_strs_if(w, "clients", s->clients, s->n_clients);
-	jw_kv_bool(w, "clients_truncated", s->clients_more);
-	rep_jw_seen(w, &s->seen, false);
-	jw_kv_uint(w, "resumed", s->resumed);
-	jw_kv_uint(w, "hidden", s->hidden);
-	rep_jw_chains(w, s, false);
-	kv_str_if(w, "not_checked", s->not_checked);
+	rep_jw_server_state(w, s, false);
 	jw_object_close(w);
 	jw_object_close(w);
 	jw_object_close(w);
@@ -588,7 +561,7 @@ static void finding_doc(struct rep *r, const struct rep_finding *f, uint64_t run
 	if (f->n_names || f->n_facts) {
 		jw_kv_object_open(w, "evidence");
 		if (f->n_names)
-			kv_strs(w, def->evidence_names ? def->evidence_names : "names", f->names,
+			jw_kv_strs(w, def->evidence_names ? def->evidence_names : "names", f->names,
 				f->n_names);
 		for (unsigned i = 0; i < f->n_facts; i++)
 			jw_kv_str(w, f->facts[i].key, f->facts[i].value);
@@ -696,19 +669,7 @@ void rep_ecs_stats(struct rep *r, const struct rep_live_stats *st, uint64_t find
 
 	jw_kv_object_open(w, "certtrace");
 	jw_kv_object_open(w, "stats");
-	jw_kv_uint(w, "packets", st->packets);
-	jw_kv_uint(w, "bytes", st->bytes);
-	if (st->kernel) {
-		jw_kv_uint(w, "kernel_received", st->kernel_received);
-		jw_kv_uint(w, "kernel_dropped", st->kernel_dropped);
-		jw_kv_uint(w, "kernel_ifdropped", st->kernel_ifdropped);
-	}
-	jw_kv_uint(w, "flows_active", st->flows_active);
-	jw_kv_uint(w, "flows", st->flows_total);
-	jw_kv_uint(w, "handshakes", r->handshakes);
-	jw_kv_uint(w, "servers", rep_servers_seen(r));
-	jw_kv_uint(w, "certificates", r->wire_certs);
-	jw_kv_uint(w, "findings", findings);
+	rep_jw_stats_members(w, r, st, findings);
 	jw_object_close(w);
 	jw_object_close(w);
 	jw_object_close(w);

@@ -74,14 +74,6 @@ static void emit(struct rep *r)
 
 /* ---- values ---------------------------------------------------------------------------- */
 
-static void kv_strs(struct jw *w, const char *k, char *const *v, size_t n)
-{
-	jw_kv_array_open(w, k);
-	for (size_t i = 0; i < n; i++)
-		jw_str(w, v[i]);
-	jw_array_close(w);
-}
-
 static void kv_endpoint(struct jw *w, const char *k, const struct rep_endpoint *ep)
 {
 	jw_key(w, k);
@@ -132,13 +124,13 @@ static void cert_event(struct rep *r, const struct x509_info *xi)
 		if (xi->key_curve[0])
 			jw_kv_str(w, "key_curve", xi->key_curve);
 		jw_kv_str(w, "signature_algorithm", xi->signature_algorithm);
-		kv_strs(w, "san", xi->san, xi->n_san);
+		jw_kv_strs(w, "san", xi->san, xi->n_san);
 		jw_kv_str_or_null(w, "ski", xi->ski);
 		jw_kv_str_or_null(w, "aki", xi->aki);
 		jw_kv_bool(w, "is_ca", xi->is_ca);
 		jw_kv_bool(w, "self_signed", xi->self_signed);
-		kv_strs(w, "eku", xi->eku, xi->n_eku);
-		kv_strs(w, "crl_dp", xi->crl_dp, xi->n_crl_dp);
+		jw_kv_strs(w, "eku", xi->eku, xi->n_eku);
+		jw_kv_strs(w, "crl_dp", xi->crl_dp, xi->n_crl_dp);
 	}
 	jw_object_close(w);
 	emit(r);
@@ -312,7 +304,7 @@ void rep_jw_seen(struct jw *w, const struct rep_seen *seen, bool nulls)
 	}
 }
 
-void rep_jw_chains(struct jw *w, const struct rep_server *s, bool nulls)
+static void chains_member(struct jw *w, const struct rep_server *s, bool nulls)
 {
 	jw_kv_array_open(w, "chains");
 	for (unsigned i = 0; i < s->n_chains; i++) {
@@ -346,6 +338,44 @@ void rep_jw_chains(struct jw *w, const struct rep_server *s, bool nulls)
 	jw_array_close(w);
 }
 
+/* A string member: with nulls as it is (NULL: null); without, left out
+ * when NULL or empty. */
+static void str_member(struct jw *w, const char *k, const char *s, bool nulls)
+{
+	if (nulls || (s && *s))
+		jw_kv_str(w, k, s);
+}
+
+/* An array of strings: with nulls always there ([]); without, left out
+ * when empty. */
+static void strs_member(struct jw *w, const char *k, char *const *v, size_t n, bool nulls)
+{
+	if (nulls || n)
+		jw_kv_strs(w, k, v, n);
+}
+
+void rep_jw_server_state(struct jw *w, const struct rep_server *s, bool nulls)
+{
+	str_member(w, "role_reason", s->role_reason, nulls);
+	jw_kv_bool(w, "phone_facing", s->phone_facing);
+	str_member(w, "phone_facing_reason", s->facing_reason, nulls);
+	strs_member(w, "phone_clients", (char *const *)s->phone_clients, s->n_phone_clients,
+		    nulls);
+	if (s->baseline_only)
+		jw_kv_bool(w, "baseline_only", true);
+	strs_member(w, "sni", s->sni, s->n_sni, nulls);
+	strs_member(w, "clients", s->clients, s->n_clients, nulls);
+	jw_kv_bool(w, "clients_truncated", s->clients_more);
+	rep_jw_seen(w, &s->seen, nulls);
+	jw_kv_uint(w, "resumed", s->resumed);
+	jw_kv_uint(w, "hidden", s->hidden);
+	chains_member(w, s, nulls);
+	if (nulls)
+		jw_kv_str_or_null(w, "not_checked", s->not_checked);
+	else
+		str_member(w, "not_checked", s->not_checked, false);
+}
+
 static void server_event(struct rep *r, const struct rep_server *s)
 {
 	struct jw *w = &r->jw;
@@ -353,20 +383,7 @@ static void server_event(struct rep *r, const struct rep_server *s)
 	jw_object_open(w);
 	jw_kv_str(w, "event", "server");
 	server_ref_members(w, s);
-	jw_kv_str(w, "role_reason", s->role_reason);
-	jw_kv_bool(w, "phone_facing", s->phone_facing);
-	jw_kv_str(w, "phone_facing_reason", s->facing_reason);
-	kv_strs(w, "phone_clients", (char *const *)s->phone_clients, s->n_phone_clients);
-	if (s->baseline_only)
-		jw_kv_bool(w, "baseline_only", true);
-	kv_strs(w, "sni", s->sni, s->n_sni);
-	kv_strs(w, "clients", s->clients, s->n_clients);
-	jw_kv_bool(w, "clients_truncated", s->clients_more);
-	rep_jw_seen(w, &s->seen, true);
-	jw_kv_uint(w, "resumed", s->resumed);
-	jw_kv_uint(w, "hidden", s->hidden);
-	rep_jw_chains(w, s, true);
-	jw_kv_str_or_null(w, "not_checked", s->not_checked);
+	rep_jw_server_state(w, s, true);
 	jw_object_close(w);
 	emit(r);
 }
@@ -409,7 +426,7 @@ static void finding_event(struct rep *r, const struct rep_finding *f)
 	jw_array_close(w);
 	rep_jw_seen(w, &f->seen, true);
 	if (f->n_names)
-		kv_strs(w, def->evidence_names ? def->evidence_names : "names", f->names,
+		jw_kv_strs(w, def->evidence_names ? def->evidence_names : "names", f->names,
 			f->n_names);
 	for (unsigned i = 0; i < f->n_facts; i++)
 		jw_kv_str(w, f->facts[i].key, f->facts[i].value);
@@ -566,13 +583,9 @@ void rep_jsonl_finding(struct rep *r, const struct rep_finding *f)
 	finding_event(r, f);
 }
 
-void rep_jsonl_stats(struct rep *r, const struct rep_live_stats *st, uint64_t findings)
+void rep_jw_stats_members(struct jw *w, const struct rep *r, const struct rep_live_stats *st,
+			  uint64_t findings)
 {
-	struct jw *w = &r->jw;
-
-	jw_object_open(w);
-	jw_kv_str(w, "event", "stats");
-	jw_kv_time_us(w, "ts", st->ts_us);
 	jw_kv_uint(w, "packets", st->packets);
 	jw_kv_uint(w, "bytes", st->bytes);
 	if (st->kernel) {
@@ -586,6 +599,16 @@ void rep_jsonl_stats(struct rep *r, const struct rep_live_stats *st, uint64_t fi
 	jw_kv_uint(w, "servers", rep_servers_seen(r));
 	jw_kv_uint(w, "certificates", r->wire_certs);
 	jw_kv_uint(w, "findings", findings);
+}
+
+void rep_jsonl_stats(struct rep *r, const struct rep_live_stats *st, uint64_t findings)
+{
+	struct jw *w = &r->jw;
+
+	jw_object_open(w);
+	jw_kv_str(w, "event", "stats");
+	jw_kv_time_us(w, "ts", st->ts_us);
+	rep_jw_stats_members(w, r, st, findings);
 	jw_object_close(w);
 	emit(r);
 }

@@ -44,13 +44,18 @@ void rep_output_fail(struct rep *r, const char *why);
 struct jw;
 void rep_jw_send(struct rep *r, struct jw *w);
 /* Members both JSON formats write the same way (jsonl.c): a rep_seen's
- * handshake_count, first_seen, last_seen, and a server's "chains" array.
- * nulls (jsonl): an unknown value is written as null; without (ecs, which
- * has no nulls) it is left out, and an unknown trust says trust_unknown. */
+ * handshake_count, first_seen, last_seen; and a server's state, from
+ * role_reason to not_checked (phone-facing, clients, counts, the "chains"
+ * array).  nulls (jsonl): an unknown value is written as null and an empty
+ * list as []; without (ecs, which has no nulls) both are left out, and an
+ * unknown trust says trust_unknown. */
 struct rep_seen;
 struct rep_server;
 void rep_jw_seen(struct jw *w, const struct rep_seen *seen, bool nulls);
-void rep_jw_chains(struct jw *w, const struct rep_server *s, bool nulls);
+void rep_jw_server_state(struct jw *w, const struct rep_server *s, bool nulls);
+/* A live stats event's counters (jsonl's "stats" event, ecs's certtrace.stats). */
+void rep_jw_stats_members(struct jw *w, const struct rep *r, const struct rep_live_stats *st,
+			  uint64_t findings);
 
 /* ---- --format ecs (ecs.c): the jsonl events as Elastic Common Schema ---------- */
 struct rep_endpoint;
