@@ -1254,18 +1254,20 @@ static bool load_keylogs(struct run *run, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory for the key log");
 		return false;
 	}
-	for (unsigned i = 0; i < o->n_keylogs && o->iface; i++) {
-		/* Live: followed as it grows; the secrets of a handshake may come
-		 * after its packets (tls_conn_wait_for_keys). */
-		run->follow[i] = kl_follow_new(run->in.keylogs[i], o->keylogs[i]);
-		run->in.keylogs[i] = NULL;
-		if (!run->follow[i] || kl_follow_poll(run->follow[i], run->keys, err, errlen) < 0) {
-			if (!run->follow[i])
+	for (unsigned i = 0; i < o->n_keylogs; i++) {
+		if (o->iface) {
+			/* Live: followed as it grows; the secrets of a handshake
+			 * may come after its packets (tls_conn_wait_for_keys). */
+			run->follow[i] = kl_follow_new(run->in.keylogs[i], o->keylogs[i]);
+			run->in.keylogs[i] = NULL;
+			if (!run->follow[i]) {
 				snprintf(err, errlen, "--keylog %s: out of memory", o->keylogs[i]);
-			return false;
+				return false;
+			}
+			if (kl_follow_poll(run->follow[i], run->keys, err, errlen) < 0)
+				return false;
+			continue;
 		}
-	}
-	for (unsigned i = 0; i < o->n_keylogs && !o->iface; i++) {
 		uint64_t used = kl_stats(run->keys)->used;
 		bool ok = kl_load_fp(run->keys, run->in.keylogs[i], o->keylogs[i], err, errlen);
 		close_file(&run->in.keylogs[i]);
