@@ -14,6 +14,7 @@
  * (measured with perf on the bench capture), so MD5 is fetched once per
  * process and kept, like OpenSSL's own tables.
  */
+#include <pthread.h>
 #include <openssl/evp.h>
 
 #include "dissect/tls_int.h"
@@ -30,13 +31,19 @@ struct tls_md5_text {
 	char buf[256];
 };
 
+/* Fetched once for the process (certtrace --threads: from any worker). */
+static EVP_MD *tls_md5;
+static pthread_once_t tls_md5_once = PTHREAD_ONCE_INIT;
+
+static void tls_md5_fetch(void)
+{
+	tls_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+}
+
 static EVP_MD *tls_md5_md(void)
 {
-	static EVP_MD *md;
-
-	if (!md)
-		md = EVP_MD_fetch(NULL, "MD5", NULL);
-	return md;
+	pthread_once(&tls_md5_once, tls_md5_fetch);
+	return tls_md5;
 }
 
 static void tls_md5_begin(struct tls_md5_text *t)
