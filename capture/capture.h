@@ -5,7 +5,7 @@
  *
  *   source ──packet──▶ cap_decode ──▶ flow table ──bytes──▶ consumer
  *
- * Memory: a flow costs a fixed ~80-byte slot for its whole life; its
+ * Memory: a flow costs a fixed 104-byte slot for its whole life; its
  * reassembly state and the consumer's per-flow state exist only while the
  * consumer is interested (see reasm.c and flow.c for the caps).
  */
@@ -61,6 +61,15 @@ typedef void (*cap_secrets_fn)(void *user, uint32_t secrets_type, const uint8_t 
 struct cap_offline_options {
 	cap_secrets_fn secrets;   /* NULL: DSBs are skipped */
 	void *user;
+	/* Where the reader's buffers come from (certtrace --threads, whose
+	 * workers read frames after the reader has moved on): buf_get returns
+	 * one of at least *size bytes and says its size in *size (NULL: out of
+	 * memory), and a buffer the reader has read past goes to buf_put, so
+	 * the frames in it stay valid until the owner reuses it.  NULL: the
+	 * reader's own buffer, and a frame is valid during the call only. */
+	uint8_t *(*buf_get)(void *buf_user, size_t *size);
+	void (*buf_put)(void *buf_user, uint8_t *buf);
+	void *buf_user;
 };
 
 struct cap_source;
@@ -93,6 +102,71 @@ struct cap_source *cap_open_live(const struct cap_live_options *o, char *err,
 int cap_next_batch(struct cap_source *s, int max, cap_frame_fn fn, void *user);
 void cap_break(struct cap_source *s);      /* safe from a signal handler */
 void cap_get_stats(struct cap_source *s, struct cap_stats *st);
+/* Live stats of one handle: received and dropped count only the packets the
+ * kernel handed to this handle's socket (PACKET_STATISTICS is per socket), so
+ * the handles of a fanout group add up to the interface's traffic.
+ * ifdropped is the interface's own drop counter, the same whichever handle
+ * reads it.  cap_stats_add() adds `one` into `sum` that way: received and
+ * dropped summed, ifdropped the largest (not summed). */
+void cap_stats_add(struct cap_stats *sum, const struct cap_stats *one);
+
+/* Several live handles on one interface, each given its share of the
+ * packets by the kernel (Linux PACKET_FANOUT, mode PACKET_FANOUT_HASH with
+ * PACKET_FANOUT_FLAG_DEFRAG): open each handle with cap_open_live() as
+ * usual, then join every one to the same group, one thread per handle.  A
+ * handle that joins nothing is the single-handle capture, unchanged.
+ *
+ * cap_new_fanout() joins s to a new group whose id the kernel picks among
+ * the ids no group in this network namespace uses, and writes it to *group;
+ * cap_join_fanout() joins s to group `group`: call it with that id for the
+ * other handles.  (An id of the caller's own choosing, e.g. from getpid(),
+ * works too, but two captures in one network namespace whose ids meet, such
+ * as containers sharing the host's network with their own pid spaces, join
+ * one group and silently split the traffic between them; the kernel's pick
+ * cannot meet a group that exists.)  Both: false with a one-line reason in
+ * err (not Linux, not a live source, the kernel refused: a group of that id
+ * exists on another interface or with other settings, or is full at 256
+ * members, or the handle is in a group already).
+ *
+ * Which handle gets a packet: the kernel's symmetric flow hash
+ * (__skb_get_hash_symmetric: the flow dissector's addresses and ports,
+ * sorted, so both directions of a TCP connection give the same hash) modulo
+ * the number of members.  Hence:
+ *  - Join every handle before traffic matters.  The member count is in the
+ *    modulo: while the group grows (or when a handle closes early) flows are
+ *    dealt again and a connection can be seen in pieces.  And a handle
+ *    receives everything on the interface between its activation (in
+ *    cap_open_live) and its join, so packets of that moment reach it and the
+ *    group both: a few duplicated packets at start, of flows already running.
+ *  - Every handle needs the same capture filter: the kernel picks the
+ *    handle first and runs only that handle's filter.
+ *  - IPv4 fragments are reassembled by the kernel before the hash (DEFRAG),
+ *    so a fragmented datagram reaches one handle whole: the handles see the
+ *    datagram where a single handle would see its fragments.
+ *  - The hash is over the headers the kernel's flow dissector reads: IP in
+ *    IP and plain GRE (IP, or Ethernet 0x6558, inside) are followed to the
+ *    inner IP header and ports (from the kernel's source: this machine's
+ *    kernel has neither, untested); ERSPAN (GRE 0x88BE, 0x22EB), VXLAN,
+ *    Geneve and GTP-U are not, and are dealt by their OUTER header.  Known
+ *    limit: a feed whose two directions arrive with different outer
+ *    headers splits connections between handles, each handle seeing half
+ *    of a handshake: ERSPAN from two sensors, one per side; and VXLAN
+ *    between Linux ends, which pick the outer UDP source port from the
+ *    sender's own flow hash, so it differs by direction (tests/fanout.sh:
+ *    about half of 64 VXLAN connections split).  And one sensor's ERSPAN
+ *    feed has one outer address pair and no ports: all to one handle.
+ *  - IPv6 flow labels: older kernels' symmetric hash stopped at a non-zero
+ *    flow label (FLOW_DISSECTOR_F_STOP_AT_FLOW_LABEL) and dealt the packet by
+ *    its address pair alone, all connections between two hosts to one
+ *    handle.  On 6.18 tests/fanout.sh finds IPv6 connections dealt by their
+ *    ports as IPv4's are, and whole, with labels both ways and with one side
+ *    sending label 0.
+ * The assignment is the kernel's, seeded at boot: not the same from one
+ * boot to the next, nor the same as any hash of certtrace's own. */
+bool cap_new_fanout(struct cap_source *s, uint16_t *group, char *err, size_t errlen);
+bool cap_join_fanout(struct cap_source *s, uint16_t group, char *err, size_t errlen);
+bool cap_in_fanout(const struct cap_source *s);   /* joined a group */
+
 /* The link type of the first interface (of a pcapng file: each frame says its own). */
 int cap_linktype(const struct cap_source *s);
 pcap_t *cap_pcap(struct cap_source *s);     /* for pcap_dump_open (-w) */
@@ -218,12 +292,38 @@ struct flow_counters {
 
 struct flow_table;
 
+/* The capture clock a flow table goes by: packets are numbered in the order
+ * they come (1, 2, ...), and the time is the latest time stamp so far (one
+ * that goes back does not turn it back), so a table's lists are in the same
+ * order whichever of the capture's packets it sees. */
+struct flow_clock {
+	uint64_t seq;             /* TCP packets so far: the last one's number */
+	uint64_t now_us;
+	uint64_t expired_us;      /* when flows were last expired */
+};
+/* One more TCP packet, with time stamp ts_us: true when flows are due to be
+ * expired (flow_table_expire(t, c->now_us)) before it, once per second of
+ * capture time. */
+bool flow_clock_tick(struct flow_clock *c, uint64_t ts_us);
+
 struct flow_table *flow_table_new(const struct flow_options *o,
 				  const struct flow_consumer *c);
 void flow_table_free(struct flow_table *t);
 /* True when the packet belongs to a flow still in its handshake (the consumer
  * has not said DONE before it arrived): what -w saves. */
 bool flow_table_packet(struct flow_table *t, const struct cap_pkt *p);
+/* The same for a table that sees only some of the capture's packets (one
+ * worker's share, certtrace --threads): p is packet `seq` of the capture's
+ * clock and now_us that clock's time, and the table does not expire flows
+ * itself: whoever keeps the clock calls flow_table_expire() when
+ * flow_clock_tick() says, so every table expires at the same packets as one
+ * table fed the whole capture would. */
+bool flow_table_packet_at(struct flow_table *t, const struct cap_pkt *p, uint64_t seq,
+			  uint64_t now_us);
+/* Tables that share one cap (max_flows counts the flows of all of them):
+ * each counts its flows in *active too, and one that finds the shared count
+ * at the cap evicts its own longest-idle flow.  Set before the first packet. */
+void flow_table_share_cap(struct flow_table *t, _Atomic uint64_t *active);
 /* Expire flows idle at capture time now_us; called as time passes. */
 void flow_table_expire(struct flow_table *t, uint64_t now_us);
 /* The consumer is finished with f, outside a callback (something else than
@@ -246,6 +346,12 @@ void *flow_user(const struct flow *f);
 void flow_set_user(struct flow *f, void *user);
 bool flow_syn_seen(const struct flow *f);
 uint64_t flow_first_us(const struct flow *f);
+/* The number (flow_clock) of the packet that last moved the flow on its
+ * table's lists: its creation, its last packet, or the FIN or RST that closed
+ * it.  Flows expire, and are closed at the end, in this order. */
+uint64_t flow_seq(const struct flow *f);
+/* Closed by a FIN both ways or a RST, lingering for late segments. */
+bool flow_closing(const struct flow *f);
 /* Endpoints as text; ip buffers of at least 46 bytes. */
 void flow_endpoint(const struct flow *f, enum flow_dir side, char *ip, size_t iplen,
 		   uint16_t *port);

@@ -3,8 +3,9 @@
  * directions, with no allocation per packet.
  *
  * Slots live in chunks of FLOW_CHUNK and are linked by 32-bit indices (0
- * means none) for the hash chains and for one LRU list ordered by last
- * packet time.  Idle expiry pops the LRU head by capture time; the hard cap
+ * means none) for the hash chains and for one LRU list ordered by the
+ * packet that last touched a flow (flow_clock).  Idle expiry pops the LRU
+ * head by the capture clock; the hard cap
  * (max_flows) evicts the same head, the longest-idle flow, and counts it.
  *
  * A flow's life, and what it costs:
@@ -25,6 +26,7 @@
  * the first byte seen.
  */
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +68,9 @@ struct flow {
 	uint32_t hnext;           /* hash chain */
 	uint32_t lprev, lnext;    /* LRU list, oldest first */
 	uint64_t first_us, last_us;
+	/* The capture clock and packet number when the flow last moved on its
+	 * list: lists are in this order, whichever packets the table sees. */
+	uint64_t touch_us, touch_seq;
 	struct flow_active *act;
 };
 
@@ -84,7 +89,8 @@ struct flow_table {
 	uint32_t n_buckets;       /* a power of two */
 	struct flow_list lru;     /* open flows, least recently active first */
 	struct flow_list closing; /* closed flows lingering, oldest close first */
-	uint64_t last_expire_us;
+	struct flow_clock clock;  /* flow_table_packet()'s own */
+	_Atomic uint64_t *shared_active;   /* flow_table_share_cap() */
 	struct flow_active *act_free;
 	struct reasm_budget budget;
 	struct flow_counters cnt;
@@ -299,6 +305,8 @@ static void flow_remove(struct flow_table *t, uint32_t idx, enum flow_close_reas
 	f->hnext = t->free_head;
 	t->free_head = idx;
 	t->cnt.active--;
+	if (t->shared_active)
+		atomic_fetch_sub_explicit(t->shared_active, 1, memory_order_relaxed);
 	switch (why) {
 	case FLOW_CLOSE_IDLE: t->cnt.expired++; break;
 	case FLOW_CLOSE_EVICTED: t->cnt.evicted++; break;
@@ -359,10 +367,23 @@ static uint32_t lookup(struct flow_table *t, const uint8_t addr[2][16],
 	return 0;
 }
 
-static uint32_t create(struct flow_table *t, const struct cap_pkt *p,
-		       const uint8_t addr[2][16], const uint16_t port[2], int src_ep)
+static void touch(struct flow *f, uint64_t seq, uint64_t now_us)
 {
-	if (t->cnt.active >= t->opt.max_flows) {
+	f->touch_seq = seq;
+	f->touch_us = now_us;
+}
+
+static uint64_t active_flows(const struct flow_table *t)
+{
+	return t->shared_active ? atomic_load_explicit(t->shared_active, memory_order_relaxed)
+				: t->cnt.active;
+}
+
+static uint32_t create(struct flow_table *t, const struct cap_pkt *p,
+		       const uint8_t addr[2][16], const uint16_t port[2], int src_ep,
+		       uint64_t seq, uint64_t now_us)
+{
+	if (active_flows(t) >= t->opt.max_flows) {
 		/* Closed flows go first: they are only lingering. */
 		if (t->closing.head)
 			flow_remove(t, t->closing.head, FLOW_CLOSE_FIN);
@@ -382,6 +403,7 @@ static uint32_t create(struct flow_table *t, const struct cap_pkt *p,
 	f->ipv = p->ipv;
 	f->state = FS_NEW;
 	f->first_us = f->last_us = p->ts_us;
+	touch(f, seq, now_us);
 	uint8_t fl = p->tcp_flags;
 	if ((fl & TCP_SYN) && !(fl & TCP_ACK)) {
 		f->server = (uint8_t)(1 - src_ep);
@@ -399,6 +421,8 @@ static uint32_t create(struct flow_table *t, const struct cap_pkt *p,
 	list_append(t, &t->lru, idx);
 	t->cnt.flows++;
 	t->cnt.active++;
+	if (t->shared_active)
+		atomic_fetch_add_explicit(t->shared_active, 1, memory_order_relaxed);
 	if (t->cnt.active > t->cnt.peak_active)
 		t->cnt.peak_active = t->cnt.active;
 	return idx;
@@ -421,26 +445,27 @@ static struct flow_active *active_alloc(struct flow_table *t)
  * FLOW_LINGER_US of capture time, so segments still in flight (a server's
  * Certificate after the client's RST is common) reach the consumer and do
  * not start a stray flow of their own. */
-static void start_closing(struct flow_table *t, uint32_t idx, uint64_t now_us)
+static void start_closing(struct flow_table *t, uint32_t idx, uint64_t seq, uint64_t now_us)
 {
 	struct flow *f = slot(t, idx);
 	if (f->flags & FF_CLOSING)
 		return;
 	list_unlink(t, &t->lru, idx);
 	f->flags |= FF_CLOSING;
-	f->last_us = now_us;
+	touch(f, seq, now_us);
 	list_append(t, &t->closing, idx);
 }
 
 /* RST, or the second direction's FIN, closes the flow. */
-static void note_close(struct flow_table *t, uint32_t idx, const struct cap_pkt *p, int src_ep)
+static void note_close(struct flow_table *t, uint32_t idx, const struct cap_pkt *p, int src_ep,
+		       uint64_t seq, uint64_t now_us)
 {
 	struct flow *f = slot(t, idx);
 	if (p->tcp_flags & TCP_FIN)
 		f->flags |= src_ep ? FF_FIN1 : FF_FIN0;
 	if ((p->tcp_flags & TCP_RST) ||
 	    (f->flags & (FF_FIN0 | FF_FIN1)) == (FF_FIN0 | FF_FIN1))
-		start_closing(t, idx, p->ts_us);
+		start_closing(t, idx, seq, now_us);
 }
 
 /* A SYN that opens a new connection on a 5-tuple still in the table: the
@@ -488,7 +513,26 @@ static void deliver_segment(struct flow_table *t, struct flow *f, enum flow_dir 
 		end_interest(t, f, FLOW_CLOSE_DONE);
 }
 
+bool flow_clock_tick(struct flow_clock *c, uint64_t ts_us)
+{
+	c->seq++;
+	if (ts_us > c->now_us)
+		c->now_us = ts_us;
+	if (c->seq > 1 && c->now_us < c->expired_us + 1000000)
+		return false;
+	c->expired_us = c->now_us;
+	return true;
+}
+
 bool flow_table_packet(struct flow_table *t, const struct cap_pkt *p)
+{
+	if (flow_clock_tick(&t->clock, p->ts_us))
+		flow_table_expire(t, t->clock.now_us);
+	return flow_table_packet_at(t, p, t->clock.seq, t->clock.now_us);
+}
+
+bool flow_table_packet_at(struct flow_table *t, const struct cap_pkt *p, uint64_t seq,
+			  uint64_t now_us)
 {
 	uint8_t addr[2][16];
 	uint16_t port[2];
@@ -496,10 +540,6 @@ bool flow_table_packet(struct flow_table *t, const struct cap_pkt *p)
 	uint32_t bucket;
 
 	t->cnt.packets++;
-	if (p->ts_us >= t->last_expire_us + 1000000) {
-		flow_table_expire(t, p->ts_us);
-		t->last_expire_us = p->ts_us;
-	}
 	make_key(p, addr, port, &src_ep);
 	uint32_t idx = lookup(t, addr, port, p->ipv, &bucket);
 	struct flow *f = idx ? slot(t, idx) : NULL;
@@ -511,12 +551,13 @@ bool flow_table_packet(struct flow_table *t, const struct cap_pkt *p)
 	if (!f) {
 		if (p->tcp_flags & TCP_RST)
 			return false;     /* nothing to learn from a lone RST */
-		idx = create(t, p, addr, port, src_ep);
+		idx = create(t, p, addr, port, src_ep, seq, now_us);
 		if (!idx)
 			return false;
 		f = slot(t, idx);
 	} else if (!(f->flags & FF_CLOSING)) {
 		f->last_us = p->ts_us;
+		touch(f, seq, now_us);
 		list_unlink(t, &t->lru, idx);
 		list_append(t, &t->lru, idx);
 		if (f->state == FS_NEW && !(f->flags & FF_SYN_SEEN) &&
@@ -529,7 +570,7 @@ bool flow_table_packet(struct flow_table *t, const struct cap_pkt *p)
 
 	if (f->state == FS_DONE) {
 		t->cnt.done_packets++;
-		note_close(t, idx, p, src_ep);
+		note_close(t, idx, p, src_ep, seq, now_us);
 		return false;
 	}
 
@@ -552,7 +593,7 @@ bool flow_table_packet(struct flow_table *t, const struct cap_pkt *p)
 	}
 	if (f->state == FS_ACTIVE)
 		deliver_segment(t, f, dir, p);
-	note_close(t, idx, p, src_ep);
+	note_close(t, idx, p, src_ep, seq, now_us);
 	return true;
 }
 
@@ -560,13 +601,13 @@ void flow_table_expire(struct flow_table *t, uint64_t now_us)
 {
 	while (t->closing.head) {
 		struct flow *f = slot(t, t->closing.head);
-		if (f->last_us + FLOW_LINGER_US >= now_us)
+		if (f->touch_us + FLOW_LINGER_US >= now_us)
 			break;
 		flow_remove(t, t->closing.head, FLOW_CLOSE_FIN);
 	}
 	while (t->lru.head) {
 		struct flow *f = slot(t, t->lru.head);
-		if (f->last_us + t->opt.idle_timeout_us >= now_us)
+		if (f->touch_us + t->opt.idle_timeout_us >= now_us)
 			break;
 		flow_remove(t, t->lru.head, FLOW_CLOSE_IDLE);
 	}
@@ -633,6 +674,13 @@ void flow_set_user(struct flow *f, void *user)
 
 bool flow_syn_seen(const struct flow *f) { return f->flags & FF_SYN_SEEN; }
 uint64_t flow_first_us(const struct flow *f) { return f->first_us; }
+uint64_t flow_seq(const struct flow *f) { return f->touch_seq; }
+bool flow_closing(const struct flow *f) { return f->flags & FF_CLOSING; }
+
+void flow_table_share_cap(struct flow_table *t, _Atomic uint64_t *active)
+{
+	t->shared_active = active;
+}
 
 void flow_endpoint(const struct flow *f, enum flow_dir side, char *ip, size_t iplen,
 		   uint16_t *port)

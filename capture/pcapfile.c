@@ -97,6 +97,9 @@ struct pcapfile {
 	struct pcap_pkthdr hdr;
 	cap_secrets_fn secrets;
 	void *user;
+	uint8_t *(*buf_get)(void *buf_user, size_t *size);   /* cap_offline_options */
+	void (*buf_put)(void *buf_user, uint8_t *buf);
+	void *buf_user;
 	char name[256];
 	char msg[512];            /* the last PF_ERROR or PF_TRUNCATED, in full */
 	char why[200];            /* its reason alone */
@@ -115,6 +118,23 @@ static bool need(struct pcapfile *f, size_t n)
 		return true;
 	if (f->eof || f->read_errno)
 		return false;
+	if (f->start + n > f->cap && f->buf_get) {
+		/* Frames in the old buffer may still be read: a new one gets
+		 * the part not consumed yet. */
+		size_t size = n > PF_READ_BYTES ? n : PF_READ_BYTES;
+		uint8_t *b = f->buf_get(f->buf_user, &size);
+		if (!b) {
+			f->read_errno = ENOMEM;
+			return false;
+		}
+		memcpy(b, f->buf + f->start, avail(f));
+		f->buf_put(f->buf_user, f->buf);
+		f->buf = b;
+		f->cap = size;
+		f->buf_off += f->start;
+		f->end -= f->start;
+		f->start = 0;
+	}
 	if (f->start + n > f->cap) {
 		memmove(f->buf, f->buf + f->start, avail(f));
 		f->buf_off += f->start;
@@ -575,7 +595,13 @@ struct pcapfile *pf_open(int fd, const char *name, const struct cap_offline_opti
 			 char *err, size_t errlen)
 {
 	struct pcapfile *f = calloc(1, sizeof *f);
-	if (!f || !(f->buf = malloc(PF_READ_BYTES))) {
+	size_t size = PF_READ_BYTES;
+	if (f && o && o->buf_get) {
+		f->buf_get = o->buf_get;
+		f->buf_put = o->buf_put;
+		f->buf_user = o->buf_user;
+	}
+	if (!f || !(f->buf = f->buf_get ? f->buf_get(f->buf_user, &size) : malloc(size))) {
 		snprintf(err, errlen, "%s: out of memory", name);
 		free(f);
 		if (fd > 0)
@@ -583,7 +609,7 @@ struct pcapfile *pf_open(int fd, const char *name, const struct cap_offline_opti
 		return NULL;
 	}
 	f->fd = fd;
-	f->cap = PF_READ_BYTES;
+	f->cap = size;
 	snprintf(f->name, sizeof f->name, "%s", name);
 	if (o) {
 		f->secrets = o->secrets;
@@ -656,6 +682,9 @@ void pf_close(struct pcapfile *f)
 	if (f->fd > 0)
 		close(f->fd);
 	free(f->ifaces);
-	free(f->buf);
+	if (f->buf_put)
+		f->buf_put(f->buf_user, f->buf);
+	else
+		free(f->buf);
 	free(f);
 }

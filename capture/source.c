@@ -16,6 +16,12 @@
  * link type decode.c cannot read is refused at open, naming the link type,
  * rather than producing a run that silently sees nothing; a later pcapng
  * interface of such a type gives packets decode.c counts as malformed.
+ *
+ * Several live handles on one interface share its packets by flow through
+ * Linux's PACKET_FANOUT (cap_join_fanout): libpcap opens and activates each
+ * handle as usual, TPACKET_V3 ring and all, and the handle's socket then
+ * joins the group, so the kernel hands each packet to one member.  A source
+ * that joins nothing is the plain single handle, unchanged.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +31,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/if_packet.h>
+#include <sys/socket.h>
+#endif
 
 #include "capture/capture.h"
 #include "capture/pcapfile.h"
@@ -35,6 +45,7 @@ struct cap_source {
 	int dlt;
 	uint32_t snaplen;
 	bool live;
+	bool fanout;              /* live: joined a fanout group */
 	int select_fd;            /* live: pcap_get_selectable_fd, -1 none */
 	bool stop;                /* cap_break on a file */
 	bool truncated;
@@ -311,6 +322,105 @@ void cap_get_stats(struct cap_source *s, struct cap_stats *st)
 		st->frames = pf_packets(s->file);
 	}
 }
+
+void cap_stats_add(struct cap_stats *sum, const struct cap_stats *one)
+{
+	sum->live = sum->live || one->live;
+	sum->received += one->received;
+	sum->dropped += one->dropped;
+	/* libpcap reads the interface's own drop counters (sysfs): every
+	 * handle on the interface reports the same drops, so they are not
+	 * added up.  Handles opened at different moments differ by what the
+	 * interface dropped between: the largest is the longest view. */
+	if (one->ifdropped > sum->ifdropped)
+		sum->ifdropped = one->ifdropped;
+}
+
+#if defined(__linux__) && defined(PACKET_FANOUT)
+/* The kernel's word for a fanout group: id in the low 16 bits, mode and
+ * flags in the high 16 (packet(7)). */
+static bool fanout_set(struct cap_source *s, uint16_t id, uint32_t mode, char *err,
+		       size_t errlen)
+{
+	int fd = pcap_fileno(s->pcap);
+	uint32_t arg = (uint32_t)id | mode << 16;
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: fanout: the capture handle has no socket", s->name);
+		return false;
+	}
+	if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) == 0) {
+		s->fanout = true;
+		return true;
+	}
+	switch (errno) {
+	case EINVAL:
+		snprintf(err, errlen, "%s: the kernel refused fanout group %u: a group of that id "
+			 "exists in this network namespace on another interface or with other "
+			 "settings (another capture process?)", s->name, (unsigned)id);
+		break;
+	case ENOSPC:
+		snprintf(err, errlen, "%s: the kernel refused fanout group %u: the group is full",
+			 s->name, (unsigned)id);
+		break;
+	case EALREADY:
+		snprintf(err, errlen, "%s: the capture handle is in a fanout group already",
+			 s->name);
+		break;
+	default:
+		snprintf(err, errlen, "%s: the kernel refused fanout group %u: %s", s->name,
+			 (unsigned)id, strerror(errno));
+		break;
+	}
+	return false;
+}
+
+static bool fanout_ready(struct cap_source *s, char *err, size_t errlen)
+{
+	if (!s->live || !s->pcap) {
+		snprintf(err, errlen, "%s: fanout needs a live capture, not a file", s->name);
+		return false;
+	}
+	return true;
+}
+
+bool cap_join_fanout(struct cap_source *s, uint16_t group, char *err, size_t errlen)
+{
+	return fanout_ready(s, err, errlen) &&
+	       fanout_set(s, group, PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG, err, errlen);
+}
+
+bool cap_new_fanout(struct cap_source *s, uint16_t *group, char *err, size_t errlen)
+{
+	if (!fanout_ready(s, err, errlen) ||
+	    !fanout_set(s, 0, PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG |
+			PACKET_FANOUT_FLAG_UNIQUEID, err, errlen))
+		return false;
+	/* The kernel picked the id: it reads back with the mode. */
+	uint32_t arg = 0;
+	socklen_t len = sizeof arg;
+	if (getsockopt(pcap_fileno(s->pcap), SOL_PACKET, PACKET_FANOUT, &arg, &len) < 0) {
+		snprintf(err, errlen, "%s: cannot read the fanout group back: %s", s->name,
+			 strerror(errno));
+		return false;
+	}
+	*group = (uint16_t)(arg & 0xffffu);
+	return true;
+}
+#else
+bool cap_join_fanout(struct cap_source *s, uint16_t group, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: several capture handles on one interface need Linux's "
+		 "PACKET_FANOUT, which this system lacks", s->name);
+	return false;
+}
+
+bool cap_new_fanout(struct cap_source *s, uint16_t *group, char *err, size_t errlen)
+{
+	return cap_join_fanout(s, 0, err, errlen);
+}
+#endif
+
+bool cap_in_fanout(const struct cap_source *s) { return s->fanout; }
 
 int cap_linktype(const struct cap_source *s) { return s->dlt; }
 

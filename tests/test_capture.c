@@ -3,6 +3,8 @@
  * reassembly, on frames built in memory (tests/pktbuild.c).
  */
 #include <criterion/criterion.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -530,6 +532,194 @@ Test(flow, hard_cap_evicts_the_longest_idle_flow)
 	flow_table_free(t);
 }
 
+/* --threads: tables that each see only their share of the packets, fed
+ * with the capture's clock (flow_table_packet_at) and expired together when
+ * flow_clock_tick() says, close the same flows at the same places as one
+ * table fed every packet; put in (packet, closing-before-idle, flow_seq)
+ * order, the closes come out in the one table's order. */
+struct split_close {
+	uint16_t port;
+	enum flow_close_reason why;
+	uint64_t seq, n;
+	int phase;
+};
+struct split_rec {
+	struct split_close c[512];
+	unsigned n;
+	uint64_t seq, count;
+	bool sweep;
+};
+
+static enum flow_verdict split_data(void *ctx, struct flow *f, enum flow_dir d,
+				    const uint8_t *p, size_t n, uint64_t ts)
+{
+	return FLOW_MORE;
+}
+
+static enum flow_verdict split_gap(void *ctx, struct flow *f, enum flow_dir d, uint64_t m,
+				   uint64_t ts)
+{
+	return FLOW_MORE;
+}
+
+static void split_close(void *ctx, struct flow *f, enum flow_close_reason why)
+{
+	struct split_rec *r = ctx;
+	char ip[46];
+	uint16_t port;
+	flow_endpoint(f, FLOW_FROM_CLIENT, ip, sizeof ip, &port);
+	cr_assert_lt(r->n, 512);
+	struct split_close *c = &r->c[r->n++];
+	c->port = port;
+	c->why = why;
+	c->seq = r->seq;
+	c->phase = r->sweep ? (flow_closing(f) ? 0 : 1) : 2;
+	c->n = r->sweep ? flow_seq(f) : r->count++;
+}
+
+static int split_cmp(const void *a, const void *b)
+{
+	const struct split_close *x = a, *y = b;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	if (x->phase != y->phase)
+		return x->phase - y->phase;
+	return x->n < y->n ? -1 : x->n > y->n;
+}
+
+/* Flow i (client port 40000 + i) opens at 7 s * i and sends; some close by
+ * FIN or RST, some send again later, the rest idle out or end open.  One
+ * time stamp in 13 goes back 3 s. */
+static unsigned split_packets(struct cap_pkt *pk, uint8_t (*bufs)[128], unsigned max)
+{
+	struct { uint64_t ts; uint16_t port; int from_client; uint8_t flags; uint32_t seq; } ev[1024];
+	unsigned n = 0;
+	for (unsigned i = 0; i < 80; i++) {
+		uint64_t t0 = (uint64_t)i * 7000000 + 1000000;
+		uint16_t port = (uint16_t)(40000 + i);
+		ev[n++] = (typeof(ev[0])){ t0, port, 1, TCP_SYN, 100 };
+		ev[n++] = (typeof(ev[0])){ t0 + 1000, port, 0, TCP_SYN | TCP_ACK, 900 };
+		ev[n++] = (typeof(ev[0])){ t0 + 2000, port, 1, TCP_ACK | TCP_PSH, 101 };
+		if (i % 4 == 0) {
+			ev[n++] = (typeof(ev[0])){ t0 + 3000, port, 1, TCP_FIN | TCP_ACK, 102 };
+			ev[n++] = (typeof(ev[0])){ t0 + 4000, port, 0, TCP_FIN | TCP_ACK, 901 };
+		} else if (i % 4 == 1) {
+			ev[n++] = (typeof(ev[0])){ t0 + 5000, port, 0, TCP_RST, 901 };
+		} else if (i % 4 == 2) {
+			ev[n++] = (typeof(ev[0])){ t0 + (uint64_t)(i % 9) * 60000000, port, 1,
+						   TCP_ACK | TCP_PSH, 102 };
+		}
+	}
+	/* In time order, then a few stamps moved back. */
+	for (unsigned a = 1; a < n; a++)
+		for (unsigned b = a; b > 0 && ev[b - 1].ts > ev[b].ts; b--) {
+			typeof(ev[0]) x = ev[b];
+			ev[b] = ev[b - 1];
+			ev[b - 1] = x;
+		}
+	cr_assert_leq(n, max);
+	for (unsigned k = 0; k < n; k++) {
+		struct pkt_tcp_spec s = {
+			.link = PKT_RAW, .ipv = 4,
+			.src = ev[k].from_client ? "127.0.40.1" : "127.0.20.1",
+			.dst = ev[k].from_client ? "127.0.20.1" : "127.0.40.1",
+			.sport = ev[k].from_client ? ev[k].port : 443,
+			.dport = ev[k].from_client ? 443 : ev[k].port,
+			.seq = ev[k].seq, .ack = 1, .flags = ev[k].flags,
+			.payload = (ev[k].flags & TCP_PSH) ? "x" : NULL,
+			.len = (ev[k].flags & TCP_PSH) ? 1 : 0,
+		};
+		size_t len = pkt_tcp(&s, bufs[k], 128);
+		static struct cap_frame fr[1024];
+		uint64_t ts = ev[k].ts - (k % 13 == 5 && ev[k].ts > 3000000 ? 3000000 : 0);
+		fr[k] = (struct cap_frame){ .ts_us = ts, .caplen = (uint32_t)len, .len = (uint32_t)len,
+					    .data = bufs[k] };
+		const char *why;
+		cr_assert_eq(cap_decode(DLT_RAW, &fr[k], &pk[k], &why), CAP_TCP);
+	}
+	return n;
+}
+
+Test(flow, tables_sharing_a_capture_close_what_one_table_closes_in_its_order)
+{
+	static struct cap_pkt pk[1024];
+	static uint8_t bufs[1024][128];
+	unsigned n = split_packets(pk, bufs, 1024);
+	struct flow_options o;
+	flow_options_default(&o);
+
+	static struct split_rec one, parts[3];
+	memset(&one, 0, sizeof one);
+	struct flow_consumer c1 = { &one, NULL, split_data, split_gap, split_close };
+	struct flow_table *t = flow_table_new(&o, &c1);
+	for (unsigned k = 0; k < n; k++)
+		flow_table_packet(t, &pk[k]);
+	flow_table_finish(t);
+
+	struct flow_table *ts[3];
+	_Atomic uint64_t active = 0;
+	for (int w = 0; w < 3; w++) {
+		memset(&parts[w], 0, sizeof parts[w]);
+		struct flow_consumer c = { &parts[w], NULL, split_data, split_gap, split_close };
+		ts[w] = flow_table_new(&o, &c);
+		flow_table_share_cap(ts[w], &active);
+	}
+	struct flow_clock clock = { 0 };
+	for (unsigned k = 0; k < n; k++) {
+		bool due = flow_clock_tick(&clock, pk[k].ts_us);
+		for (int w = 0; due && w < 3; w++) {
+			parts[w].seq = clock.seq;
+			parts[w].sweep = true;
+			flow_table_expire(ts[w], clock.now_us);
+		}
+		uint16_t port = pk[k].sport == 443 ? pk[k].dport : pk[k].sport;
+		struct split_rec *r = &parts[port % 3];
+		r->seq = clock.seq;
+		r->sweep = false;
+		r->count = 0;
+		flow_table_packet_at(ts[port % 3], &pk[k], clock.seq, clock.now_us);
+	}
+	static struct split_close all[512];
+	unsigned m = 0;
+	for (int w = 0; w < 3; w++) {
+		parts[w].seq = UINT64_MAX;
+		parts[w].sweep = true;
+		flow_table_finish(ts[w]);
+		memcpy(all + m, parts[w].c, parts[w].n * sizeof all[0]);
+		m += parts[w].n;
+	}
+	qsort(all, m, sizeof all[0], split_cmp);
+
+	cr_assert_eq(m, one.n);
+	cr_assert_gt(one.n, 60);       /* every kind of close happened */
+	unsigned kinds[8] = { 0 };
+	for (unsigned i = 0; i < m; i++) {
+		cr_assert_eq(all[i].port, one.c[i].port, "close %u: port %u, one table %u", i,
+			     all[i].port, one.c[i].port);
+		cr_assert_eq(all[i].why, one.c[i].why);
+		kinds[one.c[i].why]++;
+	}
+	cr_assert_gt(kinds[FLOW_CLOSE_FIN], 0);
+	cr_assert_gt(kinds[FLOW_CLOSE_IDLE], 0);
+	cr_assert_gt(kinds[FLOW_CLOSE_END], 0);
+	cr_assert_eq(atomic_load(&active), 0);
+	flow_table_free(t);
+	for (int w = 0; w < 3; w++)
+		flow_table_free(ts[w]);
+}
+
+Test(flow, the_capture_clock_ticks_once_a_second_and_never_goes_back)
+{
+	struct flow_clock c = { 0 };
+	cr_assert(flow_clock_tick(&c, 5000000));          /* the first packet */
+	cr_assert_not(flow_clock_tick(&c, 5500000));
+	cr_assert_not(flow_clock_tick(&c, 2000000));      /* back: the clock stays */
+	cr_assert_eq(c.now_us, 5500000);
+	cr_assert(flow_clock_tick(&c, 6000000));
+	cr_assert_eq(c.seq, 4);
+	cr_assert_eq(c.expired_us, 6000000);
+}
+
 Test(flow, ipv6_flows_and_both_directions_share_one_flow)
 {
 	struct rec r;
@@ -604,4 +794,46 @@ Test(cap_source, reads_pcap_and_refuses_what_is_not_one)
 	cr_assert(strstr(cap_truncated(src), "truncated") != NULL, "%s", cap_truncated(src));
 	cap_close(src);
 	unlink(path);
+}
+
+/* ---- several live handles (fanout); the live side is tests/fanout.sh ---- */
+
+Test(source, fanout_is_refused_for_a_file_with_a_reason)
+{
+	/* A classic pcap header alone: Ethernet, no packets. */
+	static const uint8_t header[24] = {
+		0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 4, 0, 1, 0, 0, 0,
+	};
+	char path[] = "/tmp/certtrace-fanout-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, header, sizeof header), (ssize_t)sizeof header);
+	close(fd);
+	char err[512] = "";
+	struct cap_source *src = cap_open_offline(path, err, sizeof err);
+	unlink(path);
+	cr_assert_not_null(src, "%s", err);
+	uint16_t group = 7;
+	cr_assert_not(cap_join_fanout(src, 7, err, sizeof err));
+	cr_assert(strncmp(err, path, strlen(path)) == 0 && strstr(err, "live"), "%s", err);
+	err[0] = 0;
+	cr_assert_not(cap_new_fanout(src, &group, err, sizeof err));
+	cr_assert(err[0], "no reason given");
+	cr_assert_eq(group, 7, "the group was written on failure");
+	cr_assert_not(cap_in_fanout(src));
+	cap_close(src);
+}
+
+Test(source, handles_counters_add_up_but_the_interface_drops_are_counted_once)
+{
+	struct cap_stats sum = { 0 };
+	struct cap_stats a = { .live = true, .received = 10, .dropped = 1, .ifdropped = 5 };
+	struct cap_stats b = { .live = true, .received = 32, .dropped = 2, .ifdropped = 6 };
+	cap_stats_add(&sum, &a);
+	cap_stats_add(&sum, &b);
+	cr_assert(sum.live);
+	cr_assert_eq(sum.received, 42);
+	cr_assert_eq(sum.dropped, 3);
+	cr_assert_eq(sum.ifdropped, 6);
 }

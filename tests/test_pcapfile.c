@@ -63,7 +63,7 @@ static int read_all(const char *path, struct seen *s, char *msg, size_t msglen)
 {
 	char err[512];
 	memset(s, 0, sizeof *s);
-	struct cap_offline_options o = { on_secrets, s };
+	struct cap_offline_options o = { .secrets = on_secrets, .user = s };
 	struct cap_source *src = cap_open_offline_with(path, &o, err, sizeof err);
 	cr_assert_not_null(src, "%s", err);
 	int rc;
