@@ -3,7 +3,7 @@
 #   make            build ./certtrace
 #   make run        check/install dependencies, build, analyse the seed sample
 #   make test       dependencies, unit tests (normal + ASan/UBSan), golden, ecs, field,
-#                  writes (no silent loss), corpus, flows, service, live, regen
+#                  writes (no silent loss), corpus, flows, service, live, fanout, regen
 #   make install    PREFIX=/usr/local DESTDIR= (binary, manual, completion, the
 #                  systemd unit, its sysusers.d user, logrotate, /etc/default)
 #   make deb        the Debian package, built by dpkg-buildpackage in build-deb/
@@ -33,6 +33,9 @@ SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 else ifeq ($(SANITIZE),1)
 BUILD    ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifeq ($(SANITIZE),thread)
+BUILD    ?= build-tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 else
 BUILD    ?= build
 SANFLAGS :=
@@ -69,7 +72,7 @@ CORPUS   ?= ../shared/corpus/real
 CORPUS2  ?= ../shared/corpus2/real
 SEED_PCAP := pcaps/seed-issuer-mismatch.pcap
 
-.PHONY: all deps run test unit test-unit test-san test-golden test-ecs test-field test-corpus test-flows test-live test-regen test-writes golden \
+.PHONY: all deps run test unit test-unit test-san test-golden test-ecs test-field test-corpus test-flows test-live test-fanout test-regen test-writes golden \
         install clean fuzz fuzz-build fuzz-regress test-valgrind bench deb test-deb test-unitfile bench-json bench-read
 
 all: certtrace
@@ -77,7 +80,7 @@ all: certtrace
 certtrace: $(BUILD)/certtrace
 	@if [ "$(BUILD)" = build ]; then cp $< $@; fi
 
-$(BUILD)/certtrace: $(BUILD)/certtrace.o $(BUILD)/handshake_record.o $(BUILD)/libcerttrace.a
+$(BUILD)/certtrace: $(BUILD)/certtrace.o $(BUILD)/pipeline.o $(BUILD)/workers.o $(BUILD)/handshake_record.o $(BUILD)/libcerttrace.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/libcerttrace.a: $(LIB_OBJS)
@@ -108,6 +111,8 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit SANITIZE=1
+	@echo "golden, with the ASan/UBSan build:"
+	@sh tests/golden.sh build-san/certtrace
 	@$(MAKE) --no-print-directory fuzz-regress SANITIZE=1
 	@$(MAKE) --no-print-directory test-golden
 	@$(MAKE) --no-print-directory test-ecs
@@ -117,13 +122,20 @@ test: deps
 	@$(MAKE) --no-print-directory test-flows
 	@$(MAKE) --no-print-directory test-unitfile
 	@$(MAKE) --no-print-directory test-live
+	@$(MAKE) --no-print-directory test-fanout
 	@$(MAKE) --no-print-directory test-regen
+	@$(MAKE) --no-print-directory test-tsan
 
 unit test-unit: $(BUILD)/tests/unit $(BUILD)/certtrace
 	CERTTRACE=$(BUILD)/certtrace sh tests/run-unit.sh $(BUILD)/tests/unit $(if $(SANITIZE),1,0)
 
 test-san:
 	@$(MAKE) --no-print-directory unit SANITIZE=1
+
+# --threads under ThreadSanitizer: golden samples, corpora, live (tests/tsan.sh).
+test-tsan:
+	@$(MAKE) --no-print-directory SANITIZE=thread build-tsan/certtrace
+	@sh tests/tsan.sh build-tsan/certtrace
 
 test-golden: certtrace
 	@sh tests/golden.sh ./certtrace
@@ -140,6 +152,8 @@ test-ecs: certtrace
 # --events, --baseline, --export-certs, --phone-log end to end; the manual.
 test-field: certtrace
 	@sh tests/field.sh ./certtrace
+	@echo "field: the same again with --threads 3:"
+	@CERTTRACE_BIN=./certtrace CERTTRACE_THREADS=3 sh tests/field.sh tests/with-threads.sh
 
 # Output that cannot be written (/dev/full, a full tmpfs as root): exit 2 and
 # one line naming the file, for stdout in each format, -o, -w, --export-certs.
@@ -174,6 +188,14 @@ test-regen: certtrace
 # one run at a time on this machine (live.sh takes the lock other netns tests take).
 test-live: certtrace
 	@sh tests/live.sh ./certtrace
+
+# Two live handles in one PACKET_FANOUT group on a veth between two namespaces,
+# against a third handle outside the group (root; skips without; the netns lock).
+test-fanout: $(BUILD)/tests/fanout-check
+	@sh tests/fanout.sh $(BUILD)/tests/fanout-check
+
+$(BUILD)/tests/fanout-check: $(BUILD)/tests/fanout/fanout_check.o $(BUILD)/libcerttrace.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Fuzzing (tests/fuzz/README).  The targets are built with clang and
 # libFuzzer into build-fuzz/ and each runs FUZZ_SECONDS; what they find goes
@@ -299,4 +321,5 @@ clean:
 	rm -rf build build-san build-* certtrace
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(BUILD)/certtrace.d \
-         $(BUILD)/tests/bench/jsonw-bench.d $(BUILD)/tests/bench/readfloor.d
+         $(BUILD)/tests/bench/jsonw-bench.d $(BUILD)/tests/bench/readfloor.d \
+         $(BUILD)/tests/fanout/fanout_check.d

@@ -48,7 +48,8 @@
 #include "dissect/dpi.h"
 #include "dissect/keylog.h"
 #include "dissect/tls.h"
-#include "handshake_record.h"
+#include "pipeline.h"
+#include "workers.h"
 #include "lib/buf.h"
 #include "lib/sink.h"
 #include "report/report.h"
@@ -60,10 +61,6 @@
 #define DEFAULT_PORTS "443,444,4443,5061,5062,5063,8057,8058"
 #define DEFAULT_MAX_FLOWS 1000000
 #define DEFAULT_STATS_S 60
-/* Live --keylog: flows whose TLS 1.3 secrets may still come (each keeps up
- * to 2 x TLS13_KEY_WAIT_BYTES, so 128 MiB at the cap).  Past it a new one
- * does not wait: its certificates stay hidden, as without a key log. */
-#define MAX_KEY_WAITS 1024
 #define MAX_FILTER_BYTES (64 * 1024)
 #define XSTR(x) STR(x)
 #define STR(x) #x
@@ -92,6 +89,7 @@ struct options {
 	bool no_promisc;
 	bool list_ifaces;
 	uint32_t max_flows;
+	unsigned threads;              /* --threads; 0: workers_default() */
 	bool debug_flows;
 	int verbose;
 	const char *write_file;        /* -w */
@@ -100,17 +98,6 @@ struct options {
 	bool no_dpi;
 	bool dpi_check;                /* --dpi-check: nDPI on every flow, misses counted */
 	bool exit_now;                 /* --help, --version: done, exit 0 */
-};
-
-/* What a flow in its handshake holds: our dissector and nDPI's state. */
-struct flow_state {
-	struct tls_conn *tls;
-	struct dpi_flow *dpi;
-	bool dpi_tried;
-	/* On run.key_waits while its TLS 1.3 secrets may still come. */
-	struct flow *flow;
-	struct flow_state *wait_prev, *wait_next;
-	bool waiting;
 };
 
 /* Every handle opened before -Z drops privileges; each is NULL (-1) again
@@ -124,7 +111,8 @@ struct inputs {
 					* --export-certs */
 	struct sink *report;           /* -o FILE, or stdout: every format, --debug-flows */
 	struct sink *packets;          /* -w; its stream is the dumper's */
-	struct cap_source *live;       /* -i */
+	struct cap_source *live[WORKERS_MAX];   /* -i: one handle per worker */
+	unsigned n_live;
 };
 
 /* -Z: who to become, looked up while /etc/passwd is still ours to read. */
@@ -143,11 +131,12 @@ struct run {
 	struct cap_debug *dbg;         /* --debug-flows */
 	struct rep *rep;
 	struct dpi *dpi;               /* NULL with --no-dpi */
+	struct pipe *pipe;             /* the flow consumer (pipeline.c) */
+	struct workers *workers;       /* --threads over 1: instead of flows and pipe */
+	unsigned n_workers;
 	struct kl_store *keys;         /* --keylog and pcapng secrets */
 	struct kl_follow *follow[MAX_FILES];   /* live --keylog, followed as it grows */
 	bool follow_said[MAX_FILES];   /* its read error was said */
-	struct flow_state *key_waits;  /* flows waiting for secrets (MAX_KEY_WAITS) */
-	unsigned n_key_waits;
 	int dlt;
 	struct rep_capture_stats st;
 	struct cap_encap_counts encaps;
@@ -316,6 +305,15 @@ static bool opt_max_flows(struct options *o, const char *arg)
 	return true;
 }
 
+static bool opt_threads(struct options *o, const char *arg)
+{
+	uint64_t v;
+	if (!parse_u64(arg, &v) || v == 0 || v > WORKERS_MAX)
+		return bad_usage("--threads wants 1 to %d, not \"%s\"", WORKERS_MAX, arg);
+	o->threads = (unsigned)v;
+	return true;
+}
+
 static bool opt_duration(struct options *o, const char *arg)
 {
 	char *end;
@@ -447,6 +445,12 @@ static const struct opt opts[] = {
 	{ NULL, 'D', NULL, NULL, FLAG(list_ifaces), "list interfaces" },
 	{ NULL, 0, "max-flows", "N", CALL(opt_max_flows),
 	  "flow-table cap, oldest idle evicted (default " XSTR(DEFAULT_MAX_FLOWS) ")" },
+	{ NULL, 0, "threads", "N", CALL(opt_threads),
+	  "workers, flows split between them by their addresses\n"
+	  "(default: the cores certtrace may use, at most "
+	  XSTR(WORKERS_DEFAULT_MAX) "); the\n"
+	  "output is the same for any N; -c, -w, --debug-flows and\n"
+	  "a live --keylog use one" },
 	{ NULL, 0, "no-dpi", NULL, FLAG(no_dpi), "skip nDPI classification (app names, risks)" },
 	{ NULL, 0, "dpi-check", NULL, FLAG(dpi_check),
 	  "nDPI on every flow, not only TLS ones: count the flows it\n"
@@ -732,61 +736,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 /* ---- the TLS consumer of the flow table -------------------------------- */
 
-static enum flow_verdict tls_verdict(enum tls_verdict v)
-{
-	return v == TLS_CONTINUE ? FLOW_MORE : FLOW_DONE;
-}
-
-static struct flow_state *state_of(struct flow *f)
-{
-	struct flow_state *s = flow_user(f);
-	if (!s && (s = calloc(1, sizeof *s)))
-		flow_set_user(f, s);
-	return s;
-}
-
-static struct tls_conn *conn_of(struct run *run, struct flow *f)
-{
-	struct flow_state *s = state_of(f);
-	if (s && !s->tls && (s->tls = tls_conn_new_with_keys(run->keys)) && run->follow[0])
-		tls_conn_wait_for_keys(s->tls);
-	return s ? s->tls : NULL;
-}
-
-static void key_wait_unlink(struct run *run, struct flow_state *s)
-{
-	if (!s->waiting)
-		return;
-	if (s->wait_prev)
-		s->wait_prev->wait_next = s->wait_next;
-	else
-		run->key_waits = s->wait_next;
-	if (s->wait_next)
-		s->wait_next->wait_prev = s->wait_prev;
-	s->wait_prev = s->wait_next = NULL;
-	s->waiting = false;
-	run->n_key_waits--;
-}
-
-/* A TLS 1.3 flow whose secrets are not in the key log yet waits on
- * run.key_waits for follow_keylogs(); past MAX_KEY_WAITS it gives up. */
-static enum tls_verdict key_wait(struct run *run, struct flow *f, enum tls_verdict v)
-{
-	struct flow_state *s = flow_user(f);
-	if (!s || s->waiting || !tls_awaiting_keys(s->tls))
-		return v;
-	if (run->n_key_waits >= MAX_KEY_WAITS)
-		return tls_give_up_keys(s->tls);
-	s->flow = f;
-	s->waiting = true;
-	s->wait_next = run->key_waits;
-	if (run->key_waits)
-		run->key_waits->wait_prev = s;
-	run->key_waits = s;
-	run->n_key_waits++;
-	return v;
-}
-
 /* Live --keylog: what was appended since the last tick, then every flow
  * waiting for secrets tries again; one that the new secrets settle is
  * handed to the report at once. */
@@ -801,143 +750,22 @@ static void follow_keylogs(struct run *run)
 		run->follow_said[i] = run->follow_said[i] || n < 0;
 		added += n > 0 ? n : 0;
 	}
-	for (struct flow_state *s = run->key_waits, *next; added && s; s = next) {
-		next = s->wait_next;
-		enum tls_verdict v = tls_retry_keys(s->tls);
-		if (tls_awaiting_keys(s->tls))
-			continue;
-		key_wait_unlink(run, s);
-		if (v != TLS_CONTINUE)
-			flow_table_done(run->flows, s->flow);   /* on_close frees s */
-	}
+	if (added)
+		pipe_retry_keys(run->pipe);
 }
 
-/* nDPI sees the first packets of every flow with payload (the flow table
- * only calls this from the first payload on); it never ends the flow.
- * Without --dpi-check only a TLS flow's nDPI result is used (app,
- * dpi_risks), and nDPI's first packet of a flow is its dearest, so that
- * packet is held (a copy, dpi_hold) until the flow shows whether it
- * matters: at its next packet it is still in its handshake (TLS, or not
- * yet decided) and nDPI gets both; a flow our dissector refuses at once
- * (on_close, not TLS) never reaches nDPI. */
-static enum flow_verdict on_packet(void *ctx, struct flow *f, enum flow_dir d,
-				   const struct cap_pkt *p)
+/* One pipeline's record, straight to the report (one thread; workers.c
+ * puts several workers' records in this order). */
+static void on_record(void *user, struct pipe_record *r)
 {
-	struct run *run = ctx;
-	struct flow_state *s = state_of(f);
-	if (!s)
-		return FLOW_MORE;
-	if (!s->dpi_tried) {
-		s->dpi = dpi_flow_new(run->dpi);
-		s->dpi_tried = true;
-		if (s->dpi && !run->o->dpi_check &&
-		    dpi_hold(run->dpi, s->dpi, p, d == FLOW_FROM_CLIENT))
-			return FLOW_MORE;
+	struct run *run = user;
+	rep_handshake(run->rep, &r->h);
+	run->handshakes++;
+	if (run->o->count && run->handshakes >= run->o->count) {
+		stop_requested = 1;
+		if (live_source)
+			cap_break(live_source);
 	}
-	if (s->dpi && !dpi_result(s->dpi)->done)
-		dpi_packet(run->dpi, s->dpi, p, d == FLOW_FROM_CLIENT);
-	return FLOW_MORE;
-}
-
-static enum flow_verdict on_data(void *ctx, struct flow *f, enum flow_dir d,
-				 const uint8_t *p, size_t n, uint64_t ts_us)
-{
-	struct tls_conn *c = conn_of(ctx, f);
-	if (!c)
-		return FLOW_DONE;
-	return tls_verdict(key_wait(ctx, f, tls_feed(c, d == FLOW_FROM_CLIENT ? TLS_FROM_CLIENT
-								: TLS_FROM_SERVER, p, n, ts_us)));
-}
-
-static enum flow_verdict on_gap(void *ctx, struct flow *f, enum flow_dir d,
-				uint64_t missing, uint64_t ts_us)
-{
-	struct tls_conn *c = conn_of(ctx, f);
-	if (!c)
-		return FLOW_DONE;
-	return tls_verdict(tls_gap(c, d == FLOW_FROM_CLIENT ? TLS_FROM_CLIENT : TLS_FROM_SERVER,
-				   missing));
-}
-
-/* Second opinion: nDPI's server leaf against ours, by SHA-1 (nDPI drops DC=
- * components from DNs, so names cannot be compared). */
-static void compare_with_dpi(struct run *run, const struct dpi_result *dr,
-			     const struct tls_session *ts, const struct rep_endpoint *server)
-{
-	uint8_t ours[20];
-	const uint8_t *ours_p = NULL;
-	/* Nothing to compare unless nDPI read a server leaf: skip the hash. */
-	if (!dpi_leaf(dr, NULL, NULL, NULL))
-		return;
-	if (ts->server_chain.n) {
-		SHA1(ts->server_chain.certs[0].data, ts->server_chain.certs[0].len, ours);
-		ours_p = ours;
-	}
-	if (!dpi_disagrees(dr, NULL, NULL, ours_p))
-		return;
-	run->st.dpi_disagreements++;
-	if (run->o->verbose > 0)
-		fprintf(stderr, "certtrace: nDPI and certtrace disagree on the leaf of %s:%u\n",
-			server->ip, server->port);
-}
-
-static void on_close(void *ctx, struct flow *f, enum flow_close_reason why)
-{
-	struct run *run = ctx;
-	struct flow_state *s = flow_user(f);
-	if (!s)
-		return;
-	key_wait_unlink(run, s);
-	if (s->tls) {
-		tls_retry_keys(s->tls);        /* the last tick's secrets, if any */
-		tls_end(s->tls);
-	}
-	bool is_tls = s->tls && tls_is_tls(s->tls);
-	const struct dpi_result *dr = NULL;
-	/* Not TLS and no --dpi-check: nothing would read nDPI's answer, so it
-	 * is not asked (a held first packet is dropped unread). */
-	if (s->dpi && (is_tls || run->o->dpi_check)) {
-		dpi_flow_finish(run->dpi, s->dpi);
-		dr = dpi_result(s->dpi);
-	}
-	if (is_tls) {
-		const struct tls_session *ts = tls_session(s->tls);
-		struct rep_handshake h = { 0 };
-		handshake_record(ts, &h);
-		h.snaplen_cut_packets = flow_cut_packets(f, &h.snaplen);
-		flow_endpoint(f, FLOW_FROM_CLIENT, h.client.ip, sizeof h.client.ip, &h.client.port);
-		flow_endpoint(f, FLOW_FROM_SERVER, h.server.ip, sizeof h.server.ip, &h.server.port);
-		if (dr) {
-			if (dr->app[0])
-				h.app = dr->app;
-			h.n_risks = dr->n_risks;
-			memcpy(h.risks, dr->risks, dr->n_risks * sizeof h.risks[0]);
-		}
-		rep_handshake(run->rep, &h);
-		if (dr)
-			compare_with_dpi(run, dr, ts, &h.server);
-		run->handshakes++;
-		if (run->o->count && run->handshakes >= run->o->count) {
-			stop_requested = 1;
-			if (live_source)
-				cap_break(live_source);
-		}
-	} else if (dr && dpi_is_tls_family(dr)) {
-		/* nDPI calls it TLS and we found no handshake: a detection miss. */
-		run->st.dpi_detection_misses++;
-		if (run->o->verbose > 0) {
-			char ip[46];
-			uint16_t port;
-			flow_endpoint(f, FLOW_FROM_SERVER, ip, sizeof ip, &port);
-			fprintf(stderr, "certtrace: nDPI says %s on %s:%u, no TLS handshake found\n",
-				dr->app, ip, port);
-		}
-	}
-	if (s->dpi)
-		dpi_flow_free(run->dpi, s->dpi);
-	tls_conn_free(s->tls);
-	free(s);
-	flow_set_user(f, NULL);
 }
 
 static void on_frame(void *user, const struct cap_frame *fr)
@@ -954,7 +782,9 @@ static void on_frame(void *user, const struct cap_frame *fr)
 	cap_encap_count(&run->encaps, p.encaps);
 	switch (dr) {
 	case CAP_TCP:
-		if (flow_table_packet(run->flows, &p) && run->dump && fr->dlt == run->dump_dlt)
+		if (run->workers)
+			workers_packet(run->workers, &p);
+		else if (flow_table_packet(run->flows, &p) && run->dump && fr->dlt == run->dump_dlt)
 			pcap_dump((u_char *)run->dump, fr->hdr, fr->data);
 		break;
 	case CAP_FRAGMENT:
@@ -991,13 +821,21 @@ static void status_update(struct run *run, bool final)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &run->last_status);
 	struct cap_stats cs;
-	cap_get_stats(run->src, &cs);
+	uint64_t packets = run->st.packets;
+	if (run->workers && run->o->iface) {
+		struct workers_counters c;
+		workers_counters(run->workers, &c);
+		cs = c.cap;
+		packets = c.packets;
+	} else {
+		cap_get_stats(run->src, &cs);
+	}
 	double el = seconds_since(&run->started);
 	char line[256];
 	if (cs.live) {
 		snprintf(line, sizeof line, "%llu packets, %llu handshakes, %llu servers, "
 			 "%llu findings so far, %llu dropped",
-			 (unsigned long long)run->st.packets,
+			 (unsigned long long)packets,
 			 (unsigned long long)(run->rep ? rep_handshake_count(run->rep) : 0),
 			 (unsigned long long)(run->rep ? rep_server_count(run->rep) : 0),
 			 (unsigned long long)(run->rep ? rep_findings_so_far(run->rep) : 0),
@@ -1034,6 +872,29 @@ static void on_hangup(int sig)
 		cap_break(live_source);
 }
 
+/* How the read of src ended (n: cap_next_batch()'s last); false (said) if
+ * the file is damaged. */
+static bool read_ended(struct run *run, struct cap_source *src, int n)
+{
+	if (n == -2 && !stop_requested) {
+		/* Damaged in the middle: what was read is reported, exit 2. */
+		fprintf(stderr, "certtrace: %s\n", cap_error(src));
+		return false;
+	}
+	/* A cut-off last record is common (a capture copied while being
+	 * written): a warning, and what was read counts. */
+	if (n == -1 && cap_truncated(src)) {
+		if (run->o->verbose >= 0)
+			fprintf(stderr, "certtrace: warning: %s\n", cap_truncated(src));
+		if (!run->truncated_file[0]) {
+			snprintf(run->truncated_file, sizeof run->truncated_file, "%s",
+				 cap_name(src));
+			run->st.truncated_file = run->truncated_file;
+		}
+	}
+	return true;
+}
+
 /* Reads one source to its end (or a stop); false if it could not be read. */
 static bool drain_source(struct run *run, struct cap_source *src)
 {
@@ -1041,30 +902,16 @@ static bool drain_source(struct run *run, struct cap_source *src)
 	run->src = src;
 	for (;;) {
 		int n = cap_next_batch(src, BATCH, on_frame, run);
+		if (run->workers) {
+			workers_flush(run->workers);
+			workers_merge(run->workers, 0);
+		}
 		status_update(run, false);
 		run_reopen(run);
-		if (n == -1 || stop_requested) {
-			/* A cut-off last record is common (a capture copied while
-			 * being written): a warning, and what was read counts. */
-			if (n == -1 && cap_truncated(src)) {
-				if (run->o->verbose >= 0)
-					fprintf(stderr, "certtrace: warning: %s\n", cap_truncated(src));
-				if (!run->truncated_file[0]) {
-					snprintf(run->truncated_file, sizeof run->truncated_file, "%s",
-						 cap_name(src));
-					run->st.truncated_file = run->truncated_file;
-				}
-			}
-			return true;
-		}
-		if (n == -2) {
-			/* Damaged in the middle: what was read is reported, exit 2. */
-			fprintf(stderr, "certtrace: %s\n", cap_error(src));
-			return false;
-		}
+		if (n < 0 || stop_requested)
+			return read_ended(run, src, n);
 	}
 }
-
 
 static int list_interfaces(void)
 {
@@ -1169,19 +1016,60 @@ static bool open_outputs(struct run *run)
 	return true;
 }
 
-static struct cap_source *open_live(const struct options *o)
+/* --threads: how many workers read the flows.  What needs every packet in
+ * one place, or a stop at an exact handshake, keeps one: -c, -w,
+ * --debug-flows, a live --keylog (followed as it grows). */
+static unsigned count_workers(const struct options *o)
 {
+	unsigned n = o->threads ? o->threads : workers_default();
+	const char *one = o->count ? "-c" : o->write_file ? "-w" :
+			  o->debug_flows ? "--debug-flows" :
+			  o->iface && o->n_keylogs ? "--keylog with -i" :
+			  !o->iface && !o->n_files ? "--events" : NULL;
+	if (n > 1 && one) {
+		if (o->threads > 1 && o->verbose > 0)   /* --help says so; -v tells */
+			fprintf(stderr, "certtrace: %s: one worker, not --threads %u\n", one, n);
+		n = 1;
+	}
+	return n;
+}
+
+/* -i: a capture handle per worker, the first n_workers of them in one
+ * fanout group (the kernel gives each its share of the flows); -B is the
+ * total, shared out.  Where the kernel will not split the capture, one
+ * handle, one worker, and a word on stderr. */
+static bool open_live(struct run *run)
+{
+	const struct options *o = run->o;
+	unsigned n = run->n_workers;
+	int total_kib = o->buffer_kib > 0 ? o->buffer_kib : 65536;
 	struct cap_live_options lo = {
 		.iface = o->iface, .filter = o->filter, .snaplen = 262144,
-		.promisc = !o->no_promisc, .buffer_kib = o->buffer_kib,
+		.promisc = !o->no_promisc,
+		.buffer_kib = n > 1 && total_kib / (int)n >= 1024 ? total_kib / (int)n : total_kib,
 	};
 	char err[1024], warn[512];
-	struct cap_source *src = cap_open_live(&lo, err, sizeof err, warn, sizeof warn);
-	if (!src)
-		fprintf(stderr, "certtrace: %s\n", err);
-	else if (warn[0] && o->verbose >= 0)
-		fprintf(stderr, "certtrace: %s\n", warn);
-	return src;
+	uint16_t group = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct cap_source *src = cap_open_live(&lo, err, sizeof err, warn, sizeof warn);
+		if (!src) {
+			fprintf(stderr, "certtrace: %s\n", err);
+			return false;
+		}
+		if (i == 0 && warn[0] && o->verbose >= 0)
+			fprintf(stderr, "certtrace: %s\n", warn);
+		run->in.live[run->in.n_live++] = src;
+		if (n > 1 && !(i == 0 ? cap_new_fanout(src, &group, err, sizeof err)
+				    : cap_join_fanout(src, group, err, sizeof err))) {
+			if (o->verbose >= 0)
+				fprintf(stderr, "certtrace: %s: one worker\n", err);
+			while (run->in.n_live > 1)
+				cap_close(run->in.live[--run->in.n_live]);
+			run->n_workers = 1;
+			break;
+		}
+	}
+	return true;
 }
 
 static bool find_user(const char *name, struct user *u)
@@ -1208,7 +1096,8 @@ static bool open_inputs(struct run *run)
 
 	if (o->user && !find_user(o->user, &run->user))
 		return false;
-	if (o->iface && !(run->in.live = open_live(o)))
+	run->n_workers = count_workers(o);
+	if (o->iface && !open_live(run))
 		return false;
 	if (!open_option_files(run) || !open_outputs(run))
 		return false;
@@ -1292,8 +1181,12 @@ static bool load_keylogs(struct run *run, char *err, size_t errlen)
 static void on_secrets(void *user, uint32_t type, const uint8_t *p, size_t n)
 {
 	struct run *run = user;
-	if (type == CAP_SECRETS_TLS_KEYLOG && run->keys)
-		kl_add_dsb(run->keys, p, n);
+	if (type != CAP_SECRETS_TLS_KEYLOG || !run->keys)
+		return;
+	/* Workers read the store: they handle what came before the block first. */
+	if (run->workers)
+		workers_sync(run->workers);
+	kl_add_dsb(run->keys, p, n);
 }
 
 static void close_rep_inputs(struct rep_inputs *ri)
@@ -1317,12 +1210,11 @@ static void close_rep_inputs(struct rep_inputs *ri)
 static bool setup_report(struct run *run, char *err, size_t errlen)
 {
 	const struct options *o = run->o;
-	if (!o->no_dpi) {
+	if (!o->no_dpi && run->n_workers == 1) {
 		if (!(run->dpi = dpi_new(err, errlen))) {
 			fprintf(stderr, "certtrace: %s (try --no-dpi)\n", err);
 			return false;
 		}
-		run->consumer.packet = on_packet;
 	}
 	run->rep = rep_new_opened(&o->rep, &run->in.rep, sink_fp(run->in.report), err, errlen);
 	close_rep_inputs(&run->in.rep);
@@ -1351,7 +1243,6 @@ static bool setup(struct run *run)
 		fprintf(stderr, "certtrace: %s\n", err);
 		return false;
 	}
-	run->consumer = (struct flow_consumer){ run, NULL, on_data, on_gap, on_close };
 	if (!sink_fp(run->in.report))
 		return false;          /* out of memory, said */
 	if (o->debug_flows) {
@@ -1362,11 +1253,40 @@ static bool setup(struct run *run)
 	} else if (!setup_report(run, err, sizeof err)) {
 		return false;
 	}
+	/* Files: the key store exists before the first packet, for the
+	 * files' Decryption Secrets Blocks (on_secrets). */
+	if (o->n_files && !run->keys && !(run->keys = kl_store_new())) {
+		fprintf(stderr, "certtrace: out of memory\n");
+		return false;
+	}
+	struct pipe_options po = {
+		.dpi = run->dpi, .dpi_check = o->dpi_check, .keys = run->keys,
+		.keys_follow = run->follow[0] != NULL, .verbose = o->verbose,
+		.emit = on_record, .user = run,
+	};
 	flow_options_default(&fo);
 	fo.max_flows = o->max_flows;
-	if (!(run->flows = flow_table_new(&fo, &run->consumer))) {
-		fprintf(stderr, "certtrace: out of memory for the flow table\n");
-		return false;
+	if (run->n_workers > 1) {
+		struct workers_options wo = {
+			.n = run->n_workers, .flows = fo, .dpi = !o->no_dpi, .pipe = po,
+			.deliver = on_record, .user = run, .live = o->iface ? run->in.live : NULL,
+		};
+		if (!(run->workers = workers_new(&wo, err, sizeof err))) {
+			fprintf(stderr, "certtrace: %s%s\n", err, o->no_dpi ? "" : " (try --no-dpi)");
+			return false;
+		}
+	} else {
+		if (!(run->pipe = pipe_new(&po))) {
+			fprintf(stderr, "certtrace: out of memory\n");
+			return false;
+		}
+		if (!run->dbg)
+			run->consumer = *pipe_consumer(run->pipe);
+		if (!(run->flows = flow_table_new(&fo, &run->consumer))) {
+			fprintf(stderr, "certtrace: out of memory for the flow table\n");
+			return false;
+		}
+		pipe_set_flows(run->pipe, run->flows);
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -1450,24 +1370,62 @@ static void run_reopen(struct run *run)
 		reopen_dump(run);
 }
 
-/* --stats: the counters now, as a "stats" event. */
-static void live_stats(struct run *run, struct cap_source *src)
+/* The flow tables' and pipelines' counters: one, or the workers' sums. */
+static void flow_totals(struct run *run, struct workers_counters *c)
 {
-	struct rep_live_stats ls = { .packets = run->st.packets, .bytes = run->st.bytes };
-	struct cap_stats cs;
-	struct timespec rt;
-	const struct flow_counters *fc = flow_table_counters(run->flows);
+	if (run->workers) {
+		workers_counters(run->workers, c);
+		return;
+	}
+	memset(c, 0, sizeof *c);
+	c->flows = *flow_table_counters(run->flows);
+	c->pipe = *pipe_counters(run->pipe);
+}
 
+/* Live: packets and bytes seen, and the kernel's counters: one handle's,
+ * or the workers' sums. */
+static void live_counters(struct run *run, struct workers_counters *c)
+{
+	flow_totals(run, c);
+	if (run->workers)
+		return;
+	c->packets = run->st.packets;
+	c->bytes = run->st.bytes;
+	cap_get_stats(run->src, &c->cap);
+}
+
+/* --stats: the counters now, as a "stats" event. */
+static void live_stats(struct run *run)
+{
+	struct workers_counters c;
+	struct timespec rt;
+	live_counters(run, &c);
+	struct rep_live_stats ls = { .packets = c.packets, .bytes = c.bytes };
 	clock_gettime(CLOCK_REALTIME, &rt);
 	ls.ts_us = (uint64_t)rt.tv_sec * 1000000u + (uint64_t)rt.tv_nsec / 1000u;
-	cap_get_stats(src, &cs);
-	ls.kernel = cs.live;
-	ls.kernel_received = cs.received;
-	ls.kernel_dropped = cs.dropped;
-	ls.kernel_ifdropped = cs.ifdropped;
-	ls.flows_active = fc->active;
-	ls.flows_total = fc->flows;
+	ls.kernel = c.cap.live;
+	ls.kernel_received = c.cap.received;
+	ls.kernel_dropped = c.cap.dropped;
+	ls.kernel_ifdropped = c.cap.ifdropped;
+	ls.flows_active = c.flows.active;
+	ls.flows_total = c.flows.flows;
 	rep_live_stats(run->rep, &ls);
+}
+
+/* Live, between batches: SIGHUP, the report's live tick, --stats, the
+ * status line.  Returns the seconds since t0. */
+static double live_timers(struct run *run, const struct timespec *t0)
+{
+	run_reopen(run);
+	rep_live_tick(run->rep, (uint64_t)(seconds_since(t0) * 1e6));
+	double el = seconds_since(t0);
+	if (run->rep && run->o->stats_s > 0 && el >= run->next_stats_s) {
+		live_stats(run);
+		while (run->next_stats_s <= el)
+			run->next_stats_s += run->o->stats_s;
+	}
+	status_update(run, false);
+	return el;
 }
 
 /* The live loop, until a stop, -c, --duration or a read error (2).  The
@@ -1487,22 +1445,14 @@ static int capture_live(struct run *run, struct cap_source *src)
 		/* Live, -w is flushed after every batch: the file on disk is
 		 * readable as it is, and a full disk is said at once. */
 		flush_dump(run);
-		run_reopen(run);
 		follow_keylogs(run);
-		rep_live_tick(run->rep, (uint64_t)(seconds_since(&t0) * 1e6));
 		/* Capture time stands still when nothing arrives: let the
 		 * wall clock close lingering flows so their events appear. */
 		struct timespec rt;
 		clock_gettime(CLOCK_REALTIME, &rt);
 		flow_table_expire(run->flows, (uint64_t)rt.tv_sec * 1000000u +
 					      (uint64_t)rt.tv_nsec / 1000u);
-		double el = seconds_since(&t0);
-		if (run->rep && run->o->stats_s > 0 && el >= run->next_stats_s) {
-			live_stats(run, src);
-			while (run->next_stats_s <= el)
-				run->next_stats_s += run->o->stats_s;
-		}
-		status_update(run, false);
+		double el = live_timers(run, &t0);
 		if (n == -1 && !stop_requested)
 			continue;
 		if (run->o->duration_s > 0 && el >= run->o->duration_s)
@@ -1511,27 +1461,50 @@ static int capture_live(struct run *run, struct cap_source *src)
 	return 0;
 }
 
+/* --threads, live: the workers read their handles; this thread hands their
+ * records to the report as they come, and keeps the timers. */
+static int capture_workers(struct run *run)
+{
+	struct timespec t0;
+	int status = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	run->next_stats_s = run->o->stats_s;
+	while (!stop_requested) {
+		if (!workers_merge(run->workers, CAP_LIVE_WAKE_MS)) {
+			fprintf(stderr, "certtrace: %s\n", workers_error(run->workers));
+			status = 2;
+			break;
+		}
+		double el = live_timers(run, &t0);
+		if (run->o->duration_s > 0 && el >= run->o->duration_s)
+			break;
+	}
+	workers_stop(run->workers);
+	return status;
+}
+
 /* -1: -w could not be started (no report); else the status so far. */
 static int run_live(struct run *run)
 {
-	struct cap_source *src = run->in.live;
+	struct cap_source *src = run->in.live[0];
 	if (!start_dump(run, src))
 		return -1;
-	live_source = src;
+	live_source = run->workers ? NULL : src;
 	run->src = src;
 	run->dlt = cap_linktype(src);
-	int status = capture_live(run, src);
+	int status = run->workers ? capture_workers(run) : capture_live(run, src);
 	status_update(run, true);
-	struct cap_stats cs;
-	cap_get_stats(src, &cs);
+	struct workers_counters c;
+	live_counters(run, &c);
 	run->st.live = true;
-	run->st.kernel_received = cs.received;
-	run->st.kernel_dropped = cs.dropped;
-	run->st.kernel_ifdropped = cs.ifdropped;
+	run->st.kernel_received = c.cap.received;
+	run->st.kernel_dropped = c.cap.dropped;
+	run->st.kernel_ifdropped = c.cap.ifdropped;
 	live_source = NULL;
 	run->src = NULL;
-	cap_close(src);
-	run->in.live = NULL;
+	for (unsigned i = 0; i < run->in.n_live; i++)
+		cap_close(run->in.live[i]);
+	run->in.n_live = 0;
 	return status;
 }
 
@@ -1560,11 +1533,9 @@ static enum file_read read_file(struct run *run, unsigned i)
 		fprintf(stderr, "certtrace: %s: %s\n", o->files[i], strerror(errno));
 		return FILE_UNREADABLE;
 	}
-	/* The key store exists before the first packet: dissectors keep it, and
-	 * the file's Decryption Secrets Blocks go into it as the reader meets them. */
-	if (!run->keys)
-		run->keys = kl_store_new();
-	struct cap_offline_options oo = { on_secrets, run };
+	struct cap_offline_options oo = { .secrets = on_secrets, .user = run };
+	if (run->workers)
+		workers_source_options(run->workers, &oo);
 	struct cap_source *src = cap_open_offline_fd(fd, o->files[i], &oo, err, sizeof err);
 	if (!src) {
 		fprintf(stderr, "certtrace: %s\n", err);
@@ -1608,11 +1579,24 @@ static int run_files(struct run *run)
 
 static void fill_stats(struct run *run)
 {
-	const struct flow_counters *fc = flow_table_counters(run->flows);
-	run->st.flows = fc->flows;
-	run->st.tcp_flows = fc->flows;
-	run->st.evicted_flows = fc->evicted;
-	run->st.gaps = fc->gaps;
+	struct workers_counters c;
+	flow_totals(run, &c);
+	run->st.flows = c.flows.flows;
+	run->st.tcp_flows = c.flows.flows;
+	run->st.evicted_flows = c.flows.evicted;
+	run->st.gaps = c.flows.gaps;
+	run->st.dpi_detection_misses = c.pipe.dpi_detection_misses;
+	run->st.dpi_disagreements = c.pipe.dpi_disagreements;
+	if (run->workers && run->o->iface) {   /* the workers decoded the packets */
+		run->st.packets = c.packets;
+		run->st.bytes = c.bytes;
+		run->st.truncated_packets = c.truncated_packets;
+		run->st.skipped_packets = c.skipped_packets;
+		run->st.fragments_skipped = c.fragments_skipped;
+		run->malformed = c.malformed;
+		run->first_malformed = c.first_malformed;
+		run->encaps = c.encaps;
+	}
 	run->st.n_encaps = 0;
 	for (unsigned i = 0; i < CAP_ENCAP_COUNT && i < sizeof run->st.encaps / sizeof run->st.encaps[0]; i++) {
 		run->st.encaps[run->st.n_encaps].name = cap_encap_name((enum cap_encap)i);
@@ -1623,7 +1607,10 @@ static void fill_stats(struct run *run)
 static int finish(struct run *run, int status)
 {
 	const struct options *o = run->o;
-	flow_table_finish(run->flows);
+	if (run->workers)
+		workers_finish(run->workers);
+	else
+		flow_table_finish(run->flows);
 	fill_stats(run);
 	if (run->malformed && o->verbose >= 0)
 		fprintf(stderr, "certtrace: %llu packets skipped as malformed (first: %s)\n",
@@ -1675,6 +1662,8 @@ static void cleanup(struct run *run)
 {
 	struct inputs *in = &run->in;
 	flow_table_free(run->flows);
+	pipe_free(run->pipe);
+	workers_free(run->workers);
 	cap_debug_free(run->dbg);
 	rep_free(run->rep);
 	dpi_free(run->dpi);
@@ -1685,7 +1674,8 @@ static void cleanup(struct run *run)
 		pcap_dump_close(run->dump);
 	sink_close(in->packets);
 	sink_close(in->report);
-	cap_close(in->live);
+	for (unsigned i = 0; i < in->n_live; i++)
+		cap_close(in->live[i]);
 	for (unsigned i = 0; i < MAX_FILES; i++) {
 		close_file(&in->files[i]);
 		close_file(&in->keylogs[i]);

@@ -138,13 +138,15 @@ class Result:
     pass
 
 
-def certtrace_run(binary, path):
+def certtrace_run(binary, path, threads):
     keylog = keylog_for(path)
     # --dpi-check: nDPI on every flow, so its detection misses are counted.
     p = subprocess.run([binary, "-r", path, "--format", "jsonl", "--fail-on", "never", "-q",
-                        "--dpi-check"] + (["--keylog", keylog] if keylog else []),
+                        "--dpi-check", "--threads", str(threads)] +
+                       (["--keylog", keylog] if keylog else []),
                        capture_output=True, text=True, check=False)
     r = Result()
+    r.stdout = p.stdout
     r.chains, r.handshakes, r.partial, r.rc, r.err = [], 0, 0, p.returncode, p.stderr.strip()
     certs = set()
     r.dpi = (0, 0)
@@ -180,7 +182,10 @@ def compare(binary, path):
     result, seconds taken."""
     t0 = time.monotonic()
     want, problem, note = tshark_chains(path)
-    got = certtrace_run(binary, path)
+    got = certtrace_run(binary, path, 1)
+    # The output must not depend on the number of workers: 3 is more than
+    # this machine's cores.
+    got.threads_differ = certtrace_run(binary, path, 3).stdout != got.stdout
     return want, problem, note, got, time.monotonic() - t0
 
 
@@ -272,6 +277,10 @@ def run_corpus(binary, corpus, known, jobs):
         read_stop = re.search(r"packet \d+ at byte \d+", got.err) is not None
         ran = (got.rc in (0, 1, 3) or (got.rc == 2 and read_stop)) and not problem
         details = []
+        if got.threads_differ:
+            failures.append((key, "DIFFER with --threads 3",
+                             ["the output of --threads 3 differs from --threads 1's"]))
+            print(f"{rel:58} DIFFER: the output of --threads 3 differs from --threads 1's")
         if key in known:
             used.add(key)
         if ran and diff == (0, 0, 0, 0) and key not in known:
@@ -309,11 +318,13 @@ def run_corpus(binary, corpus, known, jobs):
               f"{len(want):6d}  {result}")
         for d in details:
             print(f"    {d}")
+    same = sum(1 for f in files if not results[f][3].threads_differ)
     agree_files = len(files) - len(failures) - n_known
     slow = max(files, key=lambda f: results[f][4]) if files else None
     print(f"corpus: {n_agree}/{n_msgs} Certificate messages agree in {corpus}: "
           f"{len(files)} files, {agree_files} agree, {n_known} known differences, "
           f"{len(failures)} differ; {n_partial} partial chains from cut Certificate messages; "
+          f"output byte-identical with --threads 1 and 3 on {same}/{len(files)} files; "
           f"{wall:.0f}s with {jobs} jobs" +
           (f" (slowest {os.path.relpath(slow, corpus)}, {results[slow][4]:.1f}s)" if slow else ""))
     return failures, used

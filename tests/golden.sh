@@ -9,7 +9,11 @@
 # each run on pcaps/NAME.pcap(ng) and compared with expected/NAME@VARIANT.jsonl
 # (the base run's .args/.env do not apply to a variant).
 # The summary line of each output holds the exit status, so it is pinned too.
-# With --update the expected files are rewritten: review the diff like code.
+# Each is run with --threads 1 and with --threads 3 (more workers than this
+# machine's 2 cores), and both must give the expected output byte for byte:
+# the output does not depend on the number of workers.
+# With --update the expected files are rewritten (from --threads 1): review
+# the diff like code.
 set -eu
 bin=${1:-./certtrace}
 update=${2:-}
@@ -26,21 +30,26 @@ run_one() {
 	[ -f "$dir/$name.env" ] && envs=$(grep -v '^#' "$dir/$name.env" | tr '\n' ' ')
 	exp="$dir/expected/$name.jsonl"
 	out=$(mktemp)
-	# shellcheck disable=SC2086
-	env $envs "$bin" -r "$f" --format jsonl -q $args > "$out" 2>/dev/null || true
-	if [ "$update" = "--update" ]; then
-		cp "$out" "$exp"
-		echo "golden: wrote $exp"
-	elif [ ! -f "$exp" ]; then
-		echo "golden: $name: no expected output (make golden writes it)"
-		fail=$((fail + 1))
-	elif cmp -s "$out" "$exp"; then
-		pass=$((pass + 1))
-	else
-		echo "golden: $name: output differs from $exp:"
-		diff "$exp" "$out" | head -20
-		fail=$((fail + 1))
-	fi
+	threads="1 3"
+	[ "$update" = "--update" ] && threads=1
+	for t in $threads; do
+		# shellcheck disable=SC2086
+		env $envs "$bin" -r "$f" --format jsonl -q --threads "$t" $args > "$out" \
+			2>/dev/null || true
+		if [ "$update" = "--update" ]; then
+			cp "$out" "$exp"
+			echo "golden: wrote $exp"
+		elif [ ! -f "$exp" ]; then
+			echo "golden: $name: no expected output (make golden writes it)"
+			fail=$((fail + 1))
+		elif cmp -s "$out" "$exp"; then
+			pass=$((pass + 1))
+		else
+			echo "golden: $name (--threads $t): output differs from $exp:"
+			diff "$exp" "$out" | head -20
+			fail=$((fail + 1))
+		fi
+	done
 	rm -f "$out"
 }
 
@@ -57,5 +66,5 @@ for f in "$dir"/*.pcap "$dir"/*.pcapng; do
 	done
 done
 [ "$update" = "--update" ] && exit 0
-echo "golden: $pass passed, $fail failed"
+echo "golden: $pass passed, $fail failed (every sample with --threads 1 and 3)"
 [ "$fail" -eq 0 ]

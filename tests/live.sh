@@ -160,6 +160,28 @@ wait "$ipid"
 check "SIGINT still gives handshakes, findings and a summary" "$work/i.jsonl" \
 	"sum(e['event'] == 'tls' for e in events) == 2 and events[-1]['event'] == 'summary'"
 
+# 3b. --threads 2: two capture handles in a PACKET_FANOUT group, a worker each;
+# every handshake is reported once, and the kernel counters are the handles' sum.
+ip netns exec "$cli" "$bin" -i "vc$tag" --threads 2 --stats 0 --format jsonl --fail-on never \
+	> "$work/t.jsonl" 2> "$work/t.err" &
+tpid=$!
+pids="$pids $tpid"
+sleep 1
+nthreads=$(ls "/proc/$tpid/task" 2>/dev/null | wc -l)
+handshakes 4
+sleep 0.5
+kill -INT "$tpid"
+wait "$tpid"
+if [ "$nthreads" -ge 3 ]; then
+	pass=$((pass + 1)); echo "live: ok   --threads 2 runs two workers ($nthreads threads)"
+else
+	fail=$((fail + 1)); echo "live: FAIL --threads 2 ran $nthreads threads"; cat "$work/t.err"
+fi
+check "--threads 2: eight handshakes, each once" "$work/t.jsonl" \
+	"sorted(e['client']['port'] for e in events if e['event'] == 'tls') == sorted(set(e['client']['port'] for e in events if e['event'] == 'tls')) and sum(e['event'] == 'tls' for e in events) == 8"
+check "--threads 2: both chains, the finding, and kernel counts at least the packets" "$work/t.jsonl" \
+	"any(e['event'] == 'finding' and e['code'] == 'issuer-mismatch' for e in events) and events[-1]['event'] == 'summary' and events[-1]['kernel_received'] >= events[-1]['packets'] > 0"
+
 # 4. --duration stops by itself; a bad filter and a missing interface are clear errors.
 timeout 10 ip netns exec "$cli" "$bin" -i "vc$tag" --duration 1 --format jsonl > "$work/d.jsonl" 2>/dev/null
 check "--duration 1 stops and reports" "$work/d.jsonl" "events[-1]['event'] == 'summary'"
