@@ -373,17 +373,32 @@ static void touch(struct flow *f, uint64_t seq, uint64_t now_us)
 	f->touch_us = now_us;
 }
 
-static uint64_t active_flows(const struct flow_table *t)
+/*
+ * Whether a new flow finds the table at its cap.  A cap shared between
+ * workers' tables is reserved by the increment itself, so that two workers
+ * creating at once cannot both see room for the last flow: each creation
+ * that finds the count at the cap evicts one, and the count never settles
+ * above it.  unreserve() gives the reservation back if the flow is not made.
+ */
+static bool reserve_at_cap(struct flow_table *t)
 {
-	return t->shared_active ? atomic_load_explicit(t->shared_active, memory_order_relaxed)
-				: t->cnt.active;
+	if (t->shared_active)
+		return atomic_fetch_add_explicit(t->shared_active, 1, memory_order_relaxed) >=
+		       t->opt.max_flows;
+	return t->cnt.active >= t->opt.max_flows;
+}
+
+static void unreserve(struct flow_table *t)
+{
+	if (t->shared_active)
+		atomic_fetch_sub_explicit(t->shared_active, 1, memory_order_relaxed);
 }
 
 static uint32_t create(struct flow_table *t, const struct cap_pkt *p,
 		       const uint8_t addr[2][16], const uint16_t port[2], int src_ep,
 		       uint64_t seq, uint64_t now_us)
 {
-	if (active_flows(t) >= t->opt.max_flows) {
+	if (reserve_at_cap(t)) {
 		/* Closed flows go first: they are only lingering. */
 		if (t->closing.head)
 			flow_remove(t, t->closing.head, FLOW_CLOSE_FIN);
@@ -391,8 +406,10 @@ static uint32_t create(struct flow_table *t, const struct cap_pkt *p,
 			flow_remove(t, t->lru.head, FLOW_CLOSE_EVICTED);
 	}
 	uint32_t idx = slot_alloc(t);
-	if (!idx)
+	if (!idx) {
+		unreserve(t);
 		return 0;
+	}
 	if (t->cnt.active + 1 > t->n_buckets)
 		grow_buckets(t);
 	struct flow *f = slot(t, idx);
@@ -421,8 +438,6 @@ static uint32_t create(struct flow_table *t, const struct cap_pkt *p,
 	list_append(t, &t->lru, idx);
 	t->cnt.flows++;
 	t->cnt.active++;
-	if (t->shared_active)
-		atomic_fetch_add_explicit(t->shared_active, 1, memory_order_relaxed);
 	if (t->cnt.active > t->cnt.peak_active)
 		t->cnt.peak_active = t->cnt.active;
 	return idx;
@@ -620,6 +635,11 @@ void flow_table_done(struct flow_table *t, struct flow *f)
 
 void flow_table_finish(struct flow_table *t)
 {
+	/* The end of the capture ends every table's flows at one moment: a
+	 * table that gets there first leaves its count in a shared cap, so the
+	 * others, still handling the packets before the end, evict as one
+	 * table would have instead of filling the room it frees. */
+	t->shared_active = NULL;
 	while (t->closing.head)
 		flow_remove(t, t->closing.head, FLOW_CLOSE_FIN);
 	while (t->lru.head)
