@@ -12,7 +12,8 @@
 # its IP layer would drop them.  Nothing leaves the namespaces.
 # Prints tcpreplay's own account of the rate it reached and certtrace's summary:
 # packets, handshakes, kernel_received, kernel_dropped (pcap_stats).
-# Variables: MBPS, TOPSPEED, BUFFER_KIB (certtrace -B, default its own), BENCH_DIR, LOOPS.
+# Variables: MBPS, TOPSPEED, BUFFER_KIB (certtrace -B, default its own), THREADS
+# (certtrace --threads, default its own: the CPUs), BENCH_DIR, LOOPS.
 set -uo pipefail
 
 PROG=live-rate.sh
@@ -52,6 +53,7 @@ ct_veth_pair "$rep" "vr$tag" "$cap" "vc$tag" || { log "cannot create namespaces 
 
 opts=(-i "vc$tag" --format jsonl --fail-on never -q)
 [ -n "${BUFFER_KIB:-}" ] && opts+=(-B "$BUFFER_KIB")
+[ -n "${THREADS:-}" ] && opts+=(--threads "$THREADS")
 # Every TCP frame, not only the default TLS ports.
 ip netns exec "$cap" "$BIN" "${opts[@]}" tcp >"$work/live.jsonl" 2>"$work/live.err" &
 cpid=$!

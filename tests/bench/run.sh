@@ -17,14 +17,15 @@
 # Certificate-message counts of certtrace and tshark, and certtrace's flow and eviction
 # counts.
 #
-# The tables go to stdout and, as markdown, to BENCH_MD (default docs/bench.md, which
-# the README's Performance section points to).  On a shared machine a run is noisy: the
+# The tables go to stdout and, as markdown, to BENCH_MD (default docs/bench.md) and
+# into README (default the project's README.md; README= leaves it alone), between the
+# two marks in its Performance section.  On a shared machine a run is noisy: the
 # CPU columns are the steadier ones; quote ratios of one run, not times across runs.
 #
 # Tools missing from the machine are skipped with a note; as root the script installs
 # them from Debian: time, tcpdump, tshark, libndpi-bin (ndpiReader), ssldump.
 # Variables: RUNS, SLOW_RUNS, TIMEOUT_S (one run, default 1200), BENCH_DIR, SMALL,
-#   PEERS ("tcpdump ndpiReader tshark ssldump", or fewer), BENCH_MD, READFLOOR.
+#   PEERS ("tcpdump ndpiReader tshark ssldump", or fewer), BENCH_MD, README, READFLOOR.
 
 set -uo pipefail
 
@@ -38,6 +39,7 @@ TIMEOUT_S=${TIMEOUT_S:-1200}
 BENCH_DIR=${BENCH_DIR:-/var/tmp/certtrace-bench}
 PEERS=${PEERS:-tcpdump ndpiReader tshark ssldump}
 BENCH_MD=${BENCH_MD:-$HERE/../../docs/bench.md}
+README=${README-$HERE/../../README.md}
 READFLOOR=${READFLOOR:-}
 export BENCH_DIR
 
@@ -75,6 +77,9 @@ if [ ! -x "$FLOOR" ] || [ "$HERE/pcapfloor.c" -nt "$FLOOR" ]; then
 fi
 
 WORK=$(mktemp -d /tmp/ct-benchrun.XXXXXX)
+# certtrace's default --threads: the CPUs it may run on (at most 16).
+THREADS=$(nproc)
+[ "$THREADS" -gt 16 ] && THREADS=16
 trap 'rm -rf "$WORK"' EXIT
 
 # measure NAME RUNS CMD...: runs CMD (stdout to $WORK/NAME.out) and records the
@@ -186,8 +191,11 @@ for cap in "${CAPTURES[@]}"; do
 	[ -n "$READFLOOR" ] && [ -x "$READFLOOR" ] && measure pfread "$RUNS" "$READFLOOR" pf "$cap"
 	measure nodpi "$RUNS" "$BIN" -r "$cap" --no-dpi --format jsonl --fail-on never -q
 	cp "$WORK/nodpi.out" "$WORK/nodpi.jsonl"
+	measure nodpi1 "$RUNS" "$BIN" -r "$cap" --no-dpi --format jsonl --fail-on never -q --threads 1
 	measure dpi "$RUNS" "$BIN" -r "$cap" --format jsonl --fail-on never -q
 	cp "$WORK/dpi.out" "$WORK/dpi.jsonl"
+	measure dpi1 "$RUNS" "$BIN" -r "$cap" --format jsonl --fail-on never -q --threads 1
+	cmp -s "$WORK/dpi.jsonl" "$WORK/dpi1.out" || log "$cap: the output of --threads 1 and $THREADS differ"
 	measure textnodpi "$RUNS" "$BIN" -r "$cap" --no-dpi --format text --fail-on never -q
 	measure textdpi "$RUNS" "$BIN" -r "$cap" --format text --fail-on never -q
 	[ $flood = 1 ] &&
@@ -233,7 +241,9 @@ for cap in "${CAPTURES[@]}"; do
 	[ -f "$WORK/pfread.res" ] &&
 		row pfread "certtrace's reader alone" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf
 	row nodpi "certtrace jsonl --no-dpi" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf
+	row nodpi1 "  the same, --threads 1" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf
 	row dpi "certtrace jsonl (nDPI)" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf
+	row dpi1 "  the same, --threads 1" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf
 	[ -f "$WORK/dpicheck.res" ] &&
 		row dpicheck "certtrace jsonl --dpi-check" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf
 	row textnodpi "certtrace text --no-dpi" "$bytes" "$pkts" "$floor_s" "$floor_c" $hf
@@ -253,6 +263,11 @@ for cap in "${CAPTURES[@]}"; do
 	ts=-
 	[ -f "$WORK/tshark.fields" ] && ts=$(grep -c . "$WORK/tshark.fields")
 	echo "Certificate messages: certtrace $ct, tshark $ts (frames with one)."
+	read -r d_s _ _ _ <"$WORK/dpi.res"
+	read -r d1_s _ _ _ <"$WORK/dpi1.res"
+	read -r n_s _ _ _ <"$WORK/nodpi.res"
+	read -r n1_s _ _ _ <"$WORK/nodpi1.res"
+	echo "Workers: the certtrace rows run with the default, --threads $THREADS here. --threads 1 over $THREADS, wall: jsonl with nDPI $(awk -v a="$d1_s" -v b="$d_s" 'BEGIN {printf "%.2fx", a / b}'), --no-dpi $(awk -v a="$n1_s" -v b="$n_s" 'BEGIN {printf "%.2fx", a / b}'); the output is the same."
 	echo "certtrace summary: flows $(summary_field flows <"$WORK/nodpi.jsonl"), handshakes $(summary_field handshakes <"$WORK/nodpi.jsonl"), evicted $(summary_field evicted_flows <"$WORK/nodpi.jsonl"); with nDPI: evicted $(summary_field evicted_flows <"$WORK/dpi.jsonl")."
 	} | tee -a "$MD"
 	rm -f "$WORK"/*.res "$WORK"/*.out "$WORK"/*.jsonl "$WORK"/*.fields
@@ -261,4 +276,19 @@ if mkdir -p "$(dirname "$BENCH_MD")" 2>/dev/null && cp "$MD" "$BENCH_MD"; then
 	log "tables written to $BENCH_MD"
 else
 	log "cannot write $BENCH_MD"
+fi
+# The README's Performance section: what is between its two marks is replaced by
+# this run's tables (the text around them, the targets and their reading, is not).
+BEGIN_MARK='<!-- make bench: its tables from here -->'
+END_MARK='<!-- make bench: to here -->'
+if [ -n "$README" ] && grep -qxF "$BEGIN_MARK" "$README" && grep -qxF "$END_MARK" "$README"; then
+	awk -v b="$BEGIN_MARK" -v e="$END_MARK" -v md="$MD" '
+		$0 == b { print; while ((getline l < md) > 0) print l; skip = 1; next }
+		$0 == e { skip = 0 }
+		!skip' "$README" >"$WORK/README.new" &&
+		cat "$WORK/README.new" >"$README" &&
+		log "tables written to $README" ||
+		log "cannot write $README"
+elif [ -n "$README" ]; then
+	log "$README: no bench marks, not written"
 fi
