@@ -152,8 +152,8 @@ test-ecs: certtrace
 # --events, --baseline, --export-certs, --phone-log end to end; the manual.
 test-field: certtrace
 	@sh tests/field.sh ./certtrace
-	@echo "field: the same again with --threads 3:"
-	@CERTTRACE_BIN=./certtrace CERTTRACE_THREADS=3 sh tests/field.sh tests/with-threads.sh
+	@echo "field: the same again with --threads 2:"
+	@CERTTRACE_BIN=./certtrace CERTTRACE_THREADS=2 sh tests/field.sh tests/with-threads.sh
 
 # Output that cannot be written (/dev/full, a full tmpfs as root): exit 2 and
 # one line naming the file, for stdout in each format, -o, -w, --export-certs.

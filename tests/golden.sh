@@ -9,9 +9,10 @@
 # each run on pcaps/NAME.pcap(ng) and compared with expected/NAME@VARIANT.jsonl
 # (the base run's .args/.env do not apply to a variant).
 # The summary line of each output holds the exit status, so it is pinned too.
-# Each is run with --threads 1 and with --threads 3 (more workers than this
-# machine's 2 cores), and both must give the expected output byte for byte:
-# the output does not depend on the number of workers.
+# Each is run with --threads 1, 2 (the reader owns about a quarter of the
+# flows, one worker thread the rest) and 3 (two worker threads, more than
+# this machine's 2 cores), and all must give the expected output byte for
+# byte: the output does not depend on the number of workers.
 # With --update the expected files are rewritten (from --threads 1): review
 # the diff like code.
 set -eu
@@ -30,7 +31,7 @@ run_one() {
 	[ -f "$dir/$name.env" ] && envs=$(grep -v '^#' "$dir/$name.env" | tr '\n' ' ')
 	exp="$dir/expected/$name.jsonl"
 	out=$(mktemp)
-	threads="1 3"
+	threads="1 2 3"
 	[ "$update" = "--update" ] && threads=1
 	for t in $threads; do
 		# shellcheck disable=SC2086
@@ -66,5 +67,5 @@ for f in "$dir"/*.pcap "$dir"/*.pcapng; do
 	done
 done
 [ "$update" = "--update" ] && exit 0
-echo "golden: $pass passed, $fail failed (every sample with --threads 1 and 3)"
+echo "golden: $pass passed, $fail failed (every sample with --threads 1, 2 and 3)"
 [ "$fail" -eq 0 ]
