@@ -208,11 +208,31 @@ static struct flow_table *table(struct rec *r, uint32_t max_flows)
 	return flow_table_new(&o, &c);
 }
 
+/* The packet s describes, at ts, through the table. */
+static void feed_spec(struct flow_table *t, const struct pkt_tcp_spec *s, uint64_t ts)
+{
+	static uint8_t buf[4096];
+	size_t n = pkt_tcp(s, buf, sizeof buf);
+	struct cap_frame fr = { .ts_us = ts, .caplen = (uint32_t)n, .len = (uint32_t)n, .data = buf };
+	struct cap_pkt p;
+	const char *why;
+	cr_assert_eq(cap_decode(DLT_RAW, &fr, &p, &why), CAP_TCP);
+	flow_table_packet(t, &p);
+}
+
+/* A SYN from 127.0.40.1:sport to 127.0.20.1:443. */
+static void syn_from(struct flow_table *t, uint16_t sport, uint64_t ts_us)
+{
+	struct pkt_tcp_spec s = { .link = PKT_RAW, .ipv = 4, .src = "127.0.40.1",
+				  .dst = "127.0.20.1", .sport = sport, .dport = 443, .seq = 1,
+				  .flags = TCP_SYN };
+	feed_spec(t, &s, ts_us);
+}
+
 /* One segment from client (c=1) or server (c=0) of 127.0.40.1:50000 <-> 127.0.20.1:443 */
 static void seg(struct flow_table *t, int from_client, uint32_t seq, uint8_t flags,
 		const char *payload, uint64_t ts)
 {
-	static uint8_t buf[4096];
 	size_t len = payload ? strlen(payload) : 0;
 	struct pkt_tcp_spec s = {
 		.link = PKT_RAW, .ipv = 4,
@@ -221,17 +241,11 @@ static void seg(struct flow_table *t, int from_client, uint32_t seq, uint8_t fla
 		.sport = from_client ? 50000 : 443, .dport = from_client ? 443 : 50000,
 		.seq = seq, .flags = flags, .payload = payload, .len = len,
 	};
-	size_t n = pkt_tcp(&s, buf, sizeof buf);
-	struct cap_frame fr = { .ts_us = ts, .caplen = (uint32_t)n, .len = (uint32_t)n, .data = buf };
-	struct cap_pkt p;
-	const char *why;
-	cr_assert_eq(cap_decode(DLT_RAW, &fr, &p, &why), CAP_TCP);
-	flow_table_packet(t, &p);
+	feed_spec(t, &s, ts);
 }
 
 static void seg_ack(struct flow_table *t, int from_client, uint32_t seq, uint32_t ack, uint64_t ts)
 {
-	static uint8_t buf[256];
 	struct pkt_tcp_spec s = {
 		.link = PKT_RAW, .ipv = 4,
 		.src = from_client ? "127.0.40.1" : "127.0.20.1",
@@ -239,12 +253,7 @@ static void seg_ack(struct flow_table *t, int from_client, uint32_t seq, uint32_
 		.sport = from_client ? 50000 : 443, .dport = from_client ? 443 : 50000,
 		.seq = seq, .ack = ack, .flags = TCP_ACK,
 	};
-	size_t n = pkt_tcp(&s, buf, sizeof buf);
-	struct cap_frame fr = { .ts_us = ts, .caplen = (uint32_t)n, .len = (uint32_t)n, .data = buf };
-	struct cap_pkt p;
-	const char *why;
-	cr_assert_eq(cap_decode(DLT_RAW, &fr, &p, &why), CAP_TCP);
-	flow_table_packet(t, &p);
+	feed_spec(t, &s, ts);
 }
 
 Test(reasm, delivers_in_order_segments_and_knows_the_server_from_the_syn)
@@ -512,38 +521,14 @@ Test(flow, hard_cap_evicts_the_longest_idle_flow)
 {
 	struct rec r;
 	struct flow_table *t = table(&r, 100);
-	uint8_t buf[256];
-	for (int i = 0; i < 1000; i++) {
-		struct pkt_tcp_spec s = { .link = PKT_RAW, .ipv = 4, .src = "127.0.40.1",
-					  .dst = "127.0.20.1", .sport = (uint16_t)(10000 + i),
-					  .dport = 443, .seq = 1, .flags = TCP_SYN };
-		size_t n = pkt_tcp(&s, buf, sizeof buf);
-		struct cap_frame fr = { .ts_us = (uint64_t)i, .caplen = (uint32_t)n, .len = (uint32_t)n, .data = buf };
-		struct cap_pkt p;
-		const char *why;
-		cr_assert_eq(cap_decode(DLT_RAW, &fr, &p, &why), CAP_TCP);
-		flow_table_packet(t, &p);
-	}
+	for (int i = 0; i < 1000; i++)
+		syn_from(t, (uint16_t)(10000 + i), (uint64_t)i);
 	const struct flow_counters *c = flow_table_counters(t);
 	cr_assert_eq(c->active, 100);
 	cr_assert_eq(c->flows, 1000);
 	cr_assert_eq(c->evicted, 900);
 	cr_assert_eq(c->consumers_live, 0);
 	flow_table_free(t);
-}
-
-static void syn_from(struct flow_table *t, uint16_t sport, uint64_t ts_us)
-{
-	uint8_t buf[256];
-	struct pkt_tcp_spec s = { .link = PKT_RAW, .ipv = 4, .src = "127.0.40.1",
-				  .dst = "127.0.20.1", .sport = sport, .dport = 443, .seq = 1,
-				  .flags = TCP_SYN };
-	size_t n = pkt_tcp(&s, buf, sizeof buf);
-	struct cap_frame fr = { .ts_us = ts_us, .caplen = (uint32_t)n, .len = (uint32_t)n, .data = buf };
-	struct cap_pkt p;
-	const char *why;
-	cr_assert_eq(cap_decode(DLT_RAW, &fr, &p, &why), CAP_TCP);
-	flow_table_packet(t, &p);
 }
 
 /* Two workers' tables under one cap of 4: a table that reaches the end of the
