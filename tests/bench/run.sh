@@ -85,40 +85,68 @@ trap 'rm -rf "$WORK"' EXIT
 # measure NAME RUNS CMD...: runs CMD (stdout to $WORK/NAME.out) and records the
 # median wall seconds, the largest max RSS (KiB) and the median user + sys seconds in
 # $WORK/NAME.res.
-measure() {
-	local name=$1 runs=$2
-	shift 2
-	local i walls=() cpus=() rss=0 ok=1
-	for i in $(seq 1 "$runs"); do
-		local t0 t1
-		t0=$(date +%s.%N)
-		if ! /usr/bin/time -v -o "$WORK/$name.time" timeout "$TIMEOUT_S" "$@" \
-			>"$WORK/$name.out" 2>"$WORK/$name.err"; then
-			# certtrace exits 1 on findings; timeout exits 124.
-			if grep -q 'Exit status: 124' "$WORK/$name.time" 2>/dev/null ||
-			   ! grep -q 'Exit status: [01]$' "$WORK/$name.time"; then
-				ok=0
-				log "$name failed or timed out: $(tail -2 "$WORK/$name.err" | tr '\n' ' ')"
-				break
-			fi
+# One run of a command: its wall and CPU time and peak RSS appended to
+# $WORK/NAME.runs; false if it failed or timed out.
+run_once() {
+	local name=$1
+	shift
+	local t0 t1
+	t0=$(date +%s.%N)
+	if ! /usr/bin/time -v -o "$WORK/$name.time" timeout "$TIMEOUT_S" "$@" \
+		>"$WORK/$name.out" 2>"$WORK/$name.err"; then
+		# certtrace exits 1 on findings; timeout exits 124.
+		if grep -q 'Exit status: 124' "$WORK/$name.time" 2>/dev/null ||
+		   ! grep -q 'Exit status: [01]$' "$WORK/$name.time"; then
+			log "$name failed or timed out: $(tail -2 "$WORK/$name.err" | tr '\n' ' ')"
+			return 1
 		fi
-		t1=$(date +%s.%N)
-		# Wall time by the clock around the run: /usr/bin/time rounds to 10 ms.
-		walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')")
-		cpus+=("$(awk -F': ' '/User time/ {u = $2} /System time/ {s = $2}
-			END {printf "%.2f", u + s}' "$WORK/$name.time")")
-		local r
-		r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/$name.time")
-		[ "$r" -gt "$rss" ] && rss=$r
-	done
-	if [ $ok = 1 ]; then
-		local med cmed
-		med=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
-		cmed=$(printf '%s\n' "${cpus[@]}" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
-		echo "$med $rss ${#walls[@]} $cmed" >"$WORK/$name.res"
+	fi
+	t1=$(date +%s.%N)
+	# Wall time by the clock around the run: /usr/bin/time rounds to 10 ms.
+	awk -v a="$t0" -v b="$t1" -F': ' '/User time/ {u = $2} /System time/ {s = $2}
+		/Maximum resident set size/ {r = $2}
+		END {printf "%.3f %.2f %d\n", b - a, u + s, r}' "$WORK/$name.time" >>"$WORK/$name.runs"
+}
+
+# NAME.res from NAME.runs: median wall, largest RSS, runs, median CPU.
+summarize() {
+	local name=$1 ok=$2
+	if [ "$ok" = 1 ] && [ -s "$WORK/$name.runs" ]; then
+		local med cmed rss n
+		med=$(cut -d' ' -f1 "$WORK/$name.runs" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+		cmed=$(cut -d' ' -f2 "$WORK/$name.runs" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+		rss=$(cut -d' ' -f3 "$WORK/$name.runs" | sort -g | tail -1)
+		n=$(grep -c . "$WORK/$name.runs")
+		echo "$med $rss $n $cmed" >"$WORK/$name.res"
 	else
 		echo "- - 0 -" >"$WORK/$name.res"
 	fi
+	rm -f "$WORK/$name.runs"
+}
+
+measure() {
+	local name=$1 runs=$2
+	shift 2
+	local i ok=1
+	rm -f "$WORK/$name.runs"
+	for i in $(seq 1 "$runs"); do
+		run_once "$name" "$@" || { ok=0; break; }
+	done
+	summarize "$name" $ok
+}
+
+# Two commands in turn, RUNS times each (PAIR_A and PAIR_B, arrays), so that a
+# change in the machine's load falls on both alike: the Workers line quotes
+# the ratio of these two.
+measure_pair() {
+	local a=$1 b=$2 runs=$3
+	local i ok=1
+	rm -f "$WORK/$a.runs" "$WORK/$b.runs"
+	for i in $(seq 1 "$runs"); do
+		run_once "$a" "${PAIR_A[@]}" && run_once "$b" "${PAIR_B[@]}" || { ok=0; break; }
+	done
+	summarize "$a" $ok
+	summarize "$b" $ok
 }
 
 row() {   # NAME LABEL BYTES PACKETS FLOOR_S FLOOR_CPU_S [HASH_FLOOR_S HASH_FLOOR_CPU_S]
@@ -189,12 +217,14 @@ for cap in "${CAPTURES[@]}"; do
 	measure hfloor "$RUNS" "$FLOOR" --hash "$cap"
 	read -r hfloor_s _ _ hfloor_c <"$WORK/hfloor.res"
 	[ -n "$READFLOOR" ] && [ -x "$READFLOOR" ] && measure pfread "$RUNS" "$READFLOOR" pf "$cap"
-	measure nodpi "$RUNS" "$BIN" -r "$cap" --no-dpi --format jsonl --fail-on never -q
+	PAIR_A=("$BIN" -r "$cap" --no-dpi --format jsonl --fail-on never -q)
+	PAIR_B=("${PAIR_A[@]}" --threads 1)
+	measure_pair nodpi nodpi1 "$RUNS"
 	cp "$WORK/nodpi.out" "$WORK/nodpi.jsonl"
-	measure nodpi1 "$RUNS" "$BIN" -r "$cap" --no-dpi --format jsonl --fail-on never -q --threads 1
-	measure dpi "$RUNS" "$BIN" -r "$cap" --format jsonl --fail-on never -q
+	PAIR_A=("$BIN" -r "$cap" --format jsonl --fail-on never -q)
+	PAIR_B=("${PAIR_A[@]}" --threads 1)
+	measure_pair dpi dpi1 "$RUNS"
 	cp "$WORK/dpi.out" "$WORK/dpi.jsonl"
-	measure dpi1 "$RUNS" "$BIN" -r "$cap" --format jsonl --fail-on never -q --threads 1
 	cmp -s "$WORK/dpi.jsonl" "$WORK/dpi1.out" || log "$cap: the output of --threads 1 and $THREADS differ"
 	measure textnodpi "$RUNS" "$BIN" -r "$cap" --no-dpi --format text --fail-on never -q
 	measure textdpi "$RUNS" "$BIN" -r "$cap" --format text --fail-on never -q
@@ -267,7 +297,7 @@ for cap in "${CAPTURES[@]}"; do
 	read -r d1_s _ _ _ <"$WORK/dpi1.res"
 	read -r n_s _ _ _ <"$WORK/nodpi.res"
 	read -r n1_s _ _ _ <"$WORK/nodpi1.res"
-	echo "Workers: the certtrace rows run with the default, --threads $THREADS here. --threads 1 over $THREADS, wall: jsonl with nDPI $(awk -v a="$d1_s" -v b="$d_s" 'BEGIN {printf "%.2fx", a / b}'), --no-dpi $(awk -v a="$n1_s" -v b="$n_s" 'BEGIN {printf "%.2fx", a / b}'); the output is the same."
+	echo "Workers: the certtrace rows run with the default, --threads $THREADS here, each run in turn with its --threads 1 row. --threads 1 over $THREADS, wall: jsonl with nDPI $(awk -v a="$d1_s" -v b="$d_s" 'BEGIN {printf "%.2fx", a / b}'), --no-dpi $(awk -v a="$n1_s" -v b="$n_s" 'BEGIN {printf "%.2fx", a / b}'); the output is the same."
 	echo "certtrace summary: flows $(summary_field flows <"$WORK/nodpi.jsonl"), handshakes $(summary_field handshakes <"$WORK/nodpi.jsonl"), evicted $(summary_field evicted_flows <"$WORK/nodpi.jsonl"); with nDPI: evicted $(summary_field evicted_flows <"$WORK/dpi.jsonl")."
 	} | tee -a "$MD"
 	rm -f "$WORK"/*.res "$WORK"/*.out "$WORK"/*.jsonl "$WORK"/*.fields
