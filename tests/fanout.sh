@@ -41,15 +41,13 @@ tag=$$
 srv=ct-fsrv-$tag cli=ct-fcli-$tag
 work=$(mktemp -d)
 pids=""
+. "$here/tests/netns.sh"
 cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	ip netns del "$srv" 2>/dev/null
-	ip netns del "$cli" 2>/dev/null
+	ct_netns_end "$pids" "$srv" "$cli"
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
-. "$here/tests/netns.sh"
 ct_veth_pair "$srv" "fs$tag" "$cli" "fc$tag" ||
 	{ echo "fanout: SKIP: cannot create network namespaces and a veth pair"; exit 0; }
 ip -n "$srv" addr add 127.0.50.1/16 dev "fs$tag"

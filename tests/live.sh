@@ -33,16 +33,14 @@ tag=$$
 srv=ct-srv-$tag cli=ct-cli-$tag
 work=$(mktemp -d)
 pids=""
+. "$here/tests/netns.sh"
 # CT_KEEP=1 keeps a copy of the work folder in /tmp/ct-live-keep (debugging).
 cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	ip netns del "$srv" 2>/dev/null
-	ip netns del "$cli" 2>/dev/null
+	ct_netns_end "$pids" "$srv" "$cli"
 	[ -n "${CT_KEEP:-}" ] && cp -r "$work" /tmp/ct-live-keep; rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
-. "$here/tests/netns.sh"
 ct_veth_pair "$srv" "vs$tag" "$cli" "vc$tag" ||
 	{ echo "live: SKIP: cannot create network namespaces and a veth pair"; exit 0; }
 ip -n "$srv" addr add 127.0.10.1/16 dev "vs$tag"

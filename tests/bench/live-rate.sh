@@ -40,15 +40,13 @@ tag=$$
 rep=ct-rep-$tag cap=ct-cap-$tag
 work=$(mktemp -d /tmp/ct-live-rate.XXXXXX)
 cpid=
+. "$(dirname "$0")/../netns.sh"
 cleanup() {
-	[ -n "$cpid" ] && kill "$cpid" 2>/dev/null
-	ip netns del "$rep" 2>/dev/null
-	ip netns del "$cap" 2>/dev/null
+	ct_netns_end "$cpid" "$rep" "$cap"
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
-. "$(dirname "$0")/../netns.sh"
 ct_veth_pair "$rep" "vr$tag" "$cap" "vc$tag" || { log "cannot create namespaces and a veth pair"; exit 2; }
 
 opts=(-i "vc$tag" --format jsonl --fail-on never -q)
