@@ -139,11 +139,9 @@ struct run {
 	bool follow_said[MAX_FILES];   /* its read error was said */
 	int dlt;
 	struct rep_capture_stats st;
-	struct cap_encap_counts encaps;
+	struct cap_frame_counts frames;   /* decoded here (live --threads: the workers') */
 	char truncated_file[256];      /* the first input cut inside its last record */
 	uint64_t handshakes;
-	uint64_t malformed;
-	const char *first_malformed;
 	unsigned files_opened;         /* -r files that are captures */
 	pcap_dumper_t *dump;           /* -w */
 	int dump_dlt;                  /* the -w header's link type, snaplen and */
@@ -774,31 +772,19 @@ static void on_frame(void *user, const struct cap_frame *fr)
 	struct cap_pkt p;
 	const char *why;
 
-	run->st.packets++;
-	run->st.bytes += fr->len;
-	if (fr->caplen < fr->len)
-		run->st.truncated_packets++;
-	enum cap_decode_result dr = cap_decode(fr->dlt, fr, &p, &why);
-	cap_encap_count(&run->encaps, p.encaps);
-	switch (dr) {
+	switch (cap_decode_counted(&run->frames, fr, &p, &why)) {
 	case CAP_TCP:
 		if (run->workers)
 			workers_packet(run->workers, &p);
 		else if (flow_table_packet(run->flows, &p) && run->dump && fr->dlt == run->dump_dlt)
 			pcap_dump((u_char *)run->dump, fr->hdr, fr->data);
 		break;
-	case CAP_FRAGMENT:
-		run->st.fragments_skipped++;
-		break;
 	case CAP_MALFORMED:
-		run->malformed++;
-		run->st.skipped_packets++;
-		if (!run->first_malformed)
-			run->first_malformed = why;
 		if (run->o->verbose > 0)
 			fprintf(stderr, "certtrace: packet %llu skipped: %s\n",
-				(unsigned long long)run->st.packets, why);
+				(unsigned long long)run->frames.packets, why);
 		break;
+	case CAP_FRAGMENT:
 	case CAP_NOT_TCP:
 		break;
 	}
@@ -821,12 +807,12 @@ static void status_update(struct run *run, bool final)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &run->last_status);
 	struct cap_stats cs;
-	uint64_t packets = run->st.packets;
+	uint64_t packets = run->frames.packets;
 	if (run->workers && run->o->iface) {
 		struct workers_counters c;
 		workers_counters(run->workers, &c);
 		cs = c.cap;
-		packets = c.packets;
+		packets = c.frames.packets;
 	} else {
 		cap_get_stats(run->src, &cs);
 	}
@@ -1389,8 +1375,7 @@ static void live_counters(struct run *run, struct workers_counters *c)
 	flow_totals(run, c);
 	if (run->workers)
 		return;
-	c->packets = run->st.packets;
-	c->bytes = run->st.bytes;
+	c->frames = run->frames;
 	cap_get_stats(run->src, &c->cap);
 }
 
@@ -1400,7 +1385,7 @@ static void live_stats(struct run *run)
 	struct workers_counters c;
 	struct timespec rt;
 	live_counters(run, &c);
-	struct rep_live_stats ls = { .packets = c.packets, .bytes = c.bytes };
+	struct rep_live_stats ls = { .packets = c.frames.packets, .bytes = c.frames.bytes };
 	clock_gettime(CLOCK_REALTIME, &rt);
 	ls.ts_us = (uint64_t)rt.tv_sec * 1000000u + (uint64_t)rt.tv_nsec / 1000u;
 	ls.kernel = c.cap.live;
@@ -1587,20 +1572,17 @@ static void fill_stats(struct run *run)
 	run->st.gaps = c.flows.gaps;
 	run->st.dpi_detection_misses = c.pipe.dpi_detection_misses;
 	run->st.dpi_disagreements = c.pipe.dpi_disagreements;
-	if (run->workers && run->o->iface) {   /* the workers decoded the packets */
-		run->st.packets = c.packets;
-		run->st.bytes = c.bytes;
-		run->st.truncated_packets = c.truncated_packets;
-		run->st.skipped_packets = c.skipped_packets;
-		run->st.fragments_skipped = c.fragments_skipped;
-		run->malformed = c.malformed;
-		run->first_malformed = c.first_malformed;
-		run->encaps = c.encaps;
-	}
+	if (run->workers && run->o->iface)   /* the workers decoded the packets */
+		run->frames = c.frames;
+	run->st.packets = run->frames.packets;
+	run->st.bytes = run->frames.bytes;
+	run->st.truncated_packets = run->frames.truncated;
+	run->st.skipped_packets = run->frames.malformed;
+	run->st.fragments_skipped = run->frames.fragments;
 	run->st.n_encaps = 0;
 	for (unsigned i = 0; i < CAP_ENCAP_COUNT && i < sizeof run->st.encaps / sizeof run->st.encaps[0]; i++) {
 		run->st.encaps[run->st.n_encaps].name = cap_encap_name((enum cap_encap)i);
-		run->st.encaps[run->st.n_encaps++].packets = run->encaps.packets[i];
+		run->st.encaps[run->st.n_encaps++].packets = run->frames.encaps.packets[i];
 	}
 }
 
@@ -1612,9 +1594,9 @@ static int finish(struct run *run, int status)
 	else
 		flow_table_finish(run->flows);
 	fill_stats(run);
-	if (run->malformed && o->verbose >= 0)
+	if (run->frames.malformed && o->verbose >= 0)
 		fprintf(stderr, "certtrace: %llu packets skipped as malformed (first: %s)\n",
-			(unsigned long long)run->malformed, run->first_malformed);
+			(unsigned long long)run->frames.malformed, run->frames.first_malformed);
 	if (run->st.fragments_skipped && o->verbose >= 0)
 		fprintf(stderr, "certtrace: %llu IP fragments skipped (not reassembled)\n",
 			(unsigned long long)run->st.fragments_skipped);

@@ -122,9 +122,7 @@ struct worker {
 	/* The worker's own. */
 	struct cap_source *src;        /* live: its handle */
 	struct pipe_record *made, **made_tail;
-	uint64_t l_packets, l_bytes, l_truncated, l_skipped, l_fragments, l_malformed;
-	const char *l_first_malformed;
-	struct cap_encap_counts l_encaps;
+	struct cap_frame_counts l_frames;   /* live: its decode's */
 
 	/* Published, under workers.mx.  back: records the merge has delivered,
 	 * freed by the worker, whose allocator they came from (freeing a
@@ -134,9 +132,7 @@ struct worker {
 	bool finished;
 	struct flow_counters fc;
 	struct pipe_counters pc;
-	uint64_t packets, bytes, truncated, skipped, fragments, malformed;
-	const char *first_malformed;
-	struct cap_encap_counts encaps;
+	struct cap_frame_counts frames;
 	struct cap_stats cs;
 
 	double cpu_s;                  /* the thread's own CPU time, at its end */
@@ -406,52 +402,13 @@ static void publish(struct worker *w, uint64_t through, bool finished)
 	w->finished = finished;
 	w->fc = *fc;
 	w->pc = *pipe_counters(w->pipe);
-	w->packets = w->l_packets;
-	w->bytes = w->l_bytes;
-	w->truncated = w->l_truncated;
-	w->skipped = w->l_skipped;
-	w->fragments = w->l_fragments;
-	w->malformed = w->l_malformed;
-	w->first_malformed = w->l_first_malformed;
-	w->encaps = w->l_encaps;
+	w->frames = w->l_frames;
 	if (w->src)
 		w->cs = cs;
 	ws->events++;
 	pthread_cond_broadcast(&ws->published);
 	pthread_mutex_unlock(&ws->mx);
 	release_all(back);
-}
-
-/* Live: what the frame counts; the TCP packet in it, or NULL. */
-static const struct cap_pkt *decode(struct worker *w, const struct cap_frame *fr,
-				    struct cap_pkt *p)
-{
-	const char *why;
-	w->l_packets++;
-	w->l_bytes += fr->len;
-	if (fr->caplen < fr->len)
-		w->l_truncated++;
-	enum cap_decode_result dr = cap_decode(fr->dlt, fr, p, &why);
-	cap_encap_count(&w->l_encaps, p->encaps);
-	switch (dr) {
-	case CAP_TCP:
-		return p;
-	case CAP_FRAGMENT:
-		w->l_fragments++;
-		break;
-	case CAP_MALFORMED:
-		w->l_malformed++;
-		w->l_skipped++;
-		if (!w->l_first_malformed)
-			w->l_first_malformed = why;
-		if (w->ws->o.pipe.verbose > 0)
-			fprintf(stderr, "certtrace: packet %llu skipped: %s\n",
-				(unsigned long long)w->l_packets, why);
-		break;
-	case CAP_NOT_TCP:
-		break;
-	}
-	return NULL;
 }
 
 static double thread_cpu_s(void)
@@ -518,8 +475,13 @@ static void on_live_frame(void *user, const struct cap_frame *fr)
 {
 	struct worker *w = user;
 	struct cap_pkt p;
-	if (decode(w, fr, &p))
+	const char *why;
+	enum cap_decode_result dr = cap_decode_counted(&w->l_frames, fr, &p, &why);
+	if (dr == CAP_TCP)
 		flow_table_packet(w->flows, &p);
+	else if (dr == CAP_MALFORMED && w->ws->o.pipe.verbose > 0)
+		fprintf(stderr, "certtrace: packet %llu skipped: %s\n",
+			(unsigned long long)w->l_frames.packets, why);
 }
 
 static void *work_live(void *arg)
@@ -753,16 +715,7 @@ void workers_counters(struct workers *ws, struct workers_counters *c)
 		c->pipe.dpi_detection_misses += w->pc.dpi_detection_misses;
 		c->pipe.dpi_disagreements += w->pc.dpi_disagreements;
 		/* Live: each decodes its own packets (files: the reader does). */
-		c->packets += w->packets;
-		c->bytes += w->bytes;
-		c->truncated_packets += w->truncated;
-		c->skipped_packets += w->skipped;
-		c->fragments_skipped += w->fragments;
-		c->malformed += w->malformed;
-		if (!c->first_malformed)
-			c->first_malformed = w->first_malformed;
-		for (unsigned k = 0; k < CAP_ENCAP_COUNT; k++)
-			c->encaps.packets[k] += w->encaps.packets[k];
+		cap_frame_counts_add(&c->frames, &w->frames);
 		cap_stats_add(&c->cap, &w->cs);
 	}
 	pthread_mutex_unlock(&ws->mx);

@@ -76,10 +76,7 @@ struct workers_counters {
 	struct pipe_counters pipe;
 	/* Live: what the workers' decode counted, and their handles' kernel
 	 * counters, summed. */
-	uint64_t packets, bytes, truncated_packets, skipped_packets, fragments_skipped;
-	uint64_t malformed;
-	const char *first_malformed;
-	struct cap_encap_counts encaps;
+	struct cap_frame_counts frames;
 	struct cap_stats cap;
 };
 void workers_counters(struct workers *w, struct workers_counters *c);

@@ -237,6 +237,21 @@ enum cap_decode_result {
 enum cap_decode_result cap_decode(int dlt, const struct cap_frame *fr,
 				  struct cap_pkt *out, const char **why);
 
+/* What the frames decoded so far were: the run's summary counters. */
+struct cap_frame_counts {
+	uint64_t packets, bytes;      /* frames, and their length on the wire */
+	uint64_t truncated;           /* captured shorter than on the wire */
+	uint64_t fragments;           /* IP fragments, skipped */
+	uint64_t malformed;           /* skipped as malformed */
+	const char *first_malformed;  /* the first one's reason */
+	struct cap_encap_counts encaps;
+};
+/* cap_decode() of fr (its own dlt) into out, counted in c. */
+enum cap_decode_result cap_decode_counted(struct cap_frame_counts *c, const struct cap_frame *fr,
+					  struct cap_pkt *out, const char **why);
+/* Adds one's counts into sum (the first malformed reason: sum's, else one's). */
+void cap_frame_counts_add(struct cap_frame_counts *sum, const struct cap_frame_counts *one);
+
 /* ---- flow table and reassembly ----------------------------------------- */
 
 enum flow_dir { FLOW_FROM_CLIENT = 0, FLOW_FROM_SERVER = 1 };

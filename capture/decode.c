@@ -355,3 +355,41 @@ enum cap_decode_result cap_decode(int dlt, const struct cap_frame *fr,
 		return dec_malformed(why, "unsupported link type");
 	}
 }
+
+enum cap_decode_result cap_decode_counted(struct cap_frame_counts *c, const struct cap_frame *fr,
+					  struct cap_pkt *out, const char **why)
+{
+	c->packets++;
+	c->bytes += fr->len;
+	if (fr->caplen < fr->len)
+		c->truncated++;
+	enum cap_decode_result dr = cap_decode(fr->dlt, fr, out, why);
+	cap_encap_count(&c->encaps, out->encaps);
+	switch (dr) {
+	case CAP_FRAGMENT:
+		c->fragments++;
+		break;
+	case CAP_MALFORMED:
+		c->malformed++;
+		if (!c->first_malformed)
+			c->first_malformed = *why;
+		break;
+	case CAP_TCP:
+	case CAP_NOT_TCP:
+		break;
+	}
+	return dr;
+}
+
+void cap_frame_counts_add(struct cap_frame_counts *sum, const struct cap_frame_counts *one)
+{
+	sum->packets += one->packets;
+	sum->bytes += one->bytes;
+	sum->truncated += one->truncated;
+	sum->fragments += one->fragments;
+	sum->malformed += one->malformed;
+	if (!sum->first_malformed)
+		sum->first_malformed = one->first_malformed;
+	for (unsigned k = 0; k < CAP_ENCAP_COUNT; k++)
+		sum->encaps.packets[k] += one->encaps.packets[k];
+}
