@@ -276,66 +276,61 @@ void pipe_at(struct pipe *p, uint64_t seq, bool sweep)
 	p->sweep = sweep;
 }
 
-/* The strings and DER blocks a record points to, for pipe_record_move(). */
-static size_t str_bytes(const char *p) { return p ? strlen(p) + 1 : 0; }
-
-static void move_str(const char **p, uint8_t **at)
+/* A string or DER block a record points to: its size, and with *at set it
+ * is copied there and pointed to there. */
+static size_t move_str(const char **p, uint8_t **at)
 {
 	if (!*p)
-		return;
+		return 0;
 	size_t n = strlen(*p) + 1;
-	memcpy(*at, *p, n);
-	*p = (const char *)*at;
-	*at += n;
+	if (*at) {
+		memcpy(*at, *p, n);
+		*p = (const char *)*at;
+		*at += n;
+	}
+	return n;
 }
 
-static void move_der(struct rep_der *d, uint8_t **at)
+static size_t move_der(struct rep_der *d, uint8_t **at)
 {
-	if (!d->len)
-		return;
-	memcpy(*at, d->data, d->len);
-	d->data = *at;
-	*at += d->len;
+	if (d->len && *at) {
+		memcpy(*at, d->data, d->len);
+		d->data = *at;
+		*at += d->len;
+	}
+	return d->len;
+}
+
+/* Every string and DER block of h: their bytes, each moved to *at if set. */
+static size_t move_blocks(struct rep_handshake *h, uint8_t **at)
+{
+	const char **strs[] = { &h->reason, &h->preamble, &h->sni, &h->ja3, &h->ja3s,
+				&h->alpn_selected, &h->decrypt_error, &h->app };
+	struct rep_hs_chain *chains[2] = { &h->server_chain, &h->client_chain };
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+		n += move_str(strs[i], at);
+	for (unsigned i = 0; i < h->n_alpn; i++)
+		n += move_str(&h->alpn[i], at);
+	for (unsigned k = 0; k < 2; k++)
+		for (unsigned i = 0; i < chains[k]->n; i++)
+			n += move_der(&chains[k]->certs[i], at);
+	for (unsigned i = 0; i < h->n_ca_names; i++)
+		n += move_der(&h->ca_names[i], at);
+	return n;
 }
 
 struct pipe_record *pipe_record_move(struct pipe_record *r)
 {
-	struct rep_handshake *h = &r->h;
-	struct rep_hs_chain *chains[2] = { &h->server_chain, &h->client_chain };
-	const char **strs[] = { &h->reason, &h->preamble, &h->sni, &h->ja3, &h->ja3s,
-				&h->alpn_selected, &h->decrypt_error, &h->app };
-	size_t need = sizeof(struct pipe_record);
-	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
-		need += str_bytes(*strs[i]);
-	for (unsigned i = 0; i < h->n_alpn; i++)
-		need += str_bytes(h->alpn[i]);
-	for (unsigned k = 0; k < 2; k++)
-		for (unsigned i = 0; i < chains[k]->n; i++)
-			need += chains[k]->certs[i].len;
-	for (unsigned i = 0; i < h->n_ca_names; i++)
-		need += h->ca_names[i].len;
-
-	struct pipe_record *m = malloc(need);
+	uint8_t *none = NULL;
+	struct pipe_record *m = malloc(sizeof *m + move_blocks(&r->h, &none));
 	if (!m)
 		return NULL;
 	*m = *r;
 	m->next = NULL;
 	m->tls = NULL;
-	h = &m->h;
-	chains[0] = &h->server_chain;
-	chains[1] = &h->client_chain;
-	const char **to[] = { &h->reason, &h->preamble, &h->sni, &h->ja3, &h->ja3s,
-			      &h->alpn_selected, &h->decrypt_error, &h->app };
 	uint8_t *at = (uint8_t *)(m + 1);
-	for (size_t i = 0; i < sizeof to / sizeof to[0]; i++)
-		move_str(to[i], &at);
-	for (unsigned i = 0; i < h->n_alpn; i++)
-		move_str(&h->alpn[i], &at);
-	for (unsigned k = 0; k < 2; k++)
-		for (unsigned i = 0; i < chains[k]->n; i++)
-			move_der(&chains[k]->certs[i], &at);
-	for (unsigned i = 0; i < h->n_ca_names; i++)
-		move_der(&h->ca_names[i], &at);
+	move_blocks(&m->h, &at);
 	/* The session is not needed any more: freed here, while its bytes are
 	 * still in this thread's cache. */
 	tls_conn_free(r->tls);
