@@ -290,6 +290,14 @@ static void end_interest(struct flow_table *t, struct flow *f, enum flow_close_r
 	f->state = FS_DONE;
 }
 
+/* A flow's place in a cap shared with other tables (flow_table_share_cap),
+ * given back. */
+static void shared_release(struct flow_table *t)
+{
+	if (t->shared_active)
+		atomic_fetch_sub_explicit(t->shared_active, 1, memory_order_relaxed);
+}
+
 static void flow_remove(struct flow_table *t, uint32_t idx, enum flow_close_reason why)
 {
 	struct flow *f = slot(t, idx);
@@ -305,8 +313,7 @@ static void flow_remove(struct flow_table *t, uint32_t idx, enum flow_close_reas
 	f->hnext = t->free_head;
 	t->free_head = idx;
 	t->cnt.active--;
-	if (t->shared_active)
-		atomic_fetch_sub_explicit(t->shared_active, 1, memory_order_relaxed);
+	shared_release(t);
 	switch (why) {
 	case FLOW_CLOSE_IDLE: t->cnt.expired++; break;
 	case FLOW_CLOSE_EVICTED: t->cnt.evicted++; break;
@@ -378,7 +385,7 @@ static void touch(struct flow *f, uint64_t seq, uint64_t now_us)
  * workers' tables is reserved by the increment itself, so that two workers
  * creating at once cannot both see room for the last flow: each creation
  * that finds the count at the cap evicts one, and the count never settles
- * above it.  unreserve() gives the reservation back if the flow is not made.
+ * above it.  shared_release() gives the place back if the flow is not made.
  */
 static bool reserve_at_cap(struct flow_table *t)
 {
@@ -388,11 +395,6 @@ static bool reserve_at_cap(struct flow_table *t)
 	return t->cnt.active >= t->opt.max_flows;
 }
 
-static void unreserve(struct flow_table *t)
-{
-	if (t->shared_active)
-		atomic_fetch_sub_explicit(t->shared_active, 1, memory_order_relaxed);
-}
 
 static uint32_t create(struct flow_table *t, const struct cap_pkt *p,
 		       const uint8_t addr[2][16], const uint16_t port[2], int src_ep,
@@ -407,7 +409,7 @@ static uint32_t create(struct flow_table *t, const struct cap_pkt *p,
 	}
 	uint32_t idx = slot_alloc(t);
 	if (!idx) {
-		unreserve(t);
+		shared_release(t);
 		return 0;
 	}
 	if (t->cnt.active + 1 > t->n_buckets)
