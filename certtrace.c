@@ -451,9 +451,11 @@ static const struct opt opts[] = {
 	  "a live --keylog use one" },
 	{ NULL, 0, "no-dpi", NULL, FLAG(no_dpi), "skip nDPI classification (app names, risks)" },
 	{ NULL, 0, "dpi-check", NULL, FLAG(dpi_check),
-	  "nDPI on every flow, not only TLS ones: count the flows it\n"
-	  "calls TLS where certtrace found no handshake\n"
-	  "(dpi_detection_misses; slower on non-TLS traffic)" },
+	  "nDPI on every flow, not only TLS ones, and on to each\n"
+	  "TLS flow's certificate: count the flows it calls TLS where\n"
+	  "certtrace found no handshake (dpi_detection_misses) and\n"
+	  "the leaves it reads otherwise (dpi_disagreements); adds\n"
+	  "nDPI's certificate risks; slower" },
 	{ NULL, 0, "keylog", "FILE", CALL(opt_keylog),
 	  "an SSLKEYLOGFILE (NSS key log): TLS 1.3 certificates\n"
 	  "become visible; repeatable (a pcapng file's own\n"
@@ -1197,7 +1199,7 @@ static bool setup_report(struct run *run, char *err, size_t errlen)
 {
 	const struct options *o = run->o;
 	if (!o->no_dpi && run->n_workers == 1) {
-		if (!(run->dpi = dpi_new(err, errlen))) {
+		if (!(run->dpi = dpi_new(o->dpi_check, err, errlen))) {
 			fprintf(stderr, "certtrace: %s (try --no-dpi)\n", err);
 			return false;
 		}

@@ -149,8 +149,11 @@ static enum flow_verdict on_gap(void *ctx, struct flow *f, enum flow_dir d,
 				   missing));
 }
 
-/* Second opinion: nDPI's server leaf against ours, by SHA-1 (nDPI drops DC=
- * components from DNs, so names cannot be compared). */
+/* Second opinion, with --dpi-check (without it nDPI stops at the
+ * ServerHello and reads a leaf only when it shares the ServerHello's
+ * packet: a count that would depend on segmentation): nDPI's server leaf
+ * against ours, by SHA-1 (nDPI drops DC= components from DNs, so names
+ * cannot be compared). */
 static void compare_with_dpi(struct pipe *p, const struct dpi_result *dr,
 			     const struct tls_session *ts, const struct rep_endpoint *server)
 {
@@ -202,7 +205,8 @@ static void emit(struct pipe *p, struct flow *f, struct flow_state *s,
 		}
 		h->n_risks = dr->n_risks;   /* nDPI's static strings */
 		memcpy(h->risks, dr->risks, dr->n_risks * sizeof h->risks[0]);
-		compare_with_dpi(p, dr, ts, &h->server);
+		if (p->o.dpi_check)
+			compare_with_dpi(p, dr, ts, &h->server);
 	}
 	p->cnt.handshakes++;
 	s->tls = NULL;                 /* the record's now */

@@ -752,7 +752,7 @@ static bool worker_init(struct workers *ws, struct worker *w, unsigned id, char 
 	}
 	/* The reader owns no flow from three threads up: no nDPI for it. */
 	bool owns = !w->in_reader || ws->reader_share > 0;
-	if (ws->o.dpi && owns && !(w->dpi = dpi_new(err, errlen)))
+	if (ws->o.dpi && owns && !(w->dpi = dpi_new(ws->o.pipe.dpi_check, err, errlen)))
 		return false;
 	struct pipe_options po = ws->o.pipe;
 	po.dpi = w->dpi;

@@ -46,6 +46,7 @@
 
 struct dpi {
 	struct ndpi_detection_module_struct *mod;
+	bool certificates;             /* TLS: on to the Certificate (dpi_new) */
 	struct dpi_counters c;
 };
 
@@ -59,13 +60,14 @@ struct dpi_flow {
 	uint64_t held_ts_us;
 };
 
-struct dpi *dpi_new(char *err, size_t errlen)
+struct dpi *dpi_new(bool certificates, char *err, size_t errlen)
 {
 	struct dpi *d = calloc(1, sizeof *d);
 	if (!d) {
 		snprintf(err, errlen, "out of memory for the nDPI context");
 		return NULL;
 	}
+	d->certificates = certificates;
 	d->mod = ndpi_init_detection_module(ndpi_no_prefs);
 	if (!d->mod) {
 		snprintf(err, errlen, "nDPI %s: cannot initialise the detection module",
@@ -133,6 +135,15 @@ static char *copy_dn(const char *s)
 	if (!s || !*s)
 		return NULL;
 	return strndup(s, DPI_DN_MAX_BYTES);
+}
+
+/* nDPI has named a TLS flow and read its ServerHello (JA3S, the cipher:
+ * nDPI's weak-cipher and old-version risks are in).  protos.tls_quic is
+ * read only once a TLS protocol is named (it is a union). */
+static bool tls_hellos_read(const struct ndpi_flow_struct *nf, ndpi_protocol proto)
+{
+	return (is_tls_proto(proto.master_protocol) || is_tls_proto(proto.app_protocol)) &&
+	       nf->protos.tls_quic.ja3_server[0] != '\0';
 }
 
 /* Copies out what certtrace reports and frees nDPI's flow. */
@@ -214,6 +225,9 @@ static bool feed(struct dpi *d, struct dpi_flow *f, const uint8_t *l3, unsigned 
 	 * though ndpi_extra_dissection_possible() keeps saying yes. */
 	bool looking = f->nf->check_extra_packets && f->nf->extra_packets_func &&
 		       ndpi_extra_dissection_possible(d->mod, f->nf);
+	/* Without the certificates, a TLS flow is done at its ServerHello. */
+	if (looking && named && !d->certificates && tls_hellos_read(f->nf, proto))
+		looking = false;
 	if ((named && !looking) || f->r.packets >= DPI_MAX_PACKETS) {
 		freeze(d, f, proto);
 		return false;

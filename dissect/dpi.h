@@ -99,8 +99,19 @@ struct dpi;
 struct dpi_flow;
 
 /* The detection module (about 9 MB and 25 ms to build in nDPI 4.2).
- * NULL with a one-line reason in err. */
-struct dpi *dpi_new(char *err, size_t errlen);
+ * NULL with a one-line reason in err.
+ *
+ * certificates: a TLS flow is fed on past its ServerHello to its
+ * Certificate message, for nDPI's reading of the server's leaf (the second
+ * opinion, dpi_leaf(), and nDPI's certificate risks: self-signed, expired,
+ * about to expire, validity too long, name mismatch) and the application
+ * names nDPI takes from the certificate when there is no SNI.  Without it
+ * a named TLS flow is done once nDPI has read the ServerHello: the app
+ * name from the SNI, the hello risks (old version, weak cipher, missing
+ * SNI, suspicious extensions, DGA names), and no leaf.  nDPI's certificate
+ * work (its SHA-1 of the leaf, the name matching, the DN strings) was a
+ * sixth of certtrace's CPU time on a busy FE capture. */
+struct dpi *dpi_new(bool certificates, char *err, size_t errlen);
 void dpi_free(struct dpi *d);
 
 /* A flow's classification, for its first payload packet; NULL when out of

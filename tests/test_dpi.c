@@ -25,7 +25,7 @@
 static struct dpi *new_dpi(void)
 {
 	char err[256] = "";
-	struct dpi *d = dpi_new(err, sizeof err);
+	struct dpi *d = dpi_new(true, err, sizeof err);
 	cr_assert(d, "dpi_new: %s", err);
 	return d;
 }
@@ -281,6 +281,68 @@ Test(dpi, tls12_flow_is_tls_with_the_leaf_nDPI_saw_and_frees_at_once)
 		cr_assert_eq(dpi_live_flows(fd.d), 0);
 		dpi_free(fd.d);
 	}
+	tls_capture_free(&t);
+}
+
+/* The handshake with the server's first flight cut after its first record
+ * (the ServerHello), so that the Certificate comes in later segments. */
+static void feed_tls_hello_apart(struct feeder *fd, struct tls_capture *t)
+{
+	struct tconn c;
+	tconn_init(&c, 4, feed, fd);
+	tconn_handshake(&c);
+	cr_assert_eq(t->flight[1].dir, FLOW_FROM_SERVER);
+	cr_assert_gt(t->flight[1].len, 5);
+	const uint8_t *sf = t->flight[1].data;
+	size_t hello = 5 + ((size_t)sf[3] << 8 | sf[4]);
+	cr_assert_eq(sf[5], 2, "the server's first record is not its ServerHello");
+	cr_assert_lt(hello, t->flight[1].len, "the ServerHello is the whole flight");
+	for (unsigned i = 0; i < t->n; i++) {
+		if (i == 1) {
+			tconn_send(&c, FLOW_FROM_SERVER, sf, hello);
+			tconn_send(&c, FLOW_FROM_SERVER, sf + hello, t->flight[1].len - hello);
+		} else {
+			tconn_send(&c, t->flight[i].dir, t->flight[i].data, t->flight[i].len);
+		}
+	}
+}
+
+/* certtrace without --dpi-check: nDPI names the flow at the ClientHello and
+ * is done at the ServerHello; its Certificate costs nDPI nothing.  With
+ * --dpi-check it goes on to the leaf. */
+Test(dpi, without_certificates_a_tls_flow_is_done_at_its_server_hello)
+{
+	struct tls_capture t;
+	tls12_handshake(&t);
+	char err[256] = "";
+	struct dpi_result got[2];
+	for (int certs = 0; certs <= 1; certs++) {
+		struct feeder fd = { .d = dpi_new(certs, err, sizeof err) };
+		cr_assert(fd.d, "dpi_new: %s", err);
+		feed_tls_hello_apart(&fd, &t);
+		cr_assert(fd.f);
+		const struct dpi_result *r = dpi_result(fd.f);
+		cr_assert(r->done);
+		got[certs] = *r;
+		const uint8_t *sha1;
+		if (certs) {
+			cr_assert(dpi_leaf(r, NULL, NULL, &sha1));
+			cr_assert(memcmp(sha1, t.leaf_sha1, 20) == 0);
+		} else {
+			cr_assert_eq(r->packets, 2, "ClientHello and ServerHello: %u packets",
+				     r->packets);
+			cr_assert_not(dpi_leaf(r, NULL, NULL, NULL));
+		}
+		cr_assert_eq(dpi_live_flows(fd.d), 0);
+		dpi_flow_free(fd.d, fd.f);
+		dpi_free(fd.d);
+	}
+	/* The same name, host and hello risks either way. */
+	cr_assert_str_eq(got[0].app, "TLS");
+	cr_assert_str_eq(got[0].app, got[1].app);
+	cr_assert_str_eq(got[0].host, "lync.contoso.com");
+	cr_assert(got[0].risk & (1ull << 15));   /* NDPI_TLS_NOT_CARRYING_HTTPS */
+	cr_assert_gt(got[1].packets, got[0].packets);
 	tls_capture_free(&t);
 }
 
