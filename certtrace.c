@@ -33,6 +33,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,7 +142,9 @@ struct run {
 	struct rep_capture_stats st;
 	struct cap_frame_counts frames;   /* decoded here (live --threads: the workers') */
 	char truncated_file[256];      /* the first input cut inside its last record */
-	uint64_t handshakes;
+	/* Records reported: by the merging worker's thread with --threads,
+	 * read by the status line on this one. */
+	_Atomic uint64_t handshakes;
 	unsigned files_opened;         /* -r files that are captures */
 	pcap_dumper_t *dump;           /* -w */
 	int dump_dlt;                  /* the -w header's link type, snaplen and */
@@ -760,8 +763,8 @@ static void on_record(void *user, struct pipe_record *r)
 {
 	struct run *run = user;
 	rep_handshake(run->rep, &r->h);
-	run->handshakes++;
-	if (run->o->count && run->handshakes >= run->o->count) {
+	uint64_t n = atomic_fetch_add_explicit(&run->handshakes, 1, memory_order_relaxed) + 1;
+	if (run->o->count && n >= run->o->count) {
 		stop_requested = 1;
 		if (live_source)
 			cap_break(live_source);
@@ -836,7 +839,8 @@ static void status_update(struct run *run, bool final)
 		snprintf(line, sizeof line, "%s: %.0f of %.0f MB, %.0f MB/s, %.0f s left, "
 			 "%llu handshakes", cap_name(run->src), mb, (double)cs.file_bytes / 1e6,
 			 rate, rate > 0 ? left / rate : 0,
-			 (unsigned long long)(run->rep ? rep_handshake_count(run->rep) : 0));
+			 (unsigned long long)atomic_load_explicit(&run->handshakes,
+								  memory_order_relaxed));
 	}
 	fprintf(stderr, "\r\033[K%s%s", line, final ? "\n" : "");
 }
@@ -890,10 +894,8 @@ static bool drain_source(struct run *run, struct cap_source *src)
 	run->src = src;
 	for (;;) {
 		int n = cap_next_batch(src, BATCH, on_frame, run);
-		if (run->workers) {
-			workers_flush(run->workers);
-			workers_merge(run->workers, 0);
-		}
+		if (run->workers)
+			workers_flush(run->workers);   /* a worker of theirs merges */
 		status_update(run, false);
 		run_reopen(run);
 		if (n < 0 || stop_requested)
@@ -1352,6 +1354,10 @@ static void run_reopen(struct run *run)
 	if (!reopen_requested)
 		return;
 	reopen_requested = 0;
+	/* Reading a file with --threads a worker writes the report: it waits
+	 * while the sink changes (live, this thread writes it). */
+	if (run->workers && !run->o->iface)
+		workers_sync(run->workers);
 	if (run->o->output)
 		sink_reopen(run->in.report);
 	if (run->in.packets)

@@ -32,10 +32,15 @@
  * A worker's records go out after each batch with the batch's `through`:
  * the last packet the reader had handed to any worker when it sent the
  * batch, so the worker has nothing more to say about anything up to there.
- * The merge (on the reading thread, between its read batches) delivers, in
- * struct pipe_pos order, each record at or before the smallest `through`
- * of all workers: the order one table makes them in, so the report and
- * every output are the same whatever the number of workers.
+ * The merge delivers, in struct pipe_pos order, each record at or before
+ * the smallest `through` of all workers: the order one table makes them
+ * in, so the report and every output are the same whatever the number of
+ * workers.  Reading a file, worker 1 runs the merge, and so the report,
+ * after each of its batches (and at the end until every worker is done):
+ * on the reader it was a third of the reader's time on the busy-FE
+ * capture (the report's SHA-256 of each certificate, its rules, the JSON),
+ * and the reader is the stage everyone waits for (two threads, --no-dpi,
+ * medians of 3: 0.39 s with the merge on the reader, 0.25 s on worker 1).
  *
  * Live.  No packet crosses a thread: worker i reads its own capture handle,
  * which the kernel's PACKET_FANOUT gives its share of the flows; the
@@ -105,6 +110,7 @@ struct worker {
 	pthread_t th;
 	bool started;
 	bool in_reader;           /* files: worker 0, run by the reader itself */
+	bool merges;              /* files: worker 1, which runs the merge too */
 	struct flow_table *flows;
 	struct pipe *pipe;
 	struct dpi *dpi;
@@ -197,6 +203,8 @@ static unsigned owner(const struct workers *ws, const struct cap_pkt *p)
 
 static bool handle(struct worker *w, struct w_batch *b);
 static void publish(struct worker *w, uint64_t through, bool finished);
+static void merge_files(struct workers *ws);
+static bool all_finished(struct workers *ws);
 
 static void push(struct worker *w, uint64_t through)
 {
@@ -459,6 +467,19 @@ static void *work_files(void *arg)
 
 		finished = handle(w, b);
 		publish(w, finished ? UINT64_MAX : b->through, finished);
+		if (w->merges) {
+			merge_files(w->ws);
+			/* The others' last records: until every worker is done
+			 * (or the workers are being torn down after a failed
+			 * start, when some never ran). */
+			while (finished && !all_finished(w->ws) && !atomic_load(&w->ws->stop)) {
+				pthread_mutex_lock(&w->ws->mx);
+				if (w->ws->events == w->ws->seen)
+					pthread_cond_wait(&w->ws->published, &w->ws->mx);
+				pthread_mutex_unlock(&w->ws->mx);
+				merge_files(w->ws);
+			}
+		}
 
 		pthread_mutex_lock(&w->mx);
 		b->next = w->spare;
@@ -552,7 +573,9 @@ static void give_back(struct workers *ws, struct pipe_record **back)
 	pthread_mutex_unlock(&ws->mx);
 }
 
-bool workers_merge(struct workers *ws, int wait_ms)
+/* What the workers published, to the merge's lists; false once a live
+ * worker has failed.  With wait_ms, waits that long for something new. */
+static bool take_published(struct workers *ws, int wait_ms)
 {
 	pthread_mutex_lock(&ws->mx);
 	if (ws->events == ws->seen && wait_ms > 0) {
@@ -577,15 +600,15 @@ bool workers_merge(struct workers *ws, int wait_ms)
 	}
 	bool ok = !ws->failed;
 	pthread_mutex_unlock(&ws->mx);
+	return ok;
+}
 
+/* Files, on the merging worker's thread: every record whose place is
+ * known, in order. */
+static void merge_files(struct workers *ws)
+{
+	take_published(ws, 0);
 	struct pipe_record *back[WORKERS_MAX] = { 0 };
-	if (ws->live) {
-		for (unsigned i = 0; i < ws->n; i++)
-			while (ws->w[i].m)
-				deliver(ws, &ws->w[i], &back[i]);
-		give_back(ws, back);
-		return ok;
-	}
 	uint64_t through = UINT64_MAX;
 	for (unsigned i = 0; i < ws->n; i++)
 		if (ws->w[i].m_through < through)
@@ -602,6 +625,18 @@ bool workers_merge(struct workers *ws, int wait_ms)
 			break;
 		deliver(ws, best, &back[best->id]);
 	}
+	give_back(ws, back);
+}
+
+bool workers_merge(struct workers *ws, int wait_ms)
+{
+	if (!ws->live)
+		return !ws->failed;     /* a worker of theirs merges */
+	bool ok = take_published(ws, wait_ms);
+	struct pipe_record *back[WORKERS_MAX] = { 0 };
+	for (unsigned i = 0; i < ws->n; i++)
+		while (ws->w[i].m)
+			deliver(ws, &ws->w[i], &back[i]);
 	give_back(ws, back);
 	return ok;
 }
@@ -639,12 +674,13 @@ static void join(struct workers *ws)
 				"%llu handshakes\n", i, (unsigned long long)w->fc.flows,
 				(unsigned long long)w->pc.handshakes);
 		else
-			fprintf(stderr, "certtrace: worker %u: %.2f s CPU, %llu flows, "
-				"%llu handshakes\n", i, w->cpu_s, (unsigned long long)w->fc.flows,
+			fprintf(stderr, "certtrace: worker %u%s: %.2f s CPU, %llu flows, "
+				"%llu handshakes\n", i, w->merges ? " and the merge" : "",
+				w->cpu_s, (unsigned long long)w->fc.flows,
 				(unsigned long long)w->pc.handshakes);
 	}
 	fprintf(stderr, "certtrace: %s: %.2f s CPU so far\n",
-		ws->live ? "merge and timers" : "reader and merge", thread_cpu_s());
+		ws->live ? "merge and timers" : "reader", thread_cpu_s());
 }
 
 /* Files: the last batch each worker gets says the input is over. */
@@ -664,9 +700,7 @@ void workers_finish(struct workers *ws)
 		return;
 	}
 	tell_finish(ws);
-	while (!all_finished(ws))
-		workers_merge(ws, 100);
-	join(ws);
+	join(ws);                  /* the merging worker ends once all is delivered */
 }
 
 void workers_break(struct workers *ws)
@@ -776,6 +810,7 @@ static bool worker_init(struct workers *ws, struct worker *w, unsigned id, char 
 /* A thread would not start: those that did end (they hold no flow yet). */
 static void abort_start(struct workers *ws)
 {
+	atomic_store(&ws->stop, true);     /* the merging worker waits for no one */
 	if (ws->live)
 		workers_break(ws);
 	else
@@ -789,17 +824,26 @@ static void abort_start(struct workers *ws)
  * the flows itself, so that N threads keep N cores busy instead of N + 1
  * sharing them.  Its share is what balances its reading against the flows'
  * work: if reading, decoding and hashing the packets costs r and the flows'
- * work f, then r + s f = (1 - s) f / (N - 1), s = (f - (N - 1) r) / (N f),
- * none once the reading alone is a thread's share.  f / r, measured with
- * -v on one share and solved for: busy-FE with nDPI 1.9, the flood 2.4 to
- * 2.6, busy-FE without nDPI 0.7 (it waits on the reader whatever the
- * share).  2 is taken: a quarter of the flows with two threads, none from
- * three up; with 2 threads, medians of 4, the flood --no-dpi took 1.28 s
- * with 8 %, 1.03 s with 25 %, busy-FE --no-dpi 0.44 s and 0.47 s.
+ * work (with the merge and the report, on worker 1) f, then
+ * r + s f = (1 - s) f / (N - 1), s = (F - (N - 1)) / (N F) with F = f / r,
+ * none once the reading alone is a thread's share.  F is taken from the
+ * share that gave the shortest wall time with two threads on the bench
+ * captures (2 cores, medians of 3, F = 1 / (1 - 2 s)):
+ *
+ *              share:  0     0.1   0.2   0.3   0.4   0.5
+ *   busy-FE, nDPI     0.68  0.60  0.55  0.49  0.45  0.51 s
+ *   flood, nDPI       1.07  0.96  0.84  0.81  0.74  0.79 s
+ *   busy-FE, --no-dpi 0.23  0.24  0.27  0.29  0.29        s
+ *   flood, --no-dpi   0.95  0.86  0.75  0.70  0.72        s
+ *
+ * With nDPI 0.4 is best on both (F = 5: a fifth of the flows with three
+ * threads, a tenth with four, none from five up).  Without it the two
+ * disagree (busy-FE is all reading, the flood all flow-table work): 0.15
+ * (F = 1.4, none from three threads up) costs each about 8 %.
  */
-static uint32_t reader_share(unsigned n)
+static uint32_t reader_share(unsigned n, bool dpi)
 {
-	const double f = 2.0;
+	const double f = dpi ? 5.0 : 1.0 / 0.7;
 	double s = (f - (n - 1)) / (n * f);
 	return s <= 0 ? 0 : (uint32_t)(s * 4294967296.0);
 }
@@ -820,7 +864,8 @@ struct workers *workers_new(const struct workers_options *o, char *err, size_t e
 	pthread_cond_init(&ws->published, NULL);
 	if (!ws->live) {
 		ws->w[0].in_reader = true;
-		ws->reader_share = reader_share(ws->n);
+		ws->w[1].merges = true;
+		ws->reader_share = reader_share(ws->n, o->dpi);
 	}
 	for (unsigned i = 0; i < ws->n; i++) {
 		ws->w[i].src = o->live ? o->live[i] : NULL;

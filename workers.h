@@ -4,10 +4,10 @@
  * table and pipeline (pipeline.h), and the handshake records put back in the
  * order one thread would have made them before the report sees them.
  *
- * Files: the calling thread reads, decodes and hashes (workers_packet),
- * and merges (workers_merge).  Live: each worker reads its own capture
- * handle (the kernel's PACKET_FANOUT splits the traffic), and the calling
- * thread only merges and keeps the timers.
+ * Files: the calling thread reads, decodes and hashes (workers_packet);
+ * worker 1's thread merges and delivers.  Live: each worker reads its own
+ * capture handle (the kernel's PACKET_FANOUT splits the traffic), and the
+ * calling thread only merges (workers_merge) and keeps the timers.
  */
 #ifndef CERTTRACE_WORKERS_H
 #define CERTTRACE_WORKERS_H
@@ -33,8 +33,9 @@ struct workers_options {
 					* the buffer budget is split between them */
 	bool dpi;                      /* an nDPI module per worker */
 	struct pipe_options pipe;      /* dpi, emit and user are the workers' */
-	/* Records, on the thread that calls workers_merge(), in order; lent
-	 * for the call (their worker frees them). */
+	/* Records, in order; lent for the call (their worker frees them).
+	 * Files: on worker 1's thread, never while workers_sync() holds the
+	 * workers; live: on the thread that calls workers_merge(). */
 	pipe_emit_fn deliver;
 	void *user;
 	/* Live: worker i reads live[i] (NULL for files). */
@@ -61,9 +62,10 @@ void workers_sync(struct workers *ws);
  * has been delivered. */
 void workers_finish(struct workers *ws);
 
-/* Delivers the records whose place is known; waits up to wait_ms (0: not
- * at all) for some when there are none.  Live: every record, as it comes.
- * False once a live worker has stopped on a read error (workers_error). */
+/* Live: delivers every record that has come; waits up to wait_ms (0: not
+ * at all) for some when there are none.  False once a live worker has
+ * stopped on a read error (workers_error).  Files: nothing to do (worker
+ * 1 delivers), true. */
 bool workers_merge(struct workers *w, int wait_ms);
 const char *workers_error(const struct workers *w);
 /* Live: workers stop reading (from a signal handler too), and are joined. */
