@@ -784,7 +784,7 @@ static bool worker_init(struct workers *ws, struct worker *w, unsigned id, char 
 		b->next = w->spare;
 		w->spare = b;
 	}
-	/* The reader owns no flow from three threads up: no nDPI for it. */
+	/* A reader that owns no flow (reader_share() is 0) needs no nDPI. */
 	bool owns = !w->in_reader || ws->reader_share > 0;
 	if (ws->o.dpi && owns && !(w->dpi = dpi_new(ws->o.pipe.dpi_check, err, errlen)))
 		return false;
@@ -837,7 +837,7 @@ static void abort_start(struct workers *ws)
  *   flood, --no-dpi   0.95  0.86  0.75  0.70  0.72        s
  *
  * With nDPI 0.4 is best on both (F = 5: a fifth of the flows with three
- * threads, a tenth with four, none from five up).  Without it the two
+ * threads, a tenth with four, 4 % with five, none from six up).  Without it the two
  * disagree (busy-FE is all reading, the flood all flow-table work): 0.15
  * (F = 1.4, none from three threads up) costs each about 8 %.
  */
