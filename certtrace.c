@@ -454,11 +454,11 @@ static const struct opt opts[] = {
 	  "a live --keylog use one" },
 	{ NULL, 0, "no-dpi", NULL, FLAG(no_dpi), "skip nDPI classification (app names, risks)" },
 	{ NULL, 0, "dpi-check", NULL, FLAG(dpi_check),
-	  "nDPI on every flow, not only TLS ones, and on to each\n"
-	  "TLS flow's certificate: count the flows it calls TLS where\n"
-	  "certtrace found no handshake (dpi_detection_misses) and\n"
-	  "the leaves it reads otherwise (dpi_disagreements); adds\n"
-	  "nDPI's certificate risks; slower" },
+	  "nDPI on every flow, not only TLS ones, and each TLS flow\n"
+	  "on to its certificate: count the flows nDPI calls TLS where\n"
+	  "certtrace found no handshake (dpi_detection_misses) and the\n"
+	  "server leaves the two read differently (dpi_disagreements);\n"
+	  "adds nDPI's certificate risks; slower" },
 	{ NULL, 0, "keylog", "FILE", CALL(opt_keylog),
 	  "an SSLKEYLOGFILE (NSS key log): TLS 1.3 certificates\n"
 	  "become visible; repeatable (a pcapng file's own\n"
@@ -895,7 +895,7 @@ static bool drain_source(struct run *run, struct cap_source *src)
 	for (;;) {
 		int n = cap_next_batch(src, BATCH, on_frame, run);
 		if (run->workers)
-			workers_flush(run->workers);   /* a worker of theirs merges */
+			workers_flush(run->workers);   /* worker 1 merges and reports */
 		status_update(run, false);
 		run_reopen(run);
 		if (n < 0 || stop_requested)

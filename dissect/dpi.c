@@ -8,13 +8,14 @@
  *    ndpi_detection_get_sizeof_ndpi_flow_struct() agrees), and its TLS
  *    dissector keeps a reassembly buffer of its own besides.  dpi_packet()
  *    feeds packets while nDPI has not named the flow, or has named it but
- *    ndpi_extra_dissection_possible() still wants the certificate, at most
- *    DPI_MAX_PACKETS of them; then freeze() copies out everything certtrace
- *    reports and frees the nDPI flow.  So a flow costs nDPI memory for a
- *    few packets, and a finished flow none (dpi_live_flows()).  nDPI's TLS
- *    buffer starts at 2 KiB and grows by what it is fed; nDPI 4.2 takes at
- *    most 12 packets after naming a TLS flow, so it holds at most about
- *    12 segments (17 KiB at a 1400-byte MSS; a test pins it).
+ *    ndpi_extra_dissection_possible() still wants more (a TLS flow: only
+ *    to its ServerHello, unless dpi_new() was asked for the certificate),
+ *    at most DPI_MAX_PACKETS of them; then freeze() copies out everything
+ *    certtrace reports and frees the nDPI flow.  So a flow costs nDPI
+ *    memory for a few packets, and a finished flow none (dpi_live_flows()).
+ *    nDPI's TLS buffer starts at 2 KiB and grows by what it is fed; nDPI
+ *    4.2 takes at most 12 packets after naming a TLS flow, so it holds at
+ *    most about 12 segments (17 KiB at a 1400-byte MSS; a test pins it).
  *
  * 2. nDPI is asked only what someone will read.  Its first packet is its
  *    dearest (on a flow it cannot name, every dissector runs: 3.2 µs a flow
