@@ -165,6 +165,8 @@ struct workers {
 	uint64_t events;               /* publications: under mx */
 	uint64_t seen;                 /* the merge's */
 	_Atomic uint64_t active;       /* flows of all tables: the shared cap */
+	struct dpi *dpi_lender;        /* the first worker's: the others search its
+					* IP table (dpi_new_like), so it goes last */
 	/* The reader's. */
 	struct flow_clock clock;
 	uint32_t reader_share;         /* of 2^32: the flows worker 0 (the reader) owns */
@@ -792,8 +794,14 @@ static bool worker_init(struct workers *ws, struct worker *w, unsigned id, char 
 	}
 	/* A reader that owns no flow (reader_share() is 0) needs no nDPI. */
 	bool owns = !w->in_reader || ws->reader_share > 0;
-	if (ws->o.dpi && owns && !(w->dpi = dpi_new(ws->o.pipe.dpi_check, err, errlen)))
-		return false;
+	if (ws->o.dpi && owns) {
+		w->dpi = ws->dpi_lender ? dpi_new_like(ws->dpi_lender, err, errlen)
+					: dpi_new(ws->o.pipe.dpi_check, err, errlen);
+		if (!w->dpi)
+			return false;
+		if (!ws->dpi_lender)
+			ws->dpi_lender = w->dpi;
+	}
 	struct pipe_options po = ws->o.pipe;
 	po.dpi = w->dpi;
 	po.emit = collect;
@@ -919,7 +927,8 @@ void workers_free(struct workers *ws)
 		release_all(w->m);
 		release_all(w->back);
 		pipe_free(w->pipe);
-		dpi_free(w->dpi);
+		if (w->dpi != ws->dpi_lender)
+			dpi_free(w->dpi);
 		/* Back from the worker, or never given out. */
 		struct w_batch *lists[3] = { w->spare, w->q_head, w->cur };
 		for (unsigned k = 0; k < 3; k++)
@@ -931,6 +940,7 @@ void workers_free(struct workers *ws)
 		pthread_cond_destroy(&w->can_take);
 		pthread_cond_destroy(&w->can_give);
 	}
+	dpi_free(ws->dpi_lender);
 	pthread_mutex_destroy(&ws->mx);
 	pthread_cond_destroy(&ws->published);
 	free(ws->w);

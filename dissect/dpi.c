@@ -45,9 +45,12 @@
 
 #include <ndpi_api.h>
 
+#include "dissect/dpi_share.h"
+
 struct dpi {
 	struct ndpi_detection_module_struct *mod;
 	bool certificates;             /* TLS: on to the Certificate (dpi_new) */
+	bool borrowed_ip_table;        /* mod searches another dpi's (dpi_new_like) */
 	struct dpi_counters c;
 };
 
@@ -61,7 +64,8 @@ struct dpi_flow {
 	uint64_t held_ts_us;
 };
 
-struct dpi *dpi_new(bool certificates, char *err, size_t errlen)
+static struct dpi *make_dpi(bool certificates, const struct dpi *lender, char *err,
+			    size_t errlen)
 {
 	struct dpi *d = calloc(1, sizeof *d);
 	if (!d) {
@@ -80,13 +84,32 @@ struct dpi *dpi_new(bool certificates, char *err, size_t errlen)
 	NDPI_BITMASK_SET_ALL(all);
 	ndpi_set_protocol_detection_bitmask2(d->mod, &all);
 	ndpi_finalize_initialization(d->mod);
+	if (lender)
+		d->borrowed_ip_table = dpi_mod_borrow_ip_table(d->mod, lender->mod);
 	return d;
+}
+
+struct dpi *dpi_new(bool certificates, char *err, size_t errlen)
+{
+	return make_dpi(certificates, NULL, err, errlen);
+}
+
+struct dpi *dpi_new_like(const struct dpi *first, char *err, size_t errlen)
+{
+	return make_dpi(first->certificates, first, err, errlen);
+}
+
+bool dpi_shares_ip_table(const struct dpi *d)
+{
+	return d->borrowed_ip_table;
 }
 
 void dpi_free(struct dpi *d)
 {
 	if (!d)
 		return;
+	if (d->borrowed_ip_table)
+		dpi_mod_return_ip_table(d->mod);
 	ndpi_exit_detection_module(d->mod);
 	free(d);
 }

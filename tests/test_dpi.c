@@ -9,6 +9,11 @@
  * tests/pki_fixture.c, so the test knows the SHA-1 nDPI must report.
  */
 #include <criterion/criterion.h>
+#include <malloc.h>
+#ifdef __SANITIZE_ADDRESS__
+/* sanitizer/allocator_interface.h comes with clang, not with gcc's libasan */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -881,4 +886,76 @@ Test(dpi, corpus_a_client_certificate_alone_is_not_the_servers_leaf)
 		cr_assert_eq(w.subject[i][0], 0);
 	}
 	dpi_free(w.d);
+}
+
+/* A TLS 1.2 handshake to server_ip:443; the result's app. */
+static void tls_app_to(struct dpi *d, const char *server_ip, char *app, size_t app_len)
+{
+	struct tls_capture t;
+	tls12_handshake(&t);
+	struct feeder fd = { .d = d };
+	struct tconn c;
+	tconn_init(&c, 4, feed, &fd);
+	c.ip[FLOW_FROM_SERVER] = server_ip;
+	c.port[FLOW_FROM_SERVER] = 443;
+	tconn_handshake(&c);
+	for (unsigned i = 0; i < t.n; i++)
+		tconn_send(&c, t.flight[i].dir, t.flight[i].data, t.flight[i].len);
+	cr_assert(fd.f && dpi_result(fd.f)->done);
+	snprintf(app, app_len, "%s", dpi_result(fd.f)->app);
+	dpi_flow_free(d, fd.f);
+	tls_capture_free(&t);
+}
+
+/* Bytes malloc has handed out and not had back (ASan's allocator keeps
+ * its own count: glibc's mallinfo2() sees none of it). */
+static size_t heap_in_use(void)
+{
+#ifdef __SANITIZE_ADDRESS__
+	return __sanitizer_get_current_allocated_bytes();
+#else
+	struct mallinfo2 m = mallinfo2();
+	return m.uordblks + m.hblkhd;
+#endif
+}
+
+/* A worker's module searches the first worker's IP address table instead
+ * of building its own (dpi_new_like): a flow nDPI names by the server's
+ * address alone (the SNI is lync.contoso.com, the address Microsoft's
+ * Teams range) is named the same, and the module is a fraction of the
+ * first's heap. */
+Test(dpi, a_module_made_like_another_shares_its_ip_table_and_names_the_same)
+{
+	size_t before = heap_in_use();
+	struct dpi *first = new_dpi();
+	size_t first_bytes = heap_in_use() - before;
+	char err[256] = "";
+	before = heap_in_use();
+	struct dpi *second = dpi_new_like(first, err, sizeof err);
+	cr_assert(second, "dpi_new_like: %s", err);
+	size_t second_bytes = heap_in_use() - before;
+	cr_assert(dpi_shares_ip_table(second));
+	cr_assert_not(dpi_shares_ip_table(first));
+	cr_assert_gt(first_bytes, 4u << 20, "the first module: %zu bytes", first_bytes);
+	cr_assert_lt(second_bytes, 2u << 20, "the second module: %zu bytes", second_bytes);
+
+	const char *ips[] = { "52.112.0.10", "13.107.6.152", "8.8.8.8", "192.0.2.10" };
+	const char *want[] = { "TLS.Skype_Teams", "TLS.Microsoft365", "TLS.Google", "TLS" };
+	for (unsigned i = 0; i < 4; i++) {
+		char a1[DPI_APP_LEN], a2[DPI_APP_LEN];
+		tls_app_to(first, ips[i], a1, sizeof a1);
+		tls_app_to(second, ips[i], a2, sizeof a2);
+		cr_assert_str_eq(a1, want[i], "%s", ips[i]);
+		cr_assert_str_eq(a2, want[i], "%s from the shared table", ips[i]);
+	}
+	/* Its options are the first's: with certificates, a leaf. */
+	struct tls_capture t;
+	tls12_handshake(&t);
+	struct feeder fd = { .d = second };
+	feed_tls(&fd, 4, &t);
+	cr_assert(dpi_leaf(dpi_result(fd.f), NULL, NULL, NULL));
+	dpi_flow_free(second, fd.f);
+	tls_capture_free(&t);
+	dpi_free(second);
+	dpi_free(first);
 }
