@@ -850,14 +850,21 @@ static void abort_start(struct workers *ws)
  *   busy-FE, --no-dpi 0.23  0.24  0.27  0.29  0.29        s
  *   flood, --no-dpi   0.95  0.86  0.75  0.70  0.72        s
  *
- * With nDPI 0.4 is best on both (F = 5: a fifth of the flows with three
- * threads, a tenth with four, 4 % with five, none from six up).  Without
+ * and then, finer (medians of 15 and 9, once the workers' nDPI modules
+ * shared one IP table):
+ *
+ *              share:  0.36  0.38  0.40  0.42
+ *   busy-FE, nDPI     0.480 0.469 0.477 0.484 s
+ *   flood, nDPI       0.720 0.722 0.742 0.739 s
+ *
+ * With nDPI 0.38 is best on both (F = 4.2: 17 % of the flows with three
+ * threads, 7 % with four, 1 % with five, none from six up).  Without
  * it the two disagree (busy-FE is all reading, the flood all flow-table
  * work): 0.15 (F = 1.4, none from three threads up) costs each about 8 %.
  */
 static uint32_t reader_share(unsigned n, bool dpi)
 {
-	const double f = dpi ? 5.0 : 1.0 / 0.7;
+	const double f = dpi ? 4.2 : 1.0 / 0.7;
 	double s = (f - (n - 1)) / (n * f);
 	return s <= 0 ? 0 : (uint32_t)(s * 4294967296.0);
 }
