@@ -47,7 +47,9 @@
  * calling thread merges in the order records come and keeps the timers.
  *
  * Each worker has its own flow table, pipeline and nDPI module (nDPI's is
- * not shared between threads).  The key store is shared: workers only read
+ * not shared between threads; only its read-only IP address table is: the
+ * first worker's module lends it to the others, dpi_new_like, and is freed
+ * last).  The key store is shared: workers only read
  * it, and a pcapng Decryption Secrets Block is added while they wait
  * (workers_sync), at the same place in the file as for one table.
  *
