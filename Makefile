@@ -72,7 +72,7 @@ CORPUS   ?= ../shared/corpus/real
 CORPUS2  ?= ../shared/corpus2/real
 SEED_PCAP := pcaps/seed-issuer-mismatch.pcap
 
-.PHONY: all deps run test unit test-unit test-san test-golden test-ecs test-field test-corpus test-flows test-live test-fanout test-regen test-writes golden \
+.PHONY: all deps run test unit test-unit test-san test-golden test-ecs test-field test-corpus test-flows test-live test-fanout test-regen test-writes test-threads golden \
         install clean fuzz fuzz-build fuzz-regress test-valgrind bench deb test-deb test-unitfile bench-json bench-read
 
 all: certtrace
@@ -118,6 +118,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-ecs
 	@$(MAKE) --no-print-directory test-field
 	@$(MAKE) --no-print-directory test-writes
+	@$(MAKE) --no-print-directory test-threads
 	@$(MAKE) --no-print-directory test-corpus
 	@$(MAKE) --no-print-directory test-flows
 	@$(MAKE) --no-print-directory test-unitfile
@@ -159,6 +160,11 @@ test-field: certtrace
 # one line naming the file, for stdout in each format, -o, -w, --export-certs.
 test-writes: certtrace
 	@sh tests/writes.sh ./certtrace
+
+# --threads' default for files: one worker per 48 MiB (16 with --no-dpi),
+# the cores for a pipe; made-up captures of 1, 20 and 50 MiB.
+test-threads: certtrace
+	@sh tests/threads.sh ./certtrace
 
 # Chains against tshark over both corpora (JOBS files at a time, default
 # the number of CPUs).

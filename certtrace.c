@@ -449,9 +449,10 @@ static const struct opt opts[] = {
 	{ NULL, 0, "threads", "N", CALL(opt_threads),
 	  "workers, flows split between them by their addresses\n"
 	  "(default: the cores certtrace may use, at most "
-	  XSTR(WORKERS_DEFAULT_MAX) "); the\n"
-	  "output is the same for any N; -c, -w, --debug-flows and\n"
-	  "a live --keylog use one" },
+	  XSTR(WORKERS_DEFAULT_MAX) ", and\n"
+	  "for files one per 48 MiB of capture, 16 MiB with --no-dpi);\n"
+	  "the output is the same for any N; -c, -w, --debug-flows\n"
+	  "and a live --keylog use one" },
 	{ NULL, 0, "no-dpi", NULL, FLAG(no_dpi), "skip nDPI classification (app names, risks)" },
 	{ NULL, 0, "dpi-check", NULL, FLAG(dpi_check),
 	  "nDPI on every flow, not only TLS ones, and each TLS flow\n"
@@ -1006,12 +1007,50 @@ static bool open_outputs(struct run *run)
 	return true;
 }
 
+/* Reading files, the default gives each worker at least this much capture.
+ * A worker costs its start (with nDPI, about 11 ms to build its module,
+ * one after another, before the first packet), and a second one pays for
+ * itself only past about 45 MB with nDPI, 20 MB without (prefixes of the
+ * busy-FE bench capture, 2 cores, medians of 11, one thread / two: 33 MB
+ * 0.040 / 0.046 s and 67 MB 0.065 / 0.058 s with nDPI; 16 MB 0.010 /
+ * 0.011 s and 33 MB 0.017 / 0.015 s without). */
+#define FILE_BYTES_PER_WORKER        (48ull << 20)
+#define FILE_BYTES_PER_WORKER_NO_DPI (16ull << 20)
+
+/* The default for -r: at most one worker per FILE_BYTES_PER_WORKER of all
+ * the files together, so a trace of a few MB someone sent is read by one
+ * thread however many cores the machine has.  A pipe (or stdin) has no
+ * size to go by: up to n. */
+static unsigned workers_for_files(const struct options *o, unsigned n)
+{
+	uint64_t total = 0;
+	for (unsigned i = 0; i < o->n_files; i++) {
+		struct stat st;
+		if (strcmp(o->files[i], "-") == 0 || stat(o->files[i], &st) != 0 ||
+		    !S_ISREG(st.st_mode))
+			return n;
+		total += (uint64_t)st.st_size;
+	}
+	uint64_t per = o->no_dpi ? FILE_BYTES_PER_WORKER_NO_DPI : FILE_BYTES_PER_WORKER;
+	uint64_t want = 1 + total / per;
+	if (want >= n)
+		return n;
+	if (o->verbose > 0)
+		fprintf(stderr, "certtrace: %.1f MiB of capture: %u worker%s of the %u cores "
+			"(one per %llu MiB; --threads to choose)\n", (double)total / (1 << 20),
+			(unsigned)want, want == 1 ? "" : "s", n,
+			(unsigned long long)(per >> 20));
+	return (unsigned)want;
+}
+
 /* --threads: how many workers read the flows.  What needs every packet in
  * one place, or a stop at an exact handshake, keeps one: -c, -w,
  * --debug-flows, a live --keylog (followed as it grows). */
 static unsigned count_workers(const struct options *o)
 {
 	unsigned n = o->threads ? o->threads : workers_default();
+	if (!o->threads && !o->iface && o->n_files)
+		n = workers_for_files(o, n);
 	const char *one = o->count ? "-c" : o->write_file ? "-w" :
 			  o->debug_flows ? "--debug-flows" :
 			  o->iface && o->n_keylogs ? "--keylog with -i" :
