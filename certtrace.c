@@ -1036,7 +1036,7 @@ static unsigned workers_for_files(const struct options *o, unsigned n)
 	if (want >= n)
 		return n;
 	if (o->verbose > 0)
-		fprintf(stderr, "certtrace: %.1f MiB of capture: %u worker%s of the %u cores "
+		fprintf(stderr, "certtrace: %.1f MiB of capture: %u worker%s, not %u "
 			"(one per %llu MiB; --threads to choose)\n", (double)total / (1 << 20),
 			(unsigned)want, want == 1 ? "" : "s", n,
 			(unsigned long long)(per >> 20));
