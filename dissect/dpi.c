@@ -50,7 +50,7 @@
 struct dpi {
 	struct ndpi_detection_module_struct *mod;
 	bool certificates;             /* TLS: on to the Certificate (dpi_new) */
-	bool borrowed_ip_table;        /* mod searches another dpi's (dpi_new_like) */
+	bool copied;                   /* mod is a copy of another dpi's (dpi_new_like) */
 	struct dpi_counters c;
 };
 
@@ -73,6 +73,10 @@ static struct dpi *make_dpi(bool certificates, const struct dpi *lender, char *e
 		return NULL;
 	}
 	d->certificates = certificates;
+	if (lender && (d->mod = dpi_mod_copy(lender->mod))) {
+		d->copied = true;
+		return d;
+	}
 	d->mod = ndpi_init_detection_module(ndpi_no_prefs);
 	if (!d->mod) {
 		snprintf(err, errlen, "nDPI %s: cannot initialise the detection module",
@@ -84,8 +88,6 @@ static struct dpi *make_dpi(bool certificates, const struct dpi *lender, char *e
 	NDPI_BITMASK_SET_ALL(all);
 	ndpi_set_protocol_detection_bitmask2(d->mod, &all);
 	ndpi_finalize_initialization(d->mod);
-	if (lender)
-		d->borrowed_ip_table = dpi_mod_borrow_ip_table(d->mod, lender->mod);
 	return d;
 }
 
@@ -99,18 +101,19 @@ struct dpi *dpi_new_like(const struct dpi *first, char *err, size_t errlen)
 	return make_dpi(first->certificates, first, err, errlen);
 }
 
-bool dpi_shares_ip_table(const struct dpi *d)
+bool dpi_shares_tables(const struct dpi *d)
 {
-	return d->borrowed_ip_table;
+	return d->copied;
 }
 
 void dpi_free(struct dpi *d)
 {
 	if (!d)
 		return;
-	if (d->borrowed_ip_table)
-		dpi_mod_return_ip_table(d->mod);
-	ndpi_exit_detection_module(d->mod);
+	if (d->copied)
+		dpi_mod_copy_free(d->mod);
+	else
+		ndpi_exit_detection_module(d->mod);
 	free(d);
 }
 

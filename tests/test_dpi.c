@@ -8,14 +8,17 @@
  * cap_decode, as a capture would deliver them.  The certificate comes from
  * tests/pki_fixture.c, so the test knows the SHA-1 nDPI must report.
  */
+#define _GNU_SOURCE 1               /* nftw */
 #include <criterion/criterion.h>
 #include <malloc.h>
 #ifdef __SANITIZE_ADDRESS__
 /* sanitizer/allocator_interface.h comes with clang, not with gcc's libasan */
 size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
+#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <openssl/sha.h>
@@ -23,6 +26,7 @@ size_t __sanitizer_get_current_allocated_bytes(void);
 
 #include "capture/capture.h"
 #include "dissect/dpi.h"
+#include <ndpi_api.h>               /* set_ndpi_malloc: the read-only test */
 #include "dissect/tls.h"
 #include "tests/pki_fixture.h"
 #include "tests/pktbuild.h"
@@ -773,7 +777,8 @@ static bool run_corpus(struct wired *w, const char *name)
 	snprintf(path, sizeof path, "%s/%s", dir ? dir : "../shared/corpus/real", name);
 	if (access(path, R_OK) != 0)
 		return false;
-	w->d = new_dpi();
+	if (!w->d)
+		w->d = new_dpi();
 	wired_table(w);
 	char err[512];
 	struct cap_source *src = cap_open_offline(path, err, sizeof err);
@@ -919,12 +924,12 @@ static size_t heap_in_use(void)
 #endif
 }
 
-/* A worker's module searches the first worker's IP address table instead
- * of building its own (dpi_new_like): a flow nDPI names by the server's
- * address alone (the SNI is lync.contoso.com, the address Microsoft's
- * Teams range) is named the same, and the module is a fraction of the
- * first's heap. */
-Test(dpi, a_module_made_like_another_shares_its_ip_table_and_names_the_same)
+/* A worker's module is a copy of the first worker's that searches its
+ * tables instead of building its own (dpi_new_like): a flow nDPI names by
+ * the server's address alone (the SNI is lync.contoso.com, the address
+ * Microsoft's Teams range) is named the same, and the copy is a small
+ * fraction of the first's heap. */
+Test(dpi, a_module_made_like_another_shares_its_tables_and_names_the_same)
 {
 	size_t before = heap_in_use();
 	struct dpi *first = new_dpi();
@@ -934,10 +939,10 @@ Test(dpi, a_module_made_like_another_shares_its_ip_table_and_names_the_same)
 	struct dpi *second = dpi_new_like(first, err, sizeof err);
 	cr_assert(second, "dpi_new_like: %s", err);
 	size_t second_bytes = heap_in_use() - before;
-	cr_assert(dpi_shares_ip_table(second));
-	cr_assert_not(dpi_shares_ip_table(first));
+	cr_assert(dpi_shares_tables(second));
+	cr_assert_not(dpi_shares_tables(first));
 	cr_assert_gt(first_bytes, 4u << 20, "the first module: %zu bytes", first_bytes);
-	cr_assert_lt(second_bytes, 2u << 20, "the second module: %zu bytes", second_bytes);
+	cr_assert_lt(second_bytes, 300u << 10, "the second module: %zu bytes", second_bytes);
 
 	const char *ips[] = { "52.112.0.10", "13.107.6.152", "8.8.8.8", "192.0.2.10" };
 	const char *want[] = { "TLS.Skype_Teams", "TLS.Microsoft365", "TLS.Google", "TLS" };
@@ -958,4 +963,108 @@ Test(dpi, a_module_made_like_another_shares_its_ip_table_and_names_the_same)
 	tls_capture_free(&t);
 	dpi_free(second);
 	dpi_free(first);
+}
+
+/* ---- what a copy shares, it only reads ---------------------------------- */
+
+/* nDPI's allocations go here while the first module is built, so that its
+ * memory can be made read-only afterwards; ndpi_free() of them is nothing
+ * (the arena goes as a whole). */
+static struct {
+	uint8_t *base;
+	size_t size, used;
+} arena;
+
+static void *arena_malloc(size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	if (n > arena.size - arena.used)
+		return NULL;
+	void *p = arena.base + arena.used;
+	arena.used += n;
+	return p;
+}
+
+static void arena_free(void *p)
+{
+	if ((uint8_t *)p < arena.base || (uint8_t *)p >= arena.base + arena.size)
+		free(p);
+}
+
+static struct dpi *first_dpi_in_arena(void)
+{
+	arena.size = 64u << 20;
+	arena.base = mmap(NULL, arena.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+	cr_assert(arena.base != MAP_FAILED);
+	set_ndpi_malloc(arena_malloc);
+	set_ndpi_free(arena_free);
+	struct dpi *first = new_dpi();
+	set_ndpi_malloc(NULL);             /* NULL: malloc and free again */
+	set_ndpi_free(NULL);
+	return first;
+}
+
+static struct wired corpus_wired;
+static unsigned corpus_files;
+
+static int each_capture(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	size_t n = strlen(path);
+	bool capture = (n > 5 && strcmp(path + n - 5, ".pcap") == 0) ||
+		       (n > 7 && strcmp(path + n - 7, ".pcapng") == 0) ||
+		       (n > 4 && strcmp(path + n - 4, ".cap") == 0);
+	if (type != FTW_F || !capture)
+		return 0;
+	char err[512];
+	struct cap_source *src = cap_open_offline(path, err, sizeof err);
+	if (!src)
+		return 0;                 /* the corpus suite says why; not this test's */
+	struct wired *w = &corpus_wired;
+	wired_table(w);
+	w->dlt = cap_linktype(src);
+	while (cap_next_batch(src, 256, corpus_frame, w) >= 0)
+		;
+	cap_close(src);
+	flow_table_finish(w->t);
+	flow_table_free(w->t);
+	corpus_files++;
+	return 0;
+}
+
+/* Every corpus capture through a copy of a module whose memory (its
+ * struct, IP table, automata, port trees, names) is read-only: a store
+ * into anything the copy shares with the first module is a fault here,
+ * where in certtrace it would be a race between workers. */
+Test(dpi, a_copy_writes_nothing_it_shares_on_every_corpus_capture)
+{
+	const char *env = getenv("CERTTRACE_CORPUS");
+	const char *dirs[] = { env ? env : "../shared/corpus/real", "../shared/corpus2/real" };
+	if (access(dirs[0], R_OK) != 0)
+		cr_skip_test("the corpus (%s) is not here", dirs[0]);
+
+	struct dpi *first = first_dpi_in_arena();
+	cr_assert_gt(arena.used, 5u << 20, "nDPI built its module in the arena: %zu bytes",
+		     arena.used);
+	cr_assert_eq(mprotect(arena.base, arena.size, PROT_READ), 0);
+	char err[256] = "";
+	struct dpi *copy = dpi_new_like(first, err, sizeof err);
+	cr_assert(copy, "dpi_new_like: %s", err);
+	cr_assert(dpi_shares_tables(copy));
+
+	corpus_wired = (struct wired){ .d = copy };
+	for (unsigned i = 0; i < 2; i++)
+		if (access(dirs[i], R_OK) == 0)
+			cr_assert_eq(nftw(dirs[i], each_capture, 16, FTW_PHYS), 0);
+	cr_assert_gt(corpus_files, 100, "%u captures", corpus_files);
+	cr_assert_gt(dpi_counters(copy)->flows, 1000, "%llu flows given to nDPI",
+		     (unsigned long long)dpi_counters(copy)->flows);
+	cr_assert_gt(corpus_wired.tls_family, 100);
+	dpi_free(copy);
+
+	cr_assert_eq(mprotect(arena.base, arena.size, PROT_READ | PROT_WRITE), 0);
+	set_ndpi_free(arena_free);
+	dpi_free(first);
+	set_ndpi_free(NULL);
+	munmap(arena.base, arena.size);
 }
