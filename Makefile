@@ -161,8 +161,8 @@ test-field: certtrace
 test-writes: certtrace
 	@sh tests/writes.sh ./certtrace
 
-# --threads' default for files: one worker per 48 MiB (16 with --no-dpi),
-# the cores for a pipe; made-up captures of 1, 20 and 50 MiB.
+# --threads' default for files: one worker per 8 MiB (16 with --no-dpi),
+# the cores for a pipe; made-up captures of 1, 10 and 50 MiB.
 test-threads: certtrace
 	@sh tests/threads.sh ./certtrace
 

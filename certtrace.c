@@ -450,7 +450,7 @@ static const struct opt opts[] = {
 	  "workers, flows split between them by their addresses\n"
 	  "(default: the cores certtrace may use, at most "
 	  XSTR(WORKERS_DEFAULT_MAX) ", and\n"
-	  "for files one per 48 MiB of capture, 16 MiB with --no-dpi);\n"
+	  "for files one per 8 MiB of capture, 16 MiB with --no-dpi);\n"
 	  "the output is the same for any N; -c, -w, --debug-flows\n"
 	  "and a live --keylog use one" },
 	{ NULL, 0, "no-dpi", NULL, FLAG(no_dpi), "skip nDPI classification (app names, risks)" },
@@ -1008,13 +1008,14 @@ static bool open_outputs(struct run *run)
 }
 
 /* Reading files, the default gives each worker at least this much capture.
- * A worker costs its start (with nDPI, about 11 ms to build its module,
- * one after another, before the first packet), and a second one pays for
- * itself only past about 45 MB with nDPI, 20 MB without (prefixes of the
- * busy-FE bench capture, 2 cores, medians of 11, one thread / two: 33 MB
- * 0.040 / 0.046 s and 67 MB 0.065 / 0.058 s with nDPI; 16 MB 0.010 /
- * 0.011 s and 33 MB 0.017 / 0.015 s without). */
-#define FILE_BYTES_PER_WORKER        (48ull << 20)
+ * A worker costs its start (a thread, its queues, a copy of the first
+ * worker's nDPI module), and a second one pays for itself past about 3 MB
+ * with nDPI, 20 MB without (prefixes of the busy-FE bench capture, 2
+ * cores, interleaved, medians of 15 and 11, one thread / two: with nDPI
+ * 1.5 MB 0.017 / 0.018 s, 3.0 MB 0.018 / 0.018 s, 6.5 MB 0.020 / 0.019 s,
+ * 16 MB 0.026 / 0.024 s, 33 MB 0.038 / 0.031 s; without, 6.5 MB 0.007 /
+ * 0.008 s, 16 MB 0.011 / 0.012 s, 33 MB 0.017 / 0.014 s). */
+#define FILE_BYTES_PER_WORKER        (8ull << 20)
 #define FILE_BYTES_PER_WORKER_NO_DPI (16ull << 20)
 
 /* The default for -r: at most one worker per FILE_BYTES_PER_WORKER of all

@@ -1,8 +1,8 @@
 #!/bin/sh
 # make test-threads: how many workers --threads' default gives a file.  A
-# worker costs its start (an nDPI module, about 11 ms, built one after
-# another), so a file gets at most one per 48 MiB of capture (16 MiB with
-# --no-dpi), whatever the cores; a pipe has no size and gets the cores.  The
+# worker costs its start, so a file gets at most one per 8 MiB of capture
+# (16 MiB with --no-dpi), whatever the cores; a pipe has no size and gets
+# the cores.  The
 # capture here is the seed's handshake followed by filler UDP datagrams up to
 # a size, written by the script itself; the CPUs come from taskset, so the
 # checks that want two skip on a one-CPU machine and say so.
@@ -79,16 +79,17 @@ else
 		ok "a 50 MiB file: the seed's $want handshakes, the output --threads 1's" ||
 		no "a 50 MiB file: not --threads 1's output, or not the seed's $want handshakes"
 
-	pad "$tmp/mid.pcap" 20
+	pad "$tmp/mid.pcap" 10
 	n=$(workers "$tmp/mid.pcap")
-	[ "$n" = 1 ] && ok "a 20 MiB file with nDPI: one worker" ||
-		no "a 20 MiB file with nDPI: $n workers"
+	[ "$n" = 2 ] && ok "a 10 MiB file with nDPI: two workers" ||
+		no "a 10 MiB file with nDPI: $n workers"
 	n=$(workers "$tmp/mid.pcap" --no-dpi)
-	[ "$n" = 2 ] && ok "a 20 MiB file with --no-dpi: two workers" ||
-		no "a 20 MiB file with --no-dpi: $n workers"
-	n=$(workers "$tmp/mid.pcap" --threads 2)
-	[ "$n" = 2 ] && ok "a 20 MiB file with --threads 2: two workers, as asked" ||
-		no "a 20 MiB file with --threads 2: $n workers"
+	[ "$n" = 1 ] && grep -q 'MiB of capture: 1 worker' "$tmp/err" &&
+		ok "a 10 MiB file with --no-dpi: one worker, and -v says why" ||
+		no "a 10 MiB file with --no-dpi: $n workers"
+	n=$(workers "$tmp/mid.pcap" --no-dpi --threads 2)
+	[ "$n" = 2 ] && ok "a 10 MiB file with --no-dpi --threads 2: two workers, as asked" ||
+		no "a 10 MiB file with --no-dpi --threads 2: $n workers"
 
 	taskset -c "$cpus" "$bin" -v -r - --format jsonl --fail-on never \
 		< "$tmp/small.pcap" > /dev/null 2> "$tmp/err"
