@@ -2,10 +2,10 @@
 # make test-threads: how many workers --threads' default gives a file.  A
 # worker costs its start, so a file gets at most one per 8 MiB of capture
 # (16 MiB with --no-dpi), whatever the cores; a pipe has no size and gets
-# the cores.  The
-# capture here is the seed's handshake followed by filler UDP datagrams up to
-# a size, written by the script itself; the CPUs come from taskset, so the
-# checks that want two skip on a one-CPU machine and say so.
+# the cores.  The capture here is the seed's handshake followed by filler
+# UDP datagrams up to a size, written by the script itself; the CPUs come
+# from taskset, so the checks that want two skip on a one-CPU machine and
+# say so.
 set -u
 bin=$(readlink -f "${1:-./certtrace}")
 here=$(cd "$(dirname "$0")/.." && pwd)
